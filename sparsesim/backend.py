@@ -1,0 +1,243 @@
+"""Array backends: NumPy everywhere, CuPy where a CUDA device is usable.
+
+This is the only module that decides which array library is in use, and the
+only one that imports CuPy (lazily, so that ``import sparsesim`` and the CPU
+test-suite work on machines without CuPy or without a GPU).
+
+Science code obtains its namespace from its inputs::
+
+    xp = namespace_of(w)          # numpy or cupy
+    mask = xp.abs(w) > t
+
+or, when it creates arrays from nothing, from a ``backend=`` name::
+
+    xp = get_namespace("auto")    # cupy if a GPU is usable, else numpy
+    rng = make_rng(seed, "auto")
+
+Seeds
+-----
+``make_rng`` accepts an int, a :class:`numpy.random.SeedSequence` or ``None``
+(fresh entropy).  On NumPy the bit generator is PCG64 seeded from the
+SeedSequence; on CuPy a 64-bit seed is drawn from the same SeedSequence.  A
+seed therefore fixes a result *on a given backend*; NumPy and CuPy streams
+differ.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_choice, check_int
+
+__all__ = [
+    "BACKENDS",
+    "cupy_available",
+    "resolve_backend",
+    "get_namespace",
+    "namespace_of",
+    "is_cupy",
+    "to_numpy",
+    "asarray",
+    "make_rng",
+    "Rng",
+    "seed_sequence",
+    "device_name",
+]
+
+BACKENDS = ("auto", "numpy", "cupy")
+
+
+@functools.lru_cache(maxsize=1)
+def _cupy_or_none():
+    """Import CuPy and check that a CUDA device answers; ``None`` otherwise."""
+    try:
+        import cupy  # noqa: PLC0415 - deliberately lazy
+    except Exception:  # ImportError, or a broken CUDA install raising at import
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+        cupy.zeros(1).sum()  # a real round trip: driver, context, kernel launch
+    except Exception:
+        return None
+    return cupy
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and a CUDA device can run a kernel.
+
+    Examples
+    --------
+    >>> isinstance(cupy_available(), bool)
+    True
+    """
+    return _cupy_or_none() is not None
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """Turn ``"auto"``/``"numpy"``/``"cupy"`` into the concrete backend name.
+
+    ``"auto"`` gives ``"cupy"`` when :func:`cupy_available`, else ``"numpy"``.
+    ``"cupy"`` without a usable device raises ``RuntimeError`` explaining why.
+
+    Examples
+    --------
+    >>> resolve_backend("numpy")
+    'numpy'
+    >>> resolve_backend("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: backend must be one of ('auto', 'numpy', 'cupy'); got 'tpu'
+    """
+    check_choice("backend", backend, BACKENDS)
+    if backend == "numpy":
+        return "numpy"
+    if backend == "auto":
+        return "cupy" if cupy_available() else "numpy"
+    if not cupy_available():
+        raise RuntimeError(
+            "backend='cupy' needs CuPy and a usable CUDA device, and none was "
+            "found (install the extra with `pip install sparsesim[gpu]` on a "
+            "machine with an NVIDIA GPU, or use backend='numpy' / 'auto')")
+    return "cupy"
+
+
+def get_namespace(backend: str = "auto"):
+    """The array module (``numpy`` or ``cupy``) for a backend name.
+
+    Examples
+    --------
+    >>> get_namespace("numpy").__name__
+    'numpy'
+    """
+    return np if resolve_backend(backend) == "numpy" else _cupy_or_none()
+
+
+def is_cupy(x: Any) -> bool:
+    """True when ``x`` is a CuPy array (checked without importing CuPy)."""
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def namespace_of(*arrays: Any):
+    """The array module of the given arrays; all must share one backend.
+
+    Non-array arguments (Python scalars, ``None``) are ignored; with no array
+    at all NumPy is returned.
+
+    Examples
+    --------
+    >>> namespace_of(np.zeros(3), 2.0).__name__
+    'numpy'
+    """
+    kinds = {is_cupy(a) for a in arrays if hasattr(a, "dtype") and hasattr(a, "shape")}
+    if len(kinds) > 1:
+        raise TypeError("arrays from different backends (NumPy and CuPy) were mixed; "
+                        "move them to one device first (sparsesim.backend.asarray)")
+    if kinds == {True}:
+        cp = _cupy_or_none()
+        if cp is None:  # pragma: no cover - a CuPy array implies CuPy works
+            import cupy as cp  # noqa: PLC0415
+        return cp
+    return np
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy a CuPy array to the host; NumPy arrays and scalars pass through.
+
+    Examples
+    --------
+    >>> to_numpy(np.arange(3))
+    array([0, 1, 2])
+    """
+    if is_cupy(x):
+        return x.get()
+    return np.asarray(x)
+
+
+def asarray(x: Any, backend: str = "auto", dtype: Any = None):
+    """Put ``x`` on the given backend (a copy only when needed)."""
+    xp = get_namespace(backend)
+    if xp is np:
+        return np.asarray(to_numpy(x), dtype=dtype)
+    return xp.asarray(x, dtype=dtype)
+
+
+def seed_sequence(seed: Any) -> np.random.SeedSequence:
+    """Normalise ``seed`` (int >= 0, SeedSequence or None) to a SeedSequence."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None:
+        return np.random.SeedSequence()
+    return np.random.SeedSequence(check_int("seed", seed, low=0))
+
+
+class Rng:
+    """A seeded random generator on one backend, with one small API.
+
+    Wraps :class:`numpy.random.Generator` (PCG64) or CuPy's
+    ``cupy.random.RandomState`` so that science code draws random numbers the
+    same way on both devices.
+
+    Examples
+    --------
+    >>> rng = make_rng(0, "numpy")
+    >>> rng.normal((2, 3)).shape
+    (2, 3)
+    >>> bool((make_rng(5, "numpy").normal(4) == make_rng(5, "numpy").normal(4)).all())
+    True
+    """
+
+    def __init__(self, seed: Any, backend: str):
+        self.backend = resolve_backend(backend)
+        self.seed_seq = seed_sequence(seed)
+        self.xp = get_namespace(self.backend)
+        if self.backend == "numpy":
+            self._gen = np.random.Generator(np.random.PCG64(self.seed_seq))
+        else:  # pragma: no cover - GPU only
+            s = int(self.seed_seq.generate_state(1, np.uint64)[0])
+            self._gen = self.xp.random.RandomState(s)
+
+    def normal(self, shape, dtype=np.float64):
+        """Standard normal samples of the given shape."""
+        if self.backend == "numpy":
+            return self._gen.standard_normal(shape, dtype=dtype)
+        return self._gen.standard_normal(shape, dtype=dtype)  # pragma: no cover
+
+    def uniform(self, shape, dtype=np.float64):
+        """Uniform samples on [0, 1)."""
+        if self.backend == "numpy":
+            return self._gen.random(shape, dtype=dtype)
+        return self._gen.random_sample(shape, dtype=dtype)  # pragma: no cover
+
+    def integers(self, high: int, shape, dtype=np.int64):
+        """Uniform integers on ``[0, high)``."""
+        if self.backend == "numpy":
+            return self._gen.integers(0, high, size=shape, dtype=dtype)
+        return self._gen.randint(0, high, size=shape, dtype=dtype)  # pragma: no cover
+
+    def permutation(self, n: int):
+        """A uniformly random permutation of ``range(n)``."""
+        return self._gen.permutation(n)
+
+    def spawn(self, n: int) -> list["Rng"]:
+        """``n`` independent child generators on the same backend."""
+        return [Rng(s, self.backend) for s in self.seed_seq.spawn(n)]
+
+
+def make_rng(seed: Any = None, backend: str = "auto") -> Rng:
+    """A seeded :class:`Rng` on ``backend`` (see the module notes on seeds)."""
+    return Rng(seed, backend)
+
+
+def device_name(backend: str = "auto") -> str:
+    """A human-readable name of the device a backend computes on."""
+    if resolve_backend(backend) == "numpy":
+        import platform  # noqa: PLC0415
+        return f"cpu ({platform.machine() or 'unknown'})"
+    cp = _cupy_or_none()  # pragma: no cover - GPU only
+    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    name = props["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
