@@ -1,0 +1,250 @@
+"""Sweep configuration: ``sims/<name>.toml`` files, validated before any work.
+
+A configuration names the simulation module and declares its grid::
+
+    [sim]
+    name = "support_recovery"
+    module = "sparsesim.sim.support_recovery"
+    description = "Thresholding a Gaussian init: P(Ŝ = S) and the law of Ŝ"
+    seed = 2026
+
+    [params]              # the same for every cell
+    trials = 200000
+
+    [grid]                # cartesian product, in the order written
+    d = [16, 64]
+    k = [1, 4]
+
+    [quick.params]        # overrides for ``--quick``
+    trials = 20000
+    [quick.grid]
+    d = [16]
+
+    [[include]]           # optional extra cells (merged over [params])
+    d = 10000
+    k = 10
+
+The module lists its parameters in ``PARAMS`` (name → type); unknown keys,
+wrong types, empty grids and missing required parameters (those in ``PARAMS``
+but not in the module's optional ``DEFAULTS``) are reported naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = ["ConfigError", "SweepConfig", "load_config", "find_config", "list_configs",
+           "sims_dirs"]
+
+_TOP_KEYS = {"sim", "params", "grid", "quick", "include"}
+_SIM_KEYS = {"name", "module", "description", "seed"}
+_QUICK_KEYS = {"params", "grid", "include"}
+_TYPES = {int: "int", float: "float", str: "str", bool: "bool"}
+
+
+class ConfigError(ValueError):
+    """A sweep configuration is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A validated sweep: the simulation module and its expanded cells."""
+
+    name: str
+    module_name: str
+    description: str
+    seed: int
+    cells: tuple[dict, ...]
+    path: Path | None = None
+    quick: bool = False
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.module_name)
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of everything that determines the results (cells and seed)."""
+        blob = json.dumps({"module": self.module_name, "seed": self.seed,
+                           "cells": list(self.cells)}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def sims_dirs() -> list[Path]:
+    """Where simulation TOMLs are looked up: ``./sims`` then the source tree's ``sims/``."""
+    here = Path(__file__).resolve().parents[2] / "sims"
+    dirs = [Path.cwd() / "sims"]
+    if here.resolve() != dirs[0].resolve():
+        dirs.append(here)
+    return [d for d in dirs if d.is_dir()]
+
+
+def list_configs() -> dict[str, Path]:
+    """All simulation TOMLs found, by simulation name (file stem)."""
+    found: dict[str, Path] = {}
+    for d in reversed(sims_dirs()):  # ./sims wins over the source tree
+        for p in sorted(d.glob("*.toml")):
+            found[p.stem] = p
+    return dict(sorted(found.items()))
+
+
+def find_config(name_or_path: str) -> Path:
+    """Resolve a simulation name (``support_recovery``) or a path to a TOML."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml":
+        if not p.is_file():
+            raise ConfigError(f"config file {name_or_path!r} does not exist")
+        return p
+    configs = list_configs()
+    if name_or_path not in configs:
+        known = ", ".join(configs) or "none found"
+        raise ConfigError(f"unknown simulation {name_or_path!r}; known: {known} "
+                          "(see `sparsesim list`)")
+    return configs[name_or_path]
+
+
+def _check_value(key: str, value: Any, typ: type) -> Any:
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+        raise ConfigError(f"{key} must be of type {_TYPES.get(typ, typ.__name__)}; "
+                          f"got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _check_table(where: str, table: Any, allowed: set[str]) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table; got {type(table).__name__}")
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"unknown key {where + '.' if where else ''}{key!r}; "
+                              f"allowed: {sorted(allowed)}")
+    return table
+
+
+def _check_params(where: str, params: Any, schema: dict[str, type], *, grid: bool) -> dict:
+    params = _check_table(where, params, set(schema))
+    out = {}
+    for key, value in params.items():
+        full = f"{where}.{key}"
+        if grid:
+            if not isinstance(value, list):
+                raise ConfigError(f"{full} must be a list of values; got {value!r}")
+            if not value:
+                raise ConfigError(f"{full} is an empty grid; give at least one value")
+            out[key] = [_check_value(full, v, schema[key]) for v in value]
+        else:
+            out[key] = _check_value(full, value, schema[key])
+    return out
+
+
+def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | None = None,
+                overrides: dict[str, Any] | None = None) -> SweepConfig:
+    """Load, validate and expand a sweep configuration.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A simulation name (looked up in :func:`sims_dirs`) or a TOML path.
+    quick : bool
+        Apply the ``[quick]`` overrides.
+    seed : int, optional
+        Replace the sweep seed of ``[sim]``.
+    overrides : dict, optional
+        Parameter values forced on every cell (e.g. ``{"trials": 1000}``);
+        each key must be one of the module's ``PARAMS``.
+
+    Raises
+    ------
+    ConfigError
+        For any malformed entry, naming the key.
+    """
+    path = find_config(str(name_or_path))
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _check_table("", raw, _TOP_KEYS)
+    if "sim" not in raw:
+        raise ConfigError(f"{path}: missing table [sim]")
+    sim = _check_table("sim", raw["sim"], _SIM_KEYS)
+    for req in ("name", "module"):
+        if req not in sim:
+            raise ConfigError(f"{path}: missing key sim.{req}")
+        _check_value(f"sim.{req}", sim[req], str)
+    description = _check_value("sim.description", sim.get("description", ""), str)
+    sweep_seed = _check_value("sim.seed", sim.get("seed", 0), int)
+    if seed is not None:
+        sweep_seed = _check_value("seed", seed, int)
+    if sweep_seed < 0:
+        raise ConfigError(f"sim.seed must be >= 0; got {sweep_seed}")
+    try:
+        module = importlib.import_module(sim["module"])
+    except ImportError as exc:
+        raise ConfigError(f"sim.module {sim['module']!r} cannot be imported: {exc}") from None
+    schema = getattr(module, "PARAMS", None)
+    if not isinstance(schema, dict):
+        raise ConfigError(f"sim.module {sim['module']!r} has no PARAMS schema")
+
+    params = _check_params("params", raw.get("params", {}), schema, grid=False)
+    grid = _check_params("grid", raw.get("grid", {}), schema, grid=True)
+    both = sorted(set(params) & set(grid))
+    if both:
+        raise ConfigError(f"{both[0]!r} is set in both [params] and [grid]; keep one")
+    include = raw.get("include", [])
+    q = _check_table("quick", raw.get("quick", {}), _QUICK_KEYS)
+    qparams = _check_params("quick.params", q.get("params", {}), schema, grid=False)
+    qgrid = _check_params("quick.grid", q.get("grid", {}), schema, grid=True)
+    if quick:  # a quick entry replaces the default one, fixed value or grid alike
+        for key, value in qparams.items():
+            grid.pop(key, None)
+            params[key] = value
+        for key, values in qgrid.items():
+            params.pop(key, None)
+            grid[key] = values
+        if "include" in q:
+            include = q["include"]
+    if not isinstance(include, list):
+        raise ConfigError("include must be an array of tables ([[include]])")
+    overrides = dict(overrides or {})
+    for key, value in overrides.items():
+        if key not in schema:
+            raise ConfigError(f"override {key!r} is not a parameter of {sim['name']}; "
+                              f"parameters: {sorted(schema)}")
+        overrides[key] = _check_value(key, value, schema[key])
+
+    keys = list(grid)
+    cells = [dict(params, **dict(zip(keys, combo))) for combo in itertools.product(*grid.values())]
+    for i, extra in enumerate(include):
+        cells.append(dict(params, **_check_params(f"include[{i}]", extra, schema, grid=False)))
+    defaults = getattr(module, "DEFAULTS", None)
+    if isinstance(defaults, dict):
+        cells = [dict(defaults, **c) for c in cells]
+        for c in cells:
+            missing = sorted(set(schema) - set(c))
+            if missing:
+                raise ConfigError(f"{sim['name']}: missing parameter {missing[0]!r} "
+                                  f"(set it in [params] or [grid])")
+    cells = [dict(c, **overrides) for c in cells]
+    valid = getattr(module, "valid_cell", None)
+    if valid is not None:
+        cells = [c for c in cells if valid(c)]
+    if not cells:
+        raise ConfigError(f"{sim['name']}: the grid expands to no valid cell")
+    unique, seen = [], set()
+    for c in cells:
+        key = json.dumps(c, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return SweepConfig(name=sim["name"], module_name=sim["module"], description=description,
+                       seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw)

@@ -1,0 +1,225 @@
+"""Run a sweep: expand cells, execute them, journal each one, write the outputs.
+
+Data flow: ``sims/x.toml → cells → simulation (backend arrays) → rows →
+journal → cells.csv → report (table.md, figures)``.  Every finished cell is
+journaled durably before the next is reported, so an interrupted run resumes
+where it stopped when the same command is run again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..backend import device_name, resolve_backend
+from .config import SweepConfig
+from .journal import Journal
+from .progress import Progress
+from .provenance import cell_key, cell_seed, git_commit
+
+__all__ = ["CellContext", "run_sweep", "run_task", "LocalExecutor", "make_tasks",
+           "rows_frame", "PROVENANCE_COLUMNS"]
+
+PROVENANCE_COLUMNS = ("cell_key", "sweep_seed", "backend", "device", "version", "git_commit",
+                      "config_hash", "executor", "sim_module", "elapsed_s", "finished_at")
+
+
+def _no_progress(_text: str) -> None:
+    return None
+
+
+@dataclass
+class CellContext:
+    """What a simulation gets beside its parameters.
+
+    Attributes
+    ----------
+    seed : numpy.random.SeedSequence
+        Derived from the sweep seed and this cell's parameters only.
+    sweep_seed : int
+    backend : str
+        ``"numpy"`` or ``"cupy"`` (already resolved).
+    progress : callable
+        ``progress(text)`` shows a status line for long cells (may be a no-op).
+    """
+
+    seed: np.random.SeedSequence
+    sweep_seed: int
+    backend: str
+    progress: Callable[[str], None] = field(default=_no_progress, repr=False)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A group of cells executed together (one cell unless the sim batches)."""
+
+    module_name: str
+    keys: tuple[str, ...]
+    cells: tuple[dict, ...]
+    sweep_seed: int
+    backend: str
+
+
+def _as_rows(result: Any, where: str) -> list[dict]:
+    rows = [result] if isinstance(result, dict) else list(result)
+    for row in rows:
+        if not isinstance(row, dict):
+            raise TypeError(f"{where} must return a dict or a list of dicts; got {type(row).__name__}")
+    return rows
+
+
+def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list[tuple[str, dict, list[dict]]]:
+    """Execute one task (on this process's device); returns ``(key, params, rows)`` per cell.
+
+    A top-level function so that distributed executors can ship it to workers.
+    """
+    module = importlib.import_module(task.module_name)
+    backend = resolve_backend(task.backend)
+    device = device_name(backend)
+    ctxs = [CellContext(seed=cell_seed(c, task.sweep_seed), sweep_seed=task.sweep_seed,
+                        backend=backend, progress=progress) for c in task.cells]
+    t0 = time.perf_counter()
+    if hasattr(module, "run_cells") and len(task.cells) > 0:
+        results = module.run_cells([dict(c) for c in task.cells], ctxs)
+        if len(results) != len(task.cells):
+            raise RuntimeError(f"{task.module_name}.run_cells returned {len(results)} results "
+                               f"for {len(task.cells)} cells")
+        elapsed = [(time.perf_counter() - t0) / len(task.cells)] * len(task.cells)
+    else:
+        results, elapsed = [], []
+        for c, ctx in zip(task.cells, ctxs):
+            t1 = time.perf_counter()
+            results.append(module.run_cell(dict(c), ctx))
+            elapsed.append(time.perf_counter() - t1)
+    finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    out = []
+    for key, c, res, el in zip(task.keys, task.cells, results, elapsed):
+        rows = _as_rows(res, f"{task.module_name}.run_cell")
+        stamped = []
+        for row in rows:
+            clash = (set(row) & set(PROVENANCE_COLUMNS)) | {
+                k for k in set(row) & set(c) if row[k] != c[k]}
+            if clash:
+                raise ValueError(f"{task.module_name}: row column(s) {sorted(clash)} clash with "
+                                 "parameters or provenance columns")
+            stamped.append({**row, "backend": backend, "device": device,
+                            "elapsed_s": round(el, 6), "finished_at": finished})
+        out.append((key, dict(c), stamped))
+    return out
+
+
+class LocalExecutor:
+    """Runs tasks one after another in this process."""
+
+    name = "local"
+
+    def run(self, tasks: Iterable[Task], progress: Callable[[str], None]) -> Iterator[list]:
+        for task in tasks:
+            yield run_task(task, progress)
+
+    def close(self) -> None:
+        return None
+
+
+def make_tasks(config: SweepConfig, pending: list[tuple[str, dict]], backend: str) -> list[Task]:
+    """Group pending cells into tasks by the module's ``batch_key`` (if it batches)."""
+    module = config.module
+    if hasattr(module, "run_cells") and hasattr(module, "batch_key"):
+        groups: dict[Any, list[tuple[str, dict]]] = {}
+        for key, cell in pending:
+            groups.setdefault(module.batch_key(cell), []).append((key, cell))
+        items = list(groups.values())
+    else:
+        items = [[kc] for kc in pending]
+    return [Task(config.module_name, tuple(k for k, _ in it), tuple(c for _, c in it),
+                 config.seed, backend) for it in items]
+
+
+def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
+               executor: str) -> pd.DataFrame:
+    """All rows of the given cells, in cell order, with provenance columns."""
+    records = []
+    commit = git_commit()
+    for key in keys:
+        rec = done[key]
+        for row in rec["rows"]:
+            records.append({**rec["params"], **row, "cell_key": key,
+                            "sweep_seed": config.seed, "version": row.get("version", __version__),
+                            "git_commit": row.get("git_commit", commit),
+                            "config_hash": config.config_hash,
+                            "executor": row.get("executor", executor),
+                            "sim_module": config.module_name})
+    frame = pd.DataFrame.from_records(records)
+    front = list(config.cells[0])
+    tail = [c for c in PROVENANCE_COLUMNS if c in frame.columns]
+    middle = [c for c in frame.columns if c not in front and c not in tail]
+    return frame[[c for c in front if c in frame.columns] + middle + tail]
+
+
+def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
+              executor: Any = None, show_progress: bool = True, stream=None) -> pd.DataFrame:
+    """Run (or resume) every cell of ``config`` and write ``out/cells.csv``.
+
+    Tables and figures are written by :func:`sparsesim.report.write_report`
+    (the ``sparsesim run`` command does both).
+
+    Parameters
+    ----------
+    config : SweepConfig
+        From :func:`sparsesim.sweep.load_config`.
+    out : path
+        Output directory: ``journal.jsonl``, ``cells.csv``, ``table.md``, figures.
+    backend : {"auto", "numpy", "cupy"}
+    executor : object, optional
+        Something with ``run(tasks, progress)`` yielding per-task results and
+        ``close()``; default :class:`LocalExecutor`.
+    show_progress : bool
+        Progress line on stderr.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows written to ``cells.csv``.
+    """
+    backend = resolve_backend(backend)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    journal = Journal(out / "journal.jsonl")
+    done = journal.load()
+    keys = [cell_key(c, config.seed) for c in config.cells]
+    pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
+    executor = executor or LocalExecutor()
+    stream = stream or sys.stderr
+    bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
+                   stream=stream, enabled=show_progress)
+    if pending and len(pending) < len(keys):
+        bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
+    try:
+        for result in executor.run(make_tasks(config, pending, backend), bar.status):
+            for key, params, rows in result:
+                if key in done:  # a retried task may deliver a cell twice
+                    continue
+                journal.append(key, params, rows)
+                done[key] = {"key": key, "params": params, "rows": rows}
+                bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
+    except KeyboardInterrupt:
+        bar.note(f"interrupted: {sum(k in done for k in keys)} of {len(keys)} cells are in "
+                 f"{journal.path}; run the same command again to resume")
+        raise
+    finally:
+        executor.close()
+    bar.finish()
+    frame = rows_frame(config, done, keys, getattr(executor, "name", "local"))
+    tmp = out / "cells.csv.tmp"
+    frame.to_csv(tmp, index=False)
+    tmp.replace(out / "cells.csv")
+    return frame
