@@ -1,0 +1,592 @@
+"""Binomial intervals, exact and chi-square agreement tests, multiple testing.
+
+The theory tables compare a Monte Carlo count with a closed-form
+probability; these are the tools that turn that comparison into a verdict:
+
+* confidence intervals for a binomial proportion (Clopper-Pearson, Wilson);
+* exact two-sided binomial tests, including one for success probabilities
+  known only through their logarithm (:func:`binom_test_log`);
+* Pearson chi-square and G goodness-of-fit tests with pooling of sparse
+  cells;
+* Holm and Bonferroni family-wise error control, with NaN meaning "not
+  tested".
+
+All functions work on host (NumPy) data: counts, probabilities and p-values
+are small tables.  Array arguments may be anything ``numpy.asarray`` accepts.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = [
+    "clopper_pearson",
+    "wilson_interval",
+    "binom_test_two_sided",
+    "binom_test_log",
+    "chisquare_gof",
+    "g_test_gof",
+    "pool_cells",
+    "holm",
+    "bonferroni",
+]
+
+
+# ---------------------------------------------------------------------------
+# argument checks
+# ---------------------------------------------------------------------------
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_array(name: str, value: Any, kinds: str) -> np.ndarray:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be numeric; got {_short(value)}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise TypeError(f"{name} must be array_like; got {type(value).__name__}") from exc
+    if arr.dtype.kind not in kinds:
+        raise TypeError(f"{name} must have a dtype of kind {sorted(kinds)}; "
+                        f"got {_short(value)} of dtype {arr.dtype}")
+    return arr
+
+
+def _first_bad(arr: np.ndarray, bad: np.ndarray) -> str:
+    value = arr[bad].flat[0]
+    if arr.ndim == 0:
+        return repr(value.item() if hasattr(value, "item") else value)
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{value.item()!r} (at index {idx})"
+
+
+def _counts(name: str, value: Any, *, low: int = 0) -> np.ndarray:
+    """Integer counts (int dtype, or floats holding integers) as int64."""
+    arr = _as_array(name, value, "iuf")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.floor(arr))
+        if bad.any():
+            raise TypeError(f"{name} must hold integers; got {_first_bad(arr, bad)}")
+        if arr.size and np.abs(arr).max() > 2.0 ** 53:
+            raise ValueError(f"{name} must be below 2**53 in magnitude")
+    arr = arr.astype(np.int64)
+    bad = arr < low
+    if bad.any():
+        raise ValueError(f"{name} must be >= {low}; got {_first_bad(arr, bad)}")
+    return arr
+
+
+def _probs(name: str, value: Any) -> np.ndarray:
+    arr = _as_array(name, value, "iuf").astype(np.float64)
+    bad = ~((arr >= 0.0) & (arr <= 1.0))
+    if bad.any():
+        raise ValueError(f"{name} must be in [0, 1]; got {_first_bad(arr, bad)}")
+    return arr
+
+
+def _unit_open(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {_short(value)} "
+                        f"of type {type(value).__name__}")
+    value = float(value)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be in (0, 1); got {value}")
+    return value
+
+
+def _successes_trials(successes: Any, trials: Any) -> tuple[np.ndarray, np.ndarray]:
+    x = _counts("successes", successes)
+    n = _counts("trials", trials, low=1)
+    try:
+        x, n = np.broadcast_arrays(x, n)
+    except ValueError:
+        raise ValueError(f"successes {x.shape} and trials {n.shape} do not "
+                         "broadcast together") from None
+    bad = x > n
+    if bad.any():
+        i = tuple(int(v) for v in np.argwhere(bad)[0]) if x.ndim else ()
+        raise ValueError(f"successes must be in [0, trials]; got successes={int(x[i])} "
+                         f"with trials={int(n[i])}")
+    return x, n
+
+
+def _out(x: np.ndarray) -> Any:
+    return x[()] if x.ndim == 0 else x
+
+
+# ---------------------------------------------------------------------------
+# intervals
+# ---------------------------------------------------------------------------
+
+def clopper_pearson(successes: Any, trials: Any, *,
+                    confidence: float = 0.999) -> tuple[Any, Any]:
+    """Exact (Clopper-Pearson) two-sided confidence interval for a binomial proportion.
+
+    ``lo`` solves ``P(X >= x; lo) = alpha/2`` and ``hi`` solves
+    ``P(X <= x; hi) = alpha/2`` with ``alpha = 1 - confidence``; equivalently
+    ``lo = Beta(x, n-x+1).ppf(alpha/2)`` and ``hi = Beta(x+1, n-x).ppf(1-alpha/2)``.
+    ``x = 0`` gives ``lo = 0`` and ``x = n`` gives ``hi = 1`` exactly.
+
+    Parameters
+    ----------
+    successes : int or array_like of int
+        ``0 <= successes <= trials``.
+    trials : int or array_like of int
+        ``trials >= 1``.
+    confidence : float, optional
+        Coverage in ``(0, 1)``.
+
+    Returns
+    -------
+    (lo, hi) : floats or ndarrays
+
+    Raises
+    ------
+    TypeError, ValueError
+
+    Examples
+    --------
+    >>> lo, hi = clopper_pearson(0, 10, confidence=0.95)
+    >>> float(lo), round(float(hi), 6)
+    (0.0, 0.308497)
+    """
+    confidence = _unit_open("confidence", confidence)
+    x, n = _successes_trials(successes, trials)
+    alpha = 1.0 - confidence
+    xf, nf = x.astype(np.float64), n.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(x == 0, 0.0,
+                      stats.beta.ppf(alpha / 2.0, np.maximum(xf, 1.0), nf - xf + 1.0))
+        hi = np.where(x == n, 1.0,
+                      stats.beta.ppf(1.0 - alpha / 2.0, xf + 1.0, np.maximum(nf - xf, 1.0)))
+    return _out(np.asarray(lo, np.float64)), _out(np.asarray(hi, np.float64))
+
+
+def wilson_interval(successes: Any, trials: Any, *,
+                    confidence: float = 0.999) -> tuple[Any, Any]:
+    """Wilson score interval: the ``p`` with ``|phat - p| <= z sqrt(p(1-p)/n)``.
+
+    ``z = Phi^{-1}(1 - alpha/2)``.  Endpoints at ``x = 0`` (``lo = 0``) and
+    ``x = n`` (``hi = 1``) are set exactly.
+
+    Parameters
+    ----------
+    successes : int or array_like of int
+        ``0 <= successes <= trials``.
+    trials : int or array_like of int
+        ``trials >= 1``.
+    confidence : float, optional
+        Coverage in ``(0, 1)``.
+
+    Returns
+    -------
+    (lo, hi) : floats or ndarrays
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(5, 10, confidence=0.95)
+    >>> round(float(lo), 6), round(float(hi), 6)
+    (0.236593, 0.763407)
+    """
+    confidence = _unit_open("confidence", confidence)
+    x, n = _successes_trials(successes, trials)
+    z = float(special.ndtri(1.0 - (1.0 - confidence) / 2.0))
+    nf = n.astype(np.float64)
+    phat = x / nf
+    z2n = z * z / nf
+    centre = (phat + z2n / 2.0) / (1.0 + z2n)
+    half = z / (1.0 + z2n) * np.sqrt(phat * (1.0 - phat) / nf + z2n / (4.0 * nf))
+    lo = np.where(x == 0, 0.0, centre - half)
+    hi = np.where(x == n, 1.0, centre + half)
+    return _out(np.asarray(lo, np.float64)), _out(np.asarray(hi, np.float64))
+
+
+# ---------------------------------------------------------------------------
+# exact binomial tests
+# ---------------------------------------------------------------------------
+
+def _binom_two_sided_scalar(x: int, n: int, p: float) -> float:
+    if p == 0.0:
+        return 1.0 if x == 0 else 0.0
+    if p == 1.0:
+        return 1.0 if x == n else 0.0
+    return float(stats.binomtest(x, n, p).pvalue)
+
+
+def binom_test_two_sided(successes: Any, trials: Any, p: Any) -> Any:
+    """Exact two-sided binomial test of ``H0: P(success) = p``.
+
+    The p-value is ``scipy.stats.binomtest(x, n, p).pvalue`` (the sum of the
+    probabilities of all outcomes no more likely than the observed one).
+    ``p = 0`` and ``p = 1`` are decided exactly (p-value 1 if the observation
+    is the only possible one, else 0).  Vectorised over broadcast arguments.
+
+    Parameters
+    ----------
+    successes : int or array_like of int
+        ``0 <= successes <= trials``.
+    trials : int or array_like of int
+        ``trials >= 1``.
+    p : float or array_like
+        Null success probability in ``[0, 1]``.
+
+    Returns
+    -------
+    float or ndarray
+        The p-value.
+
+    Examples
+    --------
+    >>> round(float(binom_test_two_sided(7, 10, 0.5)), 6)
+    0.34375
+    >>> float(binom_test_two_sided(1, 10, 0.0))
+    0.0
+    """
+    x, n = _successes_trials(successes, trials)
+    p = _probs("p", p)
+    try:
+        x, n, p = np.broadcast_arrays(x, n, p)
+    except ValueError:
+        raise ValueError("successes, trials and p do not broadcast together") from None
+    # one exact test per distinct (x, n, p): tables of draws repeat a lot
+    keys = np.stack([x.ravel().astype(np.float64), n.ravel().astype(np.float64),
+                     p.ravel()], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    values = np.array([_binom_two_sided_scalar(int(a), int(b), float(c)) for a, b, c in unique],
+                      dtype=np.float64)
+    return _out(values[inverse.ravel()].reshape(x.shape))
+
+
+def _log_upper_tail_small_p(x: int, n: int, log_p: float) -> float:
+    """``log P(X >= x)`` for ``X ~ Binomial(n, p)``, ``(n+1) p < 1/2``, ``x >= 1``.
+
+    ``P(X >= x) = pmf(x) * sum_m prod_{i<m} (n-x-i) p / ((x+i+1)(1-p))``; the
+    ratios are below 1/2, so the series converges geometrically.
+    """
+    from .theory import binom_logpmf  # local: theory is the heavier module
+
+    log_1mp = math.log1p(-math.exp(log_p))
+    log_pmf = float(binom_logpmf(x, n, log_p=log_p, log_1mp=log_1mp))
+    total, term = 1.0, 1.0
+    for i in range(n - x):
+        term *= (n - x - i) * math.exp(log_p - log_1mp) / (x + i + 1)
+        total += term
+        if term < 1e-17 * total:
+            break
+    return log_pmf + math.log(total)
+
+
+def binom_test_log(successes: Any, trials: Any, log_p: Any, *,
+                   log: bool = False) -> Any:
+    """Exact two-sided binomial test for a success probability given as ``log p``.
+
+    Meant for closed-form probabilities too small to represent (e.g. the
+    probability that thresholding finds a fixed support).
+
+    * If ``(n + 1) p < 1/2`` the Binomial mode is 0 and the pmf decreases
+      strictly, so the two-sided ("minimum likelihood") p-value is exactly
+      ``1`` for ``x = 0`` and ``P(X >= x)`` for ``x >= 1``; the latter is
+      computed in log space (saddle-point log-pmf times a convergent series),
+      so it never underflows when ``log=True``.
+    * Otherwise ``p >= 1/(2(n+1))`` is an ordinary float and the test is
+      :func:`binom_test_two_sided` with ``p = exp(log_p)``.
+
+    Parameters
+    ----------
+    successes, trials : int or array_like of int
+    log_p : float or array_like
+        ``log p`` in ``[-inf, 0]``; ``-inf`` means ``p = 0``.
+    log : bool, optional
+        Return the log of the p-value.
+
+    Returns
+    -------
+    float or ndarray
+        The p-value (or its log).
+
+    Examples
+    --------
+    >>> float(binom_test_log(0, 1000, -800.0))
+    1.0
+    >>> round(float(binom_test_log(1, 1000, -800.0, log=True)), 6)
+    -793.092245
+    """
+    if not isinstance(log, (bool, np.bool_)):
+        raise TypeError(f"log must be a bool; got {_short(log)}")
+    x, n = _successes_trials(successes, trials)
+    lp = _as_array("log_p", log_p, "iuf").astype(np.float64)
+    bad = np.isnan(lp) | (lp > 0.0)
+    if bad.any():
+        raise ValueError(f"log_p must be in [-inf, 0]; got {_first_bad(lp, bad)}")
+    try:
+        x, n, lp = np.broadcast_arrays(x, n, lp)
+    except ValueError:
+        raise ValueError("successes, trials and log_p do not broadcast together") from None
+    out = np.empty(x.shape, dtype=np.float64)
+    for idx in np.ndindex(x.shape):
+        xi, ni, li = int(x[idx]), int(n[idx]), float(lp[idx])
+        if li == -math.inf:
+            value = 0.0 if xi == 0 else -math.inf
+        elif math.log(ni + 1.0) + li < math.log(0.5):
+            value = 0.0 if xi == 0 else _log_upper_tail_small_p(xi, ni, li)
+        else:
+            pv = _binom_two_sided_scalar(xi, ni, math.exp(li))
+            value = math.log(pv) if pv > 0.0 else -math.inf
+        out[idx] = value
+    if log:
+        return _out(out)
+    with np.errstate(under="ignore"):
+        return _out(np.exp(out))
+
+
+# ---------------------------------------------------------------------------
+# goodness of fit
+# ---------------------------------------------------------------------------
+
+def pool_cells(expected_counts: Any, *, min_expected: float = 5.0) -> np.ndarray:
+    """Group labels pooling adjacent cells until each group's expected count is ``>= min_expected``.
+
+    Cells are taken in their given order (for a pmf: by outcome), scanning
+    left to right: a group is closed as soon as its expected count reaches
+    ``min_expected`` and is not zero.  A final run of cells that never
+    reaches the threshold (the right tail) joins the last closed group, so
+    the left tail is pooled into its right neighbour and the right tail
+    into its left neighbour.  If the whole table stays below the threshold,
+    everything is one group.
+
+    Parameters
+    ----------
+    expected_counts : array_like of float
+        1-D expected counts, ``>= 0``, in cell order.
+    min_expected : float, optional
+        Smallest expected count of a pooled group, ``>= 0``.
+
+    Returns
+    -------
+    ndarray of int
+        ``labels[i]`` is the group of cell ``i`` (``0 .. n_groups-1``).
+
+    Examples
+    --------
+    >>> pool_cells([1.0, 2.0, 6.0, 7.0, 3.0, 1.0]).tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    exp_counts = _as_array("expected_counts", expected_counts, "iuf").astype(np.float64)
+    if exp_counts.ndim != 1 or exp_counts.size == 0:
+        raise ValueError(f"expected_counts must be a non-empty 1-D array; "
+                         f"got shape {exp_counts.shape}")
+    bad = ~(np.isfinite(exp_counts) & (exp_counts >= 0))
+    if bad.any():
+        raise ValueError(f"expected_counts must be finite and >= 0; "
+                         f"got {_first_bad(exp_counts, bad)}")
+    min_expected = _nonneg_real("min_expected", min_expected)
+    labels = np.empty(exp_counts.size, dtype=np.int64)
+    group, acc, start_open = 0, 0.0, 0
+    for i, e in enumerate(exp_counts):
+        labels[i] = group
+        acc += float(e)
+        if acc >= min_expected and acc > 0.0:
+            group += 1
+            acc = 0.0
+            start_open = i + 1
+    if start_open < exp_counts.size:           # unfinished right tail
+        if group > 0:
+            labels[start_open:] = group - 1
+    return labels
+
+
+def _nonneg_real(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {_short(value)} "
+                        f"of type {type(value).__name__}")
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"{name} must be finite and >= 0; got {value}")
+    return value
+
+
+def _gof_inputs(observed_counts: Any, expected_probs: Any, min_expected: float,
+                ddof: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    obs = _counts("observed_counts", observed_counts)
+    if obs.ndim != 1 or obs.size == 0:
+        raise ValueError(f"observed_counts must be a non-empty 1-D array; got shape {obs.shape}")
+    probs = _probs("expected_probs", expected_probs)
+    if probs.shape != obs.shape:
+        raise ValueError(f"expected_probs must have the shape of observed_counts "
+                         f"{obs.shape}; got {probs.shape}")
+    total_p = float(math.fsum(probs.tolist()))
+    if abs(total_p - 1.0) > 1e-9:
+        raise ValueError(f"expected_probs must sum to 1 within 1e-9; got sum {total_p!r}")
+    if isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, numbers.Integral):
+        raise TypeError(f"ddof must be an integer; got {_short(ddof)}")
+    if ddof < 0:
+        raise ValueError(f"ddof must be >= 0; got {ddof}")
+    n = int(obs.sum())
+    if n < 1:
+        raise ValueError("observed_counts must contain at least one observation; got total 0")
+    labels = pool_cells(n * probs, min_expected=min_expected)
+    groups = int(labels[-1]) + 1
+    obs_g = np.bincount(labels, weights=obs.astype(np.float64), minlength=groups)
+    exp_g = np.bincount(labels, weights=n * probs, minlength=groups)
+    impossible = bool(np.any(obs[probs == 0.0] > 0))
+    return obs_g, exp_g, groups - 1 - int(ddof), impossible
+
+
+def chisquare_gof(observed_counts: Any, expected_probs: Any, *,
+                  min_expected: float = 5.0, ddof: int = 0) -> tuple[float, int, float]:
+    """Pearson chi-square goodness-of-fit test with pooling of sparse cells.
+
+    Expected counts are ``n * expected_probs`` with ``n = sum(observed_counts)``;
+    adjacent cells are pooled by :func:`pool_cells` (so the pooled expected
+    counts still sum to ``n``), then ``X^2 = sum (O - E)^2 / E`` is referred
+    to ``chi2`` with ``groups - 1 - ddof`` degrees of freedom.
+
+    Parameters
+    ----------
+    observed_counts : array_like of int
+        1-D non-negative counts.
+    expected_probs : array_like of float
+        Cell probabilities in ``[0, 1]`` summing to 1 within ``1e-9``.
+    min_expected : float, optional
+        Smallest pooled expected count.
+    ddof : int, optional
+        Number of parameters estimated from the data.
+
+    Returns
+    -------
+    (statistic, dof, p_value) : (float, int, float)
+        ``p_value`` is NaN ("not tested") when ``dof <= 0``.  An observation
+        in a cell of probability 0 is impossible under the null: the result
+        is then ``(inf, dof, 0.0)`` whatever the pooling.
+
+    Examples
+    --------
+    >>> stat, dof, pv = chisquare_gof([10, 20, 30], [1/6, 1/3, 1/2])
+    >>> float(stat), dof, float(pv)
+    (0.0, 2, 1.0)
+    """
+    obs, exp_, dof, impossible = _gof_inputs(observed_counts, expected_probs,
+                                             min_expected, ddof)
+    if impossible:
+        return math.inf, dof, 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(exp_ > 0, (obs - exp_) ** 2 / exp_, 0.0)
+    stat = float(terms.sum())
+    pv = float(stats.chi2.sf(stat, dof)) if dof > 0 else math.nan
+    return stat, dof, pv
+
+
+def g_test_gof(observed_counts: Any, expected_probs: Any, *,
+               min_expected: float = 5.0, ddof: int = 0) -> tuple[float, int, float]:
+    """Likelihood-ratio (G) goodness-of-fit test, pooled like :func:`chisquare_gof`.
+
+    ``G = 2 sum O log(O / E)`` (``0 log 0 = 0``), referred to ``chi2`` with
+    ``groups - 1 - ddof`` degrees of freedom.
+
+    Parameters
+    ----------
+    observed_counts, expected_probs, min_expected, ddof
+        As for :func:`chisquare_gof`.
+
+    Returns
+    -------
+    (statistic, dof, p_value) : (float, int, float)
+        As for :func:`chisquare_gof`.
+
+    Examples
+    --------
+    >>> stat, dof, pv = g_test_gof([10, 20, 30], [1/6, 1/3, 1/2])
+    >>> round(float(stat), 12), dof
+    (0.0, 2)
+    """
+    obs, exp_, dof, impossible = _gof_inputs(observed_counts, expected_probs,
+                                             min_expected, ddof)
+    if impossible:
+        return math.inf, dof, 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(obs > 0, obs * np.log(obs / exp_), 0.0)
+    stat = max(float(2.0 * terms.sum()), 0.0)
+    pv = float(stats.chi2.sf(stat, dof)) if dof > 0 else math.nan
+    return stat, dof, pv
+
+
+# ---------------------------------------------------------------------------
+# multiple testing
+# ---------------------------------------------------------------------------
+
+def _pvalues(p_values: Any, alpha: Any) -> tuple[np.ndarray, float]:
+    pv = _as_array("p_values", p_values, "iuf").astype(np.float64)
+    bad = ~(np.isnan(pv) | ((pv >= 0.0) & (pv <= 1.0)))
+    if bad.any():
+        raise ValueError(f"p_values must be in [0, 1] or NaN; got {_first_bad(pv, bad)}")
+    return pv, _unit_open("alpha", alpha)
+
+
+def holm(p_values: Any, alpha: float) -> np.ndarray:
+    """Holm's step-down procedure: family-wise error rate ``<= alpha``.
+
+    Sort the ``m`` tested p-values ascending; reject ``p_(1), ..., p_(j)``
+    while ``p_(i) <= alpha / (m - i + 1)``.  NaN entries are "not tested":
+    never rejected and not counted in ``m``.
+
+    Parameters
+    ----------
+    p_values : array_like of float
+        Any shape; values in ``[0, 1]`` or NaN.
+    alpha : float
+        Family-wise level in ``(0, 1)``.
+
+    Returns
+    -------
+    ndarray of bool
+        Rejections, shaped like ``p_values``.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03, float("nan")], 0.05).tolist()
+    [True, False, False, False]
+    """
+    pv, alpha = _pvalues(p_values, alpha)
+    flat = pv.ravel()
+    tested = np.flatnonzero(~np.isnan(flat))
+    reject = np.zeros(flat.shape, dtype=bool)
+    m = tested.size
+    if m:
+        order = tested[np.argsort(flat[tested], kind="stable")]
+        ok = flat[order] <= alpha / (m - np.arange(m))
+        n_reject = m if ok.all() else int(np.argmin(ok))
+        reject[order[:n_reject]] = True
+    return reject.reshape(pv.shape)
+
+
+def bonferroni(p_values: Any, alpha: float) -> np.ndarray:
+    """Bonferroni: reject ``p <= alpha / m``, ``m`` = number of non-NaN p-values.
+
+    Parameters
+    ----------
+    p_values : array_like of float
+        Any shape; values in ``[0, 1]`` or NaN.
+    alpha : float
+        Family-wise level in ``(0, 1)``.
+
+    Returns
+    -------
+    ndarray of bool
+        Rejections, shaped like ``p_values``.
+
+    Examples
+    --------
+    >>> bonferroni([0.01, 0.02, float("nan")], 0.04).tolist()
+    [True, True, False]
+    """
+    pv, alpha = _pvalues(p_values, alpha)
+    m = int(np.count_nonzero(~np.isnan(pv)))
+    with np.errstate(invalid="ignore"):
+        return np.asarray(pv <= alpha / max(m, 1)) & ~np.isnan(pv)
