@@ -1,0 +1,70 @@
+"""Batched MLP engine: parameters, exact derivatives, saliency, data, compaction.
+
+- :mod:`sparsesim.nn.mlp` — B independent ReLU networks in one set of batched
+  matrix products; ``forward``, ``loss_and_grad`` and exact Hessian-vector
+  products ``hvp`` (Pearlmutter's R-operator), with masks.
+- :mod:`sparsesim.nn.saliency` — magnitude, random, SNIP, GraSP and SynFlow
+  scores; top-k masks per model (global or layerwise); shuffle / reinitialise
+  ablations.
+- :mod:`sparsesim.nn.data` — MNIST-1D (offline) and a planted sparse teacher.
+- :mod:`sparsesim.nn.compact` — structured compaction of dead neurons.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sparsesim.nn import init_mlp, saliency_masks, loss_and_grad
+>>> params = init_mlp((4, 16, 3), 2, seed=0, backend="numpy", dtype=np.float64)
+>>> X, y = np.ones((8, 4)), np.arange(8) % 3
+>>> masks = saliency_masks("snip", params, 0.25, X, y)
+>>> loss, grads = loss_and_grad(params, X, y, masks)
+>>> loss.shape
+(2,)
+"""
+
+from .compact import Compacted, compact, gather_compact, live_neurons
+from .data import Dataset, PlantedTeacher, mnist1d, planted_teacher
+from .mlp import (
+    INITS,
+    LOSSES,
+    accuracy,
+    effective_params,
+    forward,
+    hvp,
+    init_mlp,
+    layer_sizes,
+    loss_and_grad,
+    loss_value,
+    mask_pairs,
+    model_seeds,
+    predict,
+    residual_layers,
+)
+from .saliency import (
+    GRASP_RULES,
+    SALIENCY_METHODS,
+    grasp_scores,
+    layerwise_densities,
+    magnitude_scores,
+    random_scores,
+    reinitialize,
+    saliency_masks,
+    select_mask,
+    shuffle_masks,
+    snip_scores,
+    synflow_scores,
+)
+
+__all__ = [
+    # mlp
+    "INITS", "LOSSES", "init_mlp", "model_seeds", "residual_layers", "layer_sizes",
+    "mask_pairs", "effective_params", "forward", "loss_value", "loss_and_grad", "hvp",
+    "accuracy", "predict",
+    # saliency
+    "SALIENCY_METHODS", "GRASP_RULES", "magnitude_scores", "random_scores", "snip_scores",
+    "grasp_scores", "synflow_scores", "select_mask", "layerwise_densities", "shuffle_masks",
+    "reinitialize", "saliency_masks",
+    # data
+    "Dataset", "PlantedTeacher", "mnist1d", "planted_teacher",
+    # compact
+    "Compacted", "compact", "gather_compact", "live_neurons",
+]
