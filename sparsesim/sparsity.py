@@ -62,7 +62,9 @@ def _check_mask(mask: Any, w: Any) -> Any:
     if mask.dtype.kind != "b":
         xp = namespace_of(mask)
         if mask.size and not bool(xp.all((mask == 0) | (mask == 1))):
-            raise ValueError("mask must be boolean or contain only 0 and 1")
+            bad = mask[(mask != 0) & (mask != 1)].reshape(-1)[:1]
+            raise ValueError("mask must be boolean or contain only 0 and 1; "
+                             f"found {bad.tolist()[0]!r}")
         mask = mask != 0
     return mask
 
@@ -80,6 +82,14 @@ def _normalize_axis(axis: Any, ndim: int) -> int | None:
     return axis % ndim
 
 
+def _magnitude(xp, w: Any) -> Any:
+    """|w| in a dtype that can hold it: signed integers come back unsigned."""
+    a = xp.abs(w)
+    if w.dtype.kind == "i":  # abs(iinfo.min) wraps to iinfo.min; as unsigned it is right
+        a = a.view(np.dtype(f"u{w.dtype.itemsize}"))
+    return a
+
+
 def _topk_mask_rows(a: Any, k: int) -> Any:
     """Boolean mask of the ``k`` largest entries of each row of 2-D ``a``.
 
@@ -93,11 +103,17 @@ def _topk_mask_rows(a: Any, k: int) -> Any:
     if k == n:
         return xp.ones((m, n), dtype=bool)
     kth = xp.partition(a, n - k, axis=1)[:, n - k:n - k + 1]  # k-th largest, (m, 1)
-    greater = a > kth
-    need = k - xp.sum(greater, axis=1, keepdims=True)  # >= 1 tied entries still to keep
-    tied = a == kth
-    rank = xp.cumsum(tied, axis=1)
-    return greater | (tied & (rank <= need))
+    keep = a >= kth
+    excess = xp.sum(keep, axis=1) - k  # tied entries beyond the budget (>= 0)
+    rows = xp.nonzero(excess)[0]
+    if rows.size:  # only rows with surplus ties need the rank count
+        sub, th = a[rows], kth[rows]
+        greater = sub > th
+        tied = sub == th
+        need = k - xp.sum(greater, axis=1, keepdims=True)
+        rank = xp.cumsum(tied, axis=1, dtype=xp.int32 if n < 2**31 else xp.int64)
+        keep[rows] = greater | (tied & (rank <= need))
+    return keep
 
 
 # --------------------------------------------------------------------------- basics
@@ -174,10 +190,14 @@ def density(x: Any) -> float:
 
 
 def keep_count(density: float, n: int) -> int:
-    """Entries kept at a target density: ``floor(density * n + 0.5)``.
+    """Entries kept at a target density: ``floor(density * n + 1/2)``.
 
-    Round half up (not Python's half-to-even), with a 1e-9 guard so that
-    products such as ``0.3 * 10 = 2.9999999999999996`` count as 3.
+    Round half up (not Python's half-to-even).  Floating-point products that
+    land within 1e-9 below a half point count as the half point, so densities
+    written as decimals or fractions round as written: ``0.3 * 10`` is
+    ``2.9999999999999996`` in floating point but counts as 3, and
+    ``(1/6) * 3`` rounds up to 1.  (Consequently a density within 1e-9/n below
+    a half point, such as ``0.4999999999`` with ``n = 1``, also rounds up.)
 
     Examples
     --------
@@ -245,7 +265,7 @@ def best_k_term(w: Any, k: int, *, axis: int | None = None) -> tuple[Any, Any]:
     n = w.size if axis is None else w.shape[axis]
     k = check_int("k", k, low=0, high=n)
     xp = namespace_of(w)
-    a = xp.abs(w)
+    a = _magnitude(xp, w)
     if axis is None:
         mask = _topk_mask_rows(a.reshape(1, -1), k).reshape(w.shape)
     else:
@@ -290,7 +310,19 @@ def magnitude_threshold(w: Any, t: float) -> tuple[Any, Any]:
     _check_weights("w", w, min_size=0)
     t = check_real("t", t, low=0.0)
     xp = namespace_of(w)
-    mask = xp.abs(w) > t
+    a = _magnitude(xp, w)
+    if w.dtype.kind == "f":
+        if t > float(np.finfo(w.dtype).max):
+            mask = xp.zeros(w.shape, dtype=bool)
+        else:
+            t_w = w.dtype.type(t)  # nearest value of w's dtype
+            mask = (a >= t_w) if float(t_w) > t else (a > t_w)
+    else:
+        t_int = math.floor(t)  # |w| > t  <=>  |w| > floor(t) for integers
+        if t_int >= int(np.iinfo(a.dtype).max):
+            mask = xp.zeros(w.shape, dtype=bool)
+        else:
+            mask = a > a.dtype.type(t_int)
     return xp.where(mask, w, _zeros_like_scalar(xp, w)), mask
 
 
@@ -307,8 +339,8 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     w : array
         Real weights.
     groups : integer array
-        Group labels ``0 .. G−1`` (G = ``groups.max() + 1``; a label with no
-        member is an empty group of norm 0).  Either shaped like ``w``, or like
+        Group labels ``0 .. G−1`` (G = ``groups.max() + 1`` ≤ ``groups.size``;
+        a label with no member is an empty group of norm 0).  Either shaped like ``w``, or like
         the trailing ``groups.ndim`` axes of ``w`` — then each index of the
         leading axes (e.g. the model axis of a ``(n_models, fan_in, fan_out)``
         tensor) is pruned independently with the same labels.
@@ -321,7 +353,10 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
 
     Notes
     -----
-    Ties between equal group norms go to the lower label.
+    Ties between equal group norms go to the lower label.  Group norms are
+    accumulated in float64 with ``bincount``; CuPy adds in a non-deterministic
+    order, so on the GPU two groups whose norms agree to the last bit may
+    break their tie differently from run to run (never on NumPy).
 
     Examples
     --------
@@ -339,6 +374,9 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     if int(groups.min()) < 0:
         raise ValueError(f"groups must hold labels >= 0; got minimum {int(groups.min())}")
     n_groups = int(groups.max()) + 1
+    if n_groups > groups.size:
+        raise ValueError(f"groups must hold labels in [0, {groups.size - 1}] (fewer groups "
+                         f"than labelled entries); got maximum label {n_groups - 1}")
     q = check_int("q", q, low=0, high=n_groups)
     n = groups.size
     rows = w.reshape(-1, n)
@@ -400,6 +438,8 @@ def neuron_groups(shape: tuple[int, ...], kind: str = "out", *, backend_like: An
     """
     if not isinstance(shape, (tuple, list)) or len(shape) < 2:
         raise ValueError(f"shape must be a tuple of at least 2 ints (..., fan_in, fan_out); got {shape!r}")
+    for i, n in enumerate(shape[:-2]):
+        check_int(f"shape[{i}]", n, low=1)
     fan_in = check_int("shape[-2]", shape[-2], low=1)
     fan_out = check_int("shape[-1]", shape[-1], low=1)
     check_choice("kind", kind, ("out", "in"))
