@@ -51,6 +51,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------- helpers
 
+_MAX_GROUP_CELLS = 2**31  # group-norm table entries (batch x G) group_best_q may allocate
+
 def _check_weights(name: str, w: Any, *, min_size: int = 1) -> Any:
     return check_array(name, w, finite=True, min_size=min_size, kinds="iuf")
 
@@ -339,8 +341,9 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     w : array
         Real weights.
     groups : integer array
-        Group labels ``0 .. G−1`` (G = ``groups.max() + 1`` ≤ ``groups.size``;
-        a label with no member is an empty group of norm 0).  Either shaped like ``w``, or like
+        Group labels ``0 .. G−1`` (G = ``groups.max() + 1``; a label with no
+        member is an empty group of norm 0; the batch size times G may not
+        exceed 2**31).  Either shaped like ``w``, or like
         the trailing ``groups.ndim`` axes of ``w`` — then each index of the
         leading axes (e.g. the model axis of a ``(n_models, fan_in, fan_out)``
         tensor) is pruned independently with the same labels.
@@ -374,9 +377,10 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     if int(groups.min()) < 0:
         raise ValueError(f"groups must hold labels >= 0; got minimum {int(groups.min())}")
     n_groups = int(groups.max()) + 1
-    if n_groups > groups.size:
-        raise ValueError(f"groups must hold labels in [0, {groups.size - 1}] (fewer groups "
-                         f"than labelled entries); got maximum label {n_groups - 1}")
+    if (w.size // groups.size) * n_groups > _MAX_GROUP_CELLS:
+        raise ValueError(f"groups: maximum label {n_groups - 1} needs a table of "
+                         f"{w.size // groups.size} x {n_groups} group norms, more than the "
+                         f"{_MAX_GROUP_CELLS} allowed; relabel the groups 0..G-1 densely")
     q = check_int("q", q, low=0, high=n_groups)
     n = groups.size
     rows = w.reshape(-1, n)
