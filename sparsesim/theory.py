@@ -68,6 +68,7 @@ __all__ = [
     "universal_threshold",
     "false_alarm_prob",
     "gaussian_best_k_relative_error",
+    "group_best_q_relative_error",
     "compressible_best_k_bound",
     "power_law_best_k_error",
     "power_law_best_k_rate",
@@ -963,6 +964,42 @@ def gaussian_best_k_relative_error(density: Any) -> Any:
     with np.errstate(divide="ignore", under="ignore"):
         a = -special.ndtri(0.5 * density)
         return _out(special.gammainc(1.5, 0.5 * a * a))
+
+
+def group_best_q_relative_error(density: Any, g: Any) -> Any:
+    """Large-``G`` limit of the relative error of :func:`sparsesim.group_best_q`.
+
+    With Gaussian weights in groups of ``g``, ``||w_G||^2 ~ chi2_g``; keeping
+    the fraction ``density`` of groups with the largest norms is, as
+    ``G -> inf``, thresholding ``chi2_g`` at ``x* = chi2_g.isf(density)``.
+    Because ``x f_g(x) = g f_{g+2}(x)`` for chi-square densities, the energy
+    kept is ``chi2_{g+2}.sf(x*)``, so the relative squared error is
+    ``chi2_{g+2}.cdf(chi2_g.isf(density))``.  For ``g = 1`` this is
+    :func:`gaussian_best_k_relative_error`.
+
+    Parameters
+    ----------
+    density : float or array_like
+        Kept fraction of groups in ``[0, 1]``.
+    g : int or array_like of int
+        Group size, ``g >= 1``.
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> bool(abs(group_best_q_relative_error(0.1, 1) - gaussian_best_k_relative_error(0.1)) < 1e-12)
+    True
+    >>> round(float(group_best_q_relative_error(0.1, 10)), 6)
+    0.808176
+    """
+    density = _real_arg("density", density, low=0.0, high=1.0)
+    g = _int_arg("g", g, low=1).astype(np.float64)
+    with np.errstate(divide="ignore", under="ignore"):
+        x = 2.0 * special.gammainccinv(0.5 * g, density)  # chi2_g.isf(density)
+        return _out(special.gammainc(0.5 * g + 1.0, 0.5 * x))
 
 
 def compressible_best_k_bound(x_l1: Any, s: Any) -> Any:

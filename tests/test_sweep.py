@@ -209,3 +209,29 @@ def test_cli_config_error_exit_code(tmp_path, capsys):
     bad = _write(tmp_path, BASE + "bogus = 1\n")
     assert main(["run", str(bad), "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_union_of_grids_and_quick_overrides(tmp_path):
+    text = """
+[sim]
+name = "toy"
+module = "toysim"
+[params]
+trials = 10
+[[grid]]
+p = [0.1, 0.2]
+[[grid]]
+p = [0.7]
+rows = [2, 3]
+[quick.grid]
+p = [0.5]
+"""
+    cfg = load_config(_write(tmp_path, text))
+    assert [(c["p"], c["rows"]) for c in cfg.cells] == [(0.1, 1), (0.2, 1), (0.7, 2), (0.7, 3)]
+    quick = load_config(_write(tmp_path, text), quick=True)
+    # [quick.grid] replaces p in every product; duplicates collapse.
+    assert [(c["p"], c["rows"]) for c in quick.cells] == [(0.5, 1), (0.5, 2), (0.5, 3)]
+    listed = text.replace("[quick.grid]", "[[quick.grid]]")
+    assert [c["p"] for c in load_config(_write(tmp_path, listed), quick=True).cells] == [0.5]
+    with pytest.raises(ConfigError, match=r"grid\[1\].p"):
+        load_config(_write(tmp_path, text.replace("p = [0.7]", "p = []")))

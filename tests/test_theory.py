@@ -564,6 +564,8 @@ def test_broadcasting_equals_elementwise_calls():
 
 BAD_CALLS = [
     # (function, args, kwargs, exception, text that must appear in the message)
+    (T.group_best_q_relative_error, (1.5, 2), {}, ValueError, "density must be in [0"),
+    (T.group_best_q_relative_error, (0.5, 0), {}, ValueError, "g must be in [1"),
     (T.support_recovery_prob, (0, 0, 1.0), {}, ValueError, "d must be in [1"),
     (T.support_recovery_prob, (10, 11, 1.0), {}, ValueError, "k must be in [0, d]"),
     (T.support_recovery_prob, (10, np.array([1, 11]), 1.0), {}, ValueError, "k must be in [0, d]"),
@@ -636,3 +638,21 @@ def test_bad_inputs_raise_naming_the_argument(func, args, kwargs, exc, text):
 def test_every_public_function_has_a_bad_input_case():
     covered = {c[0].__name__ for c in BAD_CALLS}
     assert set(T.__all__) <= covered, set(T.__all__) - covered
+
+
+@pytest.mark.parametrize("g", [1, 2, 4, 10])
+@pytest.mark.parametrize("density", [0.01, 0.1, 0.5, 0.9])
+def test_group_best_q_relative_error_is_the_chi2_energy_integral(g, density):
+    """Relative error = 1 - E[X; X > x*]/g with X ~ chi2_g and P(X > x*) = density.
+
+    Falsified if the identity x f_g(x) = g f_{g+2}(x) were misapplied (wrong
+    degrees of freedom) or the quantile taken on the wrong side.
+    """
+    x_star = sstats.chi2(g).isf(density)
+    kept, _ = integrate.quad(lambda x: x * sstats.chi2(g).pdf(x), x_star, np.inf,
+                             epsabs=1e-13, epsrel=1e-12)
+    expected = 1.0 - kept / g
+    got = float(T.group_best_q_relative_error(density, g))
+    assert abs(got - expected) <= 1e-9
+    if g == 1:
+        assert abs(got - float(T.gaussian_best_k_relative_error(density))) <= 1e-12

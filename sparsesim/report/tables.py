@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .._table import TheoryTable
 
 __all__ = ["TheoryTable", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
            "provenance_header"]
@@ -18,33 +19,6 @@ __all__ = ["TheoryTable", "FAMILY_ALPHA", "judge", "to_markdown", "write_report"
 #: chance that at least one row of a file is marked ✗ although the simulation
 #: and the theory agree (Holm's step-down correction across the file's rows).
 FAMILY_ALPHA = 0.01
-
-
-@dataclass
-class TheoryTable:
-    """One table of a report.
-
-    Parameters
-    ----------
-    title : str
-        Section heading.
-    frame : pandas.DataFrame
-        The rows (parameters, theory, simulation, intervals, ...).
-    p_col : str, optional
-        Column of p-values of a test of "simulation agrees with theory"; rows
-        with a p-value are judged by Holm's procedure across the whole file.
-    agree_col : str, optional
-        Column of booleans for rows judged by an exact check instead (rows
-        whose p-value is NaN fall back to it).
-    note : str
-        Markdown shown under the title (what is compared, how, caveats).
-    """
-
-    title: str
-    frame: pd.DataFrame
-    p_col: str | None = None
-    agree_col: str | None = None
-    note: str = ""
 
 
 def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> tuple[list[np.ndarray], int, int]:
@@ -105,7 +79,7 @@ def _fmt(value: Any) -> str:
 
 def to_markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table (4 significant digits for floats)."""
-    cols = [str(c) for c in frame.columns]
+    cols = [str(c).replace("|", "\\|") for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")

@@ -20,6 +20,10 @@ A configuration names the simulation module and declares its grid::
     [quick.grid]
     d = [16]
 
+Several cartesian products can be united with ``[[grid]]`` tables (an array
+of tables); a ``[quick.grid]`` table then replaces its axes in every product,
+while ``[[quick.grid]]`` tables replace the whole list.
+
     [[include]]           # optional extra cells (merged over [params])
     d = 10000
     k = 10
@@ -147,6 +151,15 @@ def _check_params(where: str, params: Any, schema: dict[str, type], *, grid: boo
     return out
 
 
+def _check_grids(where: str, grid: Any, schema: dict[str, type]) -> list[dict]:
+    """``[grid]`` (one cartesian product) or ``[[grid]]`` (a union of products)."""
+    if isinstance(grid, list):
+        if not grid:
+            raise ConfigError(f"{where} is an empty list of grids")
+        return [_check_params(f"{where}[{i}]", g, schema, grid=True) for i, g in enumerate(grid)]
+    return [_check_params(where, grid, schema, grid=True)]
+
+
 def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | None = None,
                 overrides: dict[str, Any] | None = None) -> SweepConfig:
     """Load, validate and expand a sweep configuration.
@@ -196,21 +209,27 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         raise ConfigError(f"sim.module {sim['module']!r} has no PARAMS schema")
 
     params = _check_params("params", raw.get("params", {}), schema, grid=False)
-    grid = _check_params("grid", raw.get("grid", {}), schema, grid=True)
-    both = sorted(set(params) & set(grid))
-    if both:
-        raise ConfigError(f"{both[0]!r} is set in both [params] and [grid]; keep one")
+    grids = _check_grids("grid", raw.get("grid", {}), schema)
+    for grid in grids:
+        both = sorted(set(params) & set(grid))
+        if both:
+            raise ConfigError(f"{both[0]!r} is set in both [params] and [grid]; keep one")
     include = raw.get("include", [])
     q = _check_table("quick", raw.get("quick", {}), _QUICK_KEYS)
     qparams = _check_params("quick.params", q.get("params", {}), schema, grid=False)
-    qgrid = _check_params("quick.grid", q.get("grid", {}), schema, grid=True)
+    qgrid_raw = q.get("grid", {})
+    qgrids = _check_grids("quick.grid", qgrid_raw, schema)
     if quick:  # a quick entry replaces the default one, fixed value or grid alike
+        if isinstance(qgrid_raw, list):  # [[quick.grid]]: a new list of products
+            grids = qgrids
+        else:  # [quick.grid]: these axes replace the same axes in every product
+            grids = [dict(g, **qgrids[0]) for g in grids]
+            for key in qgrids[0]:
+                params.pop(key, None)
         for key, value in qparams.items():
-            grid.pop(key, None)
+            for grid in grids:
+                grid.pop(key, None)
             params[key] = value
-        for key, values in qgrid.items():
-            params.pop(key, None)
-            grid[key] = values
         if "include" in q:
             include = q["include"]
     if not isinstance(include, list):
@@ -222,8 +241,8 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
                               f"parameters: {sorted(schema)}")
         overrides[key] = _check_value(key, value, schema[key])
 
-    keys = list(grid)
-    cells = [dict(params, **dict(zip(keys, combo))) for combo in itertools.product(*grid.values())]
+    cells = [dict(params, **dict(zip(grid, combo)))
+             for grid in grids for combo in itertools.product(*grid.values())]
     for i, extra in enumerate(include):
         cells.append(dict(params, **_check_params(f"include[{i}]", extra, schema, grid=False)))
     defaults = getattr(module, "DEFAULTS", None)
