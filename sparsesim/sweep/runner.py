@@ -101,6 +101,7 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
             results.append(module.run_cell(dict(c), ctx))
             elapsed.append(time.perf_counter() - t1)
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    commit = git_commit()
     out = []
     for key, c, res, el in zip(task.keys, task.cells, results, elapsed):
         rows = _as_rows(res, f"{task.module_name}.run_cell")
@@ -112,6 +113,7 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
                 raise ValueError(f"{task.module_name}: row column(s) {sorted(clash)} clash with "
                                  "parameters or provenance columns")
             stamped.append({**row, "backend": backend, "device": device,
+                            "version": __version__, "git_commit": commit,
                             "elapsed_s": round(el, 6), "finished_at": finished})
         out.append((key, dict(c), stamped))
     return out
@@ -146,7 +148,13 @@ def make_tasks(config: SweepConfig, pending: list[tuple[str, dict]], backend: st
 
 def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
                executor: str) -> pd.DataFrame:
-    """All rows of the given cells, in cell order, with provenance columns."""
+    """All rows of the given cells, in cell order, with provenance columns.
+
+    Version, git commit, executor, backend and device are those recorded in
+    the journal when each cell finished (a resumed sweep keeps the provenance
+    of the run that produced each cell); ``executor`` and ``git_commit`` fall
+    back to the current run only for journals that lack them.
+    """
     records = []
     commit = git_commit()
     for key in keys:
@@ -198,6 +206,7 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     keys = [cell_key(c, config.seed) for c in config.cells]
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
     executor = executor or LocalExecutor()
+    executor_name = getattr(executor, "name", "local")
     stream = stream or sys.stderr
     bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
                    stream=stream, enabled=show_progress)
@@ -208,6 +217,7 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
             for key, params, rows in result:
                 if key in done:  # a retried task may deliver a cell twice
                     continue
+                rows = [{**row, "executor": executor_name} for row in rows]
                 journal.append(key, params, rows)
                 done[key] = {"key": key, "params": params, "rows": rows}
                 bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
@@ -218,7 +228,7 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     finally:
         executor.close()
     bar.finish()
-    frame = rows_frame(config, done, keys, getattr(executor, "name", "local"))
+    frame = rows_frame(config, done, keys, executor_name)
     tmp = out / "cells.csv.tmp"
     frame.to_csv(tmp, index=False)
     tmp.replace(out / "cells.csv")
