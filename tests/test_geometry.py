@@ -1,0 +1,476 @@
+"""Properties of masked Hessians (sparsesim.geometry).
+
+Each property is stated as what would falsify it.  Randomness comes from
+fixed seeds or hypothesis; no statistical test appears here (all checks are
+exact up to floating-point round-off, with tolerances derived from the
+problem's scale).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsesim import geometry as geo
+from sparsesim.geometry import (
+    MaskedHessianOperator,
+    is_local_min,
+    lanczos_extremes,
+    masked_hessian,
+    mlp_masked_hessian_operator,
+    projected_hessian,
+    restricted_spectrum,
+    summarize_eigenvalues,
+    sylvester_inertia,
+)
+
+EPS = np.finfo(np.float64).eps
+
+
+# --------------------------------------------------------------------------- strategies
+
+@st.composite
+def symmetric_and_mask(draw, max_d=9, batch=False):
+    """A random symmetric matrix (or stack) and a mask keeping k >= 1 coordinates."""
+    d = draw(st.integers(1, max_d))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(st.integers(1, 4)) if batch else None
+    shape = (n, d, d) if batch else (d, d)
+    G = rng.standard_normal(shape) * draw(st.sampled_from([1e-3, 1.0, 1e3]))
+    H = G + np.swapaxes(G, -1, -2)
+    k = draw(st.integers(1, d))
+    if batch:
+        mask = np.zeros((n, d), bool)
+        for i in range(n):
+            mask[i, rng.choice(d, k, replace=False)] = True
+    else:
+        mask = np.zeros(d, bool)
+        mask[rng.choice(d, k, replace=False)] = True
+    return H, mask
+
+
+# --------------------------------------------------------------------------- explicit matrices
+
+@settings(max_examples=60, deadline=None)
+@given(symmetric_and_mask())
+def test_pruned_directions_have_zero_curvature(Hm):
+    # Falsified if some v supported on pruned coordinates had v^T (P H P) v != 0
+    # (it must be exactly 0: P v = 0 and the projection zeroes the rows/columns).
+    H, mask = Hm
+    rng = np.random.default_rng(0)
+    PHP = projected_hessian(H, mask)
+    for _ in range(5):
+        v = rng.standard_normal(H.shape[0]) * ~mask
+        assert v @ PHP @ v == 0.0
+        assert np.all(PHP @ v == 0.0)
+    # and on active directions the curvature is that of the submatrix
+    v = rng.standard_normal(H.shape[0]) * mask
+    sub = masked_hessian(H, mask)
+    np.testing.assert_allclose(v @ PHP @ v, v[mask] @ sub @ v[mask],
+                               rtol=1e-12, atol=1e-12 * np.abs(H).max() * (v @ v))
+
+
+@settings(max_examples=80, deadline=None)
+@given(symmetric_and_mask(max_d=10))
+def test_principal_submatrix_eigenvalues_interlace(Hm):
+    # Cauchy interlacing: lambda_i(H) <= mu_i <= lambda_{i+d-k}(H) (ascending).
+    # Falsified by any restricted eigenvalue outside its bracket beyond round-off.
+    H, mask = Hm
+    d, k = H.shape[0], int(mask.sum())
+    lam = np.linalg.eigvalsh(H)
+    s = restricted_spectrum(H, mask)
+    mu = s.eigenvalues
+    slack = 64 * EPS * max(1.0, np.abs(lam).max()) * d
+    i = np.arange(k)
+    assert np.all(mu >= lam[i] - slack)
+    assert np.all(mu <= lam[i + d - k] + slack)
+    n_neg_H = int(np.sum(lam < -s.zero_tol))
+    assert max(0, n_neg_H - (d - k)) <= s.n_negative <= n_neg_H + 0  # never more negatives
+
+
+@settings(max_examples=40, deadline=None)
+@given(symmetric_and_mask(batch=True))
+def test_batched_restriction_equals_loop(Hm):
+    # Falsified if the batched gather differed from per-matrix fancy indexing.
+    H, mask = Hm
+    sub = masked_hessian(H, mask)
+    for i in range(H.shape[0]):
+        idx = np.flatnonzero(mask[i])
+        np.testing.assert_array_equal(sub[i], H[i][np.ix_(idx, idx)])
+    s = restricted_spectrum(H, mask)
+    assert s.lambda_min.shape == (H.shape[0],)
+    np.testing.assert_allclose(s.lambda_min, np.linalg.eigvalsh(sub)[:, 0])
+
+
+def test_mask_broadcasts_over_matrix_stack():
+    # One H against many masks, and a stack of H against one mask.
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((5, 5)); H = G + G.T
+    masks = np.array([[1, 1, 0, 0, 0], [0, 0, 1, 0, 1]], bool)
+    sub = masked_hessian(H, masks)
+    assert sub.shape == (2, 2, 2)
+    np.testing.assert_array_equal(sub[1], H[np.ix_([2, 4], [2, 4])])
+    stack = np.stack([H, 2 * H])
+    sub2 = masked_hessian(stack, masks[0])
+    np.testing.assert_array_equal(sub2[1], 2 * H[:2, :2])
+
+
+def test_local_min_and_condition_number_semantics():
+    # kappa = lmax/lmin for PD, inf for singular PSD, nan for indefinite.
+    H = np.diag([4.0, 1.0, 0.0, -2.0])
+    full = restricted_spectrum(H, np.ones(4, bool))
+    assert full.n_negative == 1 and np.isnan(full.condition_number)
+    pd_ = restricted_spectrum(H, np.array([1, 1, 0, 0], bool))
+    assert pd_.condition_number == 4.0 and pd_.n_negative == 0 and pd_.n_negative_exact
+    psd = restricted_spectrum(H, np.array([1, 0, 1, 0], bool))
+    assert np.isinf(psd.condition_number) and psd.n_negative == 0
+    assert bool(is_local_min(H, np.array([1, 0, 1, 0], bool)))
+    assert not bool(is_local_min(H, np.array([0, 0, 0, 1], bool)))
+    # variable kept counts go through P H P (same verdicts)
+    masks = np.array([[1, 0, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1], [1, 0, 0, 0]], bool)
+    np.testing.assert_array_equal(is_local_min(H, masks), [True, False, False, True])
+
+
+def test_saddle_becomes_minimum_when_mask_removes_negative_direction():
+    # The seed article's picture: a saddle whose only negative direction is a
+    # pruned coordinate restricts to a local minimum.
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((6, 6)); A = A @ A.T + np.eye(6)   # PD block
+    H = np.zeros((7, 7)); H[1:, 1:] = A; H[0, 0] = -3.0
+    assert not bool(is_local_min(H, np.ones(7, bool)))
+    keep = np.ones(7, bool); keep[0] = False
+    assert bool(is_local_min(H, keep))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 12), st.integers(0, 2**32 - 1))
+def test_sylvester_inertia_matches_eigenvalue_signs(d, n_neg, seed):
+    # Falsified if LDL^T inertia differed from the eigenvalue sign count on a
+    # well-conditioned matrix (eigenvalues bounded away from 0 by 0.5).
+    n_neg = min(n_neg, d)
+    rng = np.random.default_rng(seed)
+    ev = np.concatenate([-(0.5 + rng.random(n_neg)), 0.5 + rng.random(d - n_neg)])
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    A = (Q * ev) @ Q.T
+    A = 0.5 * (A + A.T)
+    assert sylvester_inertia(A) == (d - n_neg, n_neg, 0)
+
+
+def test_sylvester_inertia_counts_zeros():
+    A = np.diag([1.0, 0.0, 0.0, -1.0])
+    assert sylvester_inertia(A) == (1, 1, 2)
+
+
+def test_summary_of_batched_eigenvalues():
+    s = summarize_eigenvalues(np.array([[1.0, 2.0], [-1.0, 3.0]]))
+    np.testing.assert_array_equal(s.n_negative, [0, 1])
+    np.testing.assert_array_equal(s.is_local_min, [True, False])
+
+
+# --------------------------------------------------------------------------- bad input
+
+def test_bad_input_raises_naming_the_argument():
+    H = np.eye(3)
+    with pytest.raises(ValueError, match="H must be square"):
+        masked_hessian(np.ones((3, 2)), np.ones(2, bool))
+    with pytest.raises(ValueError, match="H must be symmetric"):
+        masked_hessian(np.triu(np.ones((3, 3))), np.ones(3, bool))
+    with pytest.raises(ValueError, match="mask must have 3 entries"):
+        masked_hessian(H, np.ones(4, bool))
+    with pytest.raises(ValueError, match="mask must be boolean"):
+        masked_hessian(H, np.array([0, 2, 1]))
+    with pytest.raises(ValueError, match="mask must keep at least one"):
+        masked_hessian(H, np.zeros(3, bool))
+    with pytest.raises(ValueError, match="mask must keep the same number"):
+        masked_hessian(H, np.array([[1, 0, 0], [1, 1, 0]], bool))
+    with pytest.raises(ValueError, match="mask batch shape"):
+        masked_hessian(np.stack([H, H]), np.ones((3, 3), bool))
+    with pytest.raises(ValueError, match="k must be in"):
+        lanczos_extremes(np.eye(4), k=5)
+    with pytest.raises(ValueError, match="tol must be in"):
+        lanczos_extremes(np.eye(4), k=1, tol=0.0)
+    with pytest.raises(ValueError, match="tol must be in"):
+        is_local_min(H, np.ones(3, bool), tol=-1.0)
+    with pytest.raises(TypeError, match="op must be"):
+        lanczos_extremes([[1.0]], k=1)
+    op = MaskedHessianOperator.from_matrix(H, np.array([True, True, False]))
+    with pytest.raises(ValueError, match="v must have 2 entries"):
+        op.matvec(np.ones(3))
+
+
+# --------------------------------------------------------------------------- Lanczos
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lanczos_on_explicit_operator_matches_eigh(seed):
+    # Falsified if ARPACK's extreme eigenvalues missed eigh's by more than the
+    # requested 1e-8 relative accuracy (scaled by the spectral radius).
+    rng = np.random.default_rng(seed)
+    d = 60
+    ev = np.concatenate([-rng.random(5) - 0.1, rng.random(d - 5) * 10 + 0.1])
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    H = (Q * ev) @ Q.T; H = 0.5 * (H + H.T)
+    mask = rng.random(d) < 0.7
+    op = MaskedHessianOperator.from_matrix(H, mask)
+    s = lanczos_extremes(op, k=6, tol=1e-10)
+    ref = np.linalg.eigvalsh(masked_hessian(H, mask))
+    scale = np.abs(ref).max()
+    assert abs(s.lambda_max - ref[-1]) <= 1e-8 * scale
+    assert abs(s.lambda_min - ref[0]) <= 1e-8 * scale
+    np.testing.assert_allclose(s.eigenvalues[:6], ref[:6], atol=1e-8 * scale)
+    true_neg = int(np.sum(ref < -s.zero_tol))
+    if s.n_negative_exact:
+        assert s.n_negative == true_neg
+    else:
+        assert s.n_negative <= true_neg
+
+
+def test_lanczos_negative_count_is_lower_bound_when_k_too_small():
+    H = np.diag(np.concatenate([-np.arange(1.0, 6.0), np.arange(1.0, 21.0)]))
+    s = lanczos_extremes(H, k=3, tol=1e-10)
+    assert s.n_negative == 3 and not s.n_negative_exact
+    s = lanczos_extremes(H, k=6, tol=1e-10)
+    assert s.n_negative == 5 and s.n_negative_exact
+
+
+def test_lanczos_small_dimension_falls_back_to_dense():
+    H = np.diag([3.0, -1.0, 2.0])
+    s = lanczos_extremes(H, k=2)
+    assert s.method == "dense" and s.n_negative == 1 and s.lambda_max == 3.0
+
+
+# --------------------------------------------------------------------------- networks
+
+nn_mlp = pytest.importorskip("sparsesim.nn.mlp")
+
+
+def _dense_hessian_by_hvp(params, X, y, masks, **kw):
+    """The full Hessian of a tiny net, column by column (tests only)."""
+    op = mlp_masked_hessian_operator(params, X, y, None, **kw)
+    return op.to_dense()
+
+
+def _tiny_problem(seed, sizes=(3, 5, 4, 3), n_models=2, n=16):
+    rng = np.random.default_rng(seed)
+    params = nn_mlp.init_mlp(sizes, n_models, seed=seed, backend="numpy", dtype=np.float64)
+    params = [(W, b + 0.1 * rng.standard_normal(b.shape)) for W, b in params]
+    X = rng.standard_normal((n, sizes[0]))
+    y = rng.integers(0, sizes[-1], n)
+    return params, X, y, rng
+
+
+def test_mlp_operator_is_symmetric_and_matches_finite_differences():
+    # Falsified if the HVP operator were not the Hessian of loss(theta*m) on the
+    # active coordinates: central differences of the gradient must agree.
+    params, X, y, rng = _tiny_problem(0)
+    masks = [rng.random(W.shape) < 0.6 for W, _ in params]
+    op = mlp_masked_hessian_operator(params, X, y, masks, model=1)
+    Hd = op.to_dense()
+    np.testing.assert_allclose(Hd, Hd.T, atol=1e-12 * np.abs(Hd).max())
+    # finite differences on model 1, along a random active direction
+    v = rng.standard_normal(op.dim)
+    # ReLU makes the gradient discontinuous where a pre-activation crosses 0;
+    # this draw has a pre-activation 1.6e-5 from a kink, so the step is
+    # kept small (1e-7: round-off error ~1e-9, far below the tolerance).
+    eps = 1e-7
+    idxs = [(np.flatnonzero(m[1].reshape(-1)), np.arange(b.shape[1]))
+            for m, (_, b) in zip(masks, params)]
+
+    def shifted(sign):
+        out, off = [], 0
+        for (W, b), (wi, bi) in zip(params, idxs):
+            W2, b2 = W.copy(), b.copy()
+            flat = W2[1].reshape(-1)
+            flat[wi] += sign * eps * v[off:off + wi.size]; off += wi.size
+            W2[1] = flat.reshape(W2[1].shape)
+            b2[1, bi] += sign * eps * v[off:off + bi.size]; off += bi.size
+            out.append((W2, b2))
+        return out
+
+    def flat_grad(p):
+        _, g = nn_mlp.loss_and_grad(p, X, y, masks)
+        return np.concatenate([np.concatenate([gW[1].reshape(-1)[wi], gb[1][bi]])
+                               for (gW, gb), (wi, bi) in zip(g, idxs)])
+
+    fd = (flat_grad(shifted(+1)) - flat_grad(shifted(-1))) / (2 * eps)
+    np.testing.assert_allclose(op.matvec(v), fd, rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_masked_operator_is_submatrix_of_full_hessian():
+    # P_m H P_m restricted: the masked operator equals the rows/columns of the
+    # full Hessian evaluated at the masked weights.  Falsified by any entry off.
+    params, X, y, rng = _tiny_problem(1, n_models=1)
+    masks = [rng.random(W.shape) < 0.5 for W, _ in params]
+    eff = nn_mlp.effective_params(params, masks)
+    full = mlp_masked_hessian_operator(eff, X, y, None).to_dense()
+    op = mlp_masked_hessian_operator(params, X, y, masks)
+    keep = np.concatenate([np.concatenate([m[0].reshape(-1), np.ones(b.shape[1], bool)])
+                           for m, (_, b) in zip(masks, params)])
+    np.testing.assert_allclose(op.to_dense(), full[np.ix_(keep, keep)],
+                               atol=1e-12 * np.abs(full).max())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hvp_lanczos_agrees_with_dense_eigh(seed):
+    # Falsified if Lanczos on HVPs missed the dense spectrum by > 1e-6 relative.
+    params, X, y, rng = _tiny_problem(seed, sizes=(6, 12, 10, 4), n_models=2, n=40)
+    masks = [rng.random(W.shape) < 0.5 for W, _ in params]
+    op = mlp_masked_hessian_operator(params, X, y, masks, model=0)
+    ref = np.linalg.eigvalsh(op.to_dense())
+    s = lanczos_extremes(op, k=4, tol=1e-9)
+    scale = np.abs(ref).max()
+    assert abs(s.lambda_max - ref[-1]) <= 1e-6 * scale
+    assert abs(s.lambda_min - ref[0]) <= 1e-6 * scale
+    if s.n_negative_exact:
+        assert s.n_negative == int(np.sum(ref < -s.zero_tol))
+
+
+def _neuron_masks(params, keep_hidden):
+    """Weight and bias masks that remove hidden neurons (engine (mW, mb) format)."""
+    masks = []
+    n_layers = len(params)
+    for l, (W, b) in enumerate(params):
+        mW = np.ones(W.shape, bool)
+        mb = np.ones(b.shape, bool)
+        if l < n_layers - 1:  # outgoing neurons of layer l
+            mW &= keep_hidden[l][None, None, :]
+            mb &= keep_hidden[l][None, :]
+        if l > 0:             # incoming rows from removed neurons
+            mW &= keep_hidden[l - 1][None, :, None]
+        masks.append((mW, mb))
+    return masks
+
+
+def _compact_directly(params, keep_hidden):
+    """The subnetwork without the removed neurons, by slicing."""
+    out = []
+    for l, (W, b) in enumerate(params):
+        rows = np.arange(W.shape[1]) if l == 0 else np.flatnonzero(keep_hidden[l - 1])
+        cols = (np.flatnonzero(keep_hidden[l]) if l < len(params) - 1
+                else np.arange(W.shape[2]))
+        out.append((W[:, rows][:, :, cols].copy(), b[:, cols].copy()))
+    return out
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_neuron_masked_spectrum_equals_compacted_subnetwork(seed):
+    # Removing neurons by masks and removing them physically give the same
+    # restricted landscape, so the spectra must coincide (up to round-off).
+    params, X, y, rng = _tiny_problem(seed % 1000, sizes=(4, 7, 6, 3), n_models=1, n=20)
+    keep_hidden = [rng.random(7) < 0.6, rng.random(6) < 0.6]
+    for kh in keep_hidden:
+        kh[rng.integers(kh.size)] = True   # keep at least one neuron per layer
+    masks = _neuron_masks(params, keep_hidden)
+    op = mlp_masked_hessian_operator(params, X, y, masks)
+    a = np.linalg.eigvalsh(op.to_dense())
+    tol = 1e-10 * max(1.0, np.abs(a).max())
+    # (1) the engine's compaction
+    from sparsesim.nn.compact import compact  # noqa: PLC0415
+
+    c = compact(params, masks)
+    assert [int(k.shape[1]) for k in c.kept] == [int(kh.sum()) for kh in keep_hidden]
+    ref_op = mlp_masked_hessian_operator(c.params, X, y, c.masks)
+    assert op.dim == ref_op.dim
+    np.testing.assert_allclose(a, np.linalg.eigvalsh(ref_op.to_dense()), atol=tol)
+    # (2) an independent slicing of the small network (unmasked)
+    small = _compact_directly(params, keep_hidden)
+    ref2 = mlp_masked_hessian_operator(small, X, y, None)
+    assert op.dim == ref2.dim
+    np.testing.assert_allclose(a, np.linalg.eigvalsh(ref2.to_dense()), atol=tol)
+
+
+def test_mlp_operator_bad_input():
+    params, X, y, rng = _tiny_problem(0)
+    with pytest.raises(ValueError, match="model must be in"):
+        mlp_masked_hessian_operator(params, X, y, None, model=2)
+    with pytest.raises(ValueError, match="masks"):
+        mlp_masked_hessian_operator(params, X, y, [np.ones((2, 3, 5), bool)], model=0)
+    with pytest.raises(ValueError):
+        mlp_masked_hessian_operator(params, X, y, [np.ones((2, 4, 5), bool), None, None])
+    zero = [np.zeros(W.shape, bool) for W, _ in params]
+    with pytest.raises(ValueError, match="keep no coordinate"):
+        mlp_masked_hessian_operator(params, X, y, zero, include_bias=False)
+
+
+def test_bias_coordinates_can_be_excluded():
+    params, X, y, rng = _tiny_problem(2, n_models=1)
+    with_b = mlp_masked_hessian_operator(params, X, y, None)
+    without = mlp_masked_hessian_operator(params, X, y, None, include_bias=False)
+    n_b = sum(b.shape[1] for _, b in params)
+    assert with_b.dim - without.dim == n_b
+    keep = np.concatenate([np.concatenate([np.ones(W[0].size, bool), np.zeros(b.shape[1], bool)])
+                           for W, b in params])
+    np.testing.assert_allclose(without.to_dense(), with_b.to_dense()[np.ix_(keep, keep)],
+                               atol=1e-13)
+
+
+# --------------------------------------------------------------------------- GPU
+
+@pytest.mark.gpu
+def test_cupy_masked_hessian_and_lanczos_match_numpy(xp_gpu):
+    cp = xp_gpu
+    rng = np.random.default_rng(5)
+    d = 80
+    G = rng.standard_normal((d, d)); H = G + G.T
+    mask = rng.random(d) < 0.6
+    s_np = restricted_spectrum(H, mask)
+    s_cp = restricted_spectrum(cp.asarray(H), cp.asarray(mask))
+    assert abs(s_np.lambda_min - s_cp.lambda_min) <= 1e-10 * np.abs(H).max() * d
+    assert s_np.n_negative == s_cp.n_negative
+    op = MaskedHessianOperator.from_matrix(cp.asarray(H), cp.asarray(mask))
+    lz = lanczos_extremes(op, k=3, tol=1e-8)
+    assert abs(lz.lambda_max - s_np.lambda_max) <= 1e-6 * abs(s_np.lambda_max)
+    assert abs(lz.lambda_min - s_np.lambda_min) <= 1e-6 * abs(s_np.lambda_max)
+
+
+@pytest.mark.gpu
+def test_cupy_mlp_operator_matches_numpy(xp_gpu):
+    cp = xp_gpu
+    params, X, y, rng = _tiny_problem(3, sizes=(6, 12, 10, 4), n_models=1, n=40)
+    masks = [rng.random(W.shape) < 0.5 for W, _ in params]
+    op = mlp_masked_hessian_operator(params, X, y, masks)
+    gp = [(cp.asarray(W), cp.asarray(b)) for W, b in params]
+    op_g = mlp_masked_hessian_operator(gp, cp.asarray(X), cp.asarray(y),
+                                       [cp.asarray(m) for m in masks])
+    v = rng.standard_normal(op.dim)
+    np.testing.assert_allclose(cp.asnumpy(op_g.matvec(cp.asarray(v))), op.matvec(v),
+                               rtol=1e-10, atol=1e-12)
+    s = lanczos_extremes(op_g, k=2, tol=1e-8)
+    ref = np.linalg.eigvalsh(op.to_dense())
+    assert abs(s.lambda_max - ref[-1]) <= 1e-6 * np.abs(ref).max()
+
+
+# --------------------------------------------------------------------------- convergence and estimates
+
+def test_unconverged_lanczos_is_reported_or_raised():
+    # A clustered spectrum with a 1-iteration cap cannot converge to 1e-12.
+    rng = np.random.default_rng(4)
+    d = 300
+    H = np.diag(np.sort(rng.random(d)))
+    from scipy.sparse.linalg import ArpackNoConvergence  # noqa: PLC0415
+
+    with pytest.raises(ArpackNoConvergence):
+        lanczos_extremes(H, k=3, tol=1e-14, maxiter=1)
+    s = lanczos_extremes(H, k=3, tol=1e-14, maxiter=1, allow_unconverged=True)
+    assert not s.converged and not s.n_negative_exact
+    assert s.n_matvec > 0
+
+
+def test_negative_count_estimate_on_separated_spectrum():
+    # With every eigenvalue at least 0.1 from zero and n_steps large enough to
+    # resolve the gap, the quadrature bias of SLQ is small next to its probe
+    # noise (the Hutchinson part is unbiased); 32 probes of
+    # a 300-dim operator give a standard error of ~2.  Falsified if the
+    # estimate missed the true count (45) by more than 5 standard errors
+    # (false alarm ~6e-7 under normality of the probe mean).
+    rng = np.random.default_rng(8)
+    d, n_neg = 300, 45
+    ev = np.r_[-(0.1 + rng.random(n_neg)), 0.1 + 3 * rng.random(d - n_neg)]
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    H = (Q * ev) @ Q.T; H = 0.5 * (H + H.T)
+    e = geo.estimate_negative_count(H, n_probes=32, n_steps=60, seed=1, rtol=1e-3)
+    assert abs(e.estimate - n_neg) < 5 * e.stderr + 1e-9
+    assert e.stderr < 5
