@@ -101,7 +101,8 @@ def _cmd_report(args) -> int:
     import pandas as pd  # noqa: PLC0415
 
     from .report import write_report  # noqa: PLC0415
-    from .sweep import load_config  # noqa: PLC0415
+    from .sweep import list_configs, load_config  # noqa: PLC0415
+    from .sweep.config import ConfigError  # noqa: PLC0415
 
     out = Path(args.out) if args.out else Path("results") / args.sim
     cells_path = out / "cells.csv"
@@ -110,14 +111,23 @@ def _cmd_report(args) -> int:
               file=sys.stderr)
         return 2
     cells = pd.read_csv(cells_path)
+    config = None
+    if args.sim in list_configs():
+        try:
+            config = load_config(args.sim)
+        except ConfigError:
+            config = None
     if "sim_module" in cells.columns and cells["sim_module"].notna().any():
         module = importlib.import_module(str(cells["sim_module"].dropna().iloc[0]))
-        description = ""
+    elif config is not None:
+        module = config.module
     else:
-        config = load_config(args.sim)
-        module, description = config.module, config.description
-    files = write_report(module, cells, out, name=args.sim,
-                         description=description or (module.__doc__ or "").strip().splitlines()[0])
+        print(f"sparsesim: {cells_path} has no sim_module column and no sims/{args.sim}.toml "
+              "was found", file=sys.stderr)
+        return 2
+    description = config.description if config is not None and \
+        config.module_name == module.__name__ else (module.__doc__ or "").strip().splitlines()[0]
+    files = write_report(module, cells, out, name=args.sim, description=description)
     print("\n".join(str(f) for f in files))
     return 0
 
