@@ -444,3 +444,24 @@ def test_cupy_init_is_seeded_and_batch_consistent(xp_gpu):
     assert type(a[0][0]).__module__.startswith("cupy")
     np.testing.assert_array_equal(get_namespace("cupy").asnumpy(a[0][0][2]),
                                   get_namespace("cupy").asnumpy(b[0][0][0]))
+
+
+def test_torch_uniform_init_bounds_and_moments():
+    """PyTorch's nn.Linear default: weights and biases U(±1/sqrt(fan_in)).
+
+    Falsified by values outside the bound, zero biases, or a variance off
+    bound²/3 by more than 5 standard errors (false-alarm rate ~6e-7 per check).
+    """
+    from sparsesim.nn.mlp import init_mlp as _init
+    params = _init((40, 500, 10), 3, seed=4, init="torch_uniform", backend="numpy",
+                   dtype=np.float64)
+    for W, b in params:
+        bound = 1.0 / np.sqrt(W.shape[1])
+        for a in (W, b):
+            assert np.abs(a).max() <= bound and np.abs(a).max() > 0.9 * bound
+            var, n = a.var(), a.size
+            se = bound**2 * np.sqrt(4 / 45 / n)  # sd of the sample variance of U(-c, c)
+            assert abs(var - bound**2 / 3) <= 5 * se
+    alone = _init((40, 500, 10), 1, seed=[np.random.SeedSequence(4).spawn(3)[2]],
+                  init="torch_uniform", backend="numpy", dtype=np.float64)
+    assert np.array_equal(alone[0][1][0], params[0][1][2])

@@ -42,6 +42,9 @@ def test_provenance_header_and_write_report(tmp_path):
                           "config_hash": ["h", "h"], "p": [0.2, 0.9]})
     head = provenance_header(cells)
     assert "cpu (x86_64)" in head and "2 cells, 3.5 s" in head and "– 2026-01-01T00:01" in head
+    # A cell with several rows (one per pruning round) counts its time once.
+    twice = pd.concat([cells, cells.iloc[[1]]], ignore_index=True)
+    assert "2 cells, 3.5 s" in provenance_header(twice)
 
     class Module:
         @staticmethod

@@ -8,6 +8,14 @@
   ablations.
 - :mod:`sparsesim.nn.data` — MNIST-1D (offline) and a planted sparse teacher.
 - :mod:`sparsesim.nn.compact` — structured compaction of dead neurons.
+- :mod:`sparsesim.nn.optim`, :mod:`sparsesim.nn.train` — batched SGD/Adam with
+  masks enforced every step, evaluation and the early-stopping iteration
+  (a CUDA-graph step on CuPy): ``from sparsesim.nn.train import train`` (the
+  function is not re-exported here, so that ``sparsesim.nn.train`` stays the
+  module).
+- :mod:`sparsesim.nn.lottery` — iterative magnitude pruning with reset or
+  rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
+  one-shot).
 
 Examples
 --------
@@ -39,6 +47,8 @@ from .mlp import (
     predict,
     residual_layers,
 )
+from .lottery import LotteryProtocol, PruningSchedule, run_imp
+from .optim import SGD, Adam, make_optimizer
 from .saliency import (
     GRASP_RULES,
     SALIENCY_METHODS,
@@ -53,6 +63,7 @@ from .saliency import (
     snip_scores,
     synflow_scores,
 )
+from .train import TrainData, TrainResult
 
 __all__ = [
     # mlp
@@ -67,4 +78,7 @@ __all__ = [
     "Dataset", "PlantedTeacher", "mnist1d", "planted_teacher",
     # compact
     "Compacted", "compact", "gather_compact", "live_neurons",
+    # training and lottery tickets
+    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult",
+    "LotteryProtocol", "PruningSchedule", "run_imp",
 ]

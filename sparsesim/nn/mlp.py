@@ -94,7 +94,7 @@ __all__ = [
 ]
 
 LOSSES = ("cross_entropy", "mse")
-INITS = ("kaiming_normal", "glorot_normal")
+INITS = ("kaiming_normal", "glorot_normal", "torch_uniform")
 
 
 # --------------------------------------------------------------------------- architecture
@@ -219,9 +219,12 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
         See :func:`model_seeds`: model ``i`` draws from its own stream, child
         ``i`` of ``SeedSequence(seed)``, so model ``i`` of a batch equals the
         same model initialised alone.
-    init : {"kaiming_normal", "glorot_normal"}
+    init : {"kaiming_normal", "glorot_normal", "torch_uniform"}
         Weights ``N(0, 2/fan_in)`` (He et al. 2015) or
-        ``N(0, 2/(fan_in + fan_out))`` (Glorot & Bengio 2010).  Biases are 0.
+        ``N(0, 2/(fan_in + fan_out))`` (Glorot & Bengio 2010), biases 0; or
+        PyTorch's ``nn.Linear`` default, weights and biases
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (the MNIST-1D lottery
+        notebook's initialisation).
     backend : {"auto", "numpy", "cupy"}
     dtype : float32 or float64
     residual : bool or sequence of int
@@ -255,12 +258,19 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
     stds = [math.sqrt(2.0 / fi) if init == "kaiming_normal" else math.sqrt(2.0 / (fi + fo))
             for fi, fo in shapes]
     per_layer: list[list[Any]] = [[] for _ in shapes]
+    per_bias: list[list[Any]] = [[] for _ in shapes]
     for s in seeds:  # one stream per model: initialisation only, not a hot path
         rng = make_rng(s, backend)
         for l, (fi, fo) in enumerate(shapes):
-            per_layer[l].append(rng.normal((fi, fo), dtype=dt) * dt.type(stds[l]))
-    return [(xp.stack(ws).astype(dt, copy=False), xp.zeros((n_models, fo), dtype=dt))
-            for ws, (fi, fo) in zip(per_layer, shapes)]
+            if init == "torch_uniform":
+                bound = dt.type(1.0 / math.sqrt(fi))
+                per_layer[l].append((rng.uniform((fi, fo), dtype=dt) * 2 - 1) * bound)
+                per_bias[l].append((rng.uniform((fo,), dtype=dt) * 2 - 1) * bound)
+            else:
+                per_layer[l].append(rng.normal((fi, fo), dtype=dt) * dt.type(stds[l]))
+                per_bias[l].append(xp.zeros((fo,), dtype=dt))
+    return [(xp.stack(ws).astype(dt, copy=False), xp.stack(bs).astype(dt, copy=False))
+            for ws, bs in zip(per_layer, per_bias)]
 
 
 # --------------------------------------------------------------------------- validation

@@ -99,9 +99,10 @@ def provenance_header(cells: pd.DataFrame) -> str:
         stamps = sorted(str(v) for v in cells["finished_at"].dropna())
         if stamps:
             when = stamps[0] if stamps[0] == stamps[-1] else f"{stamps[0]} – {stamps[-1]}"
-    cell_time = float(pd.to_numeric(cells.get("elapsed_s", pd.Series(dtype=float)),
+    per_cell = cells.drop_duplicates("cell_key") if "cell_key" in cells.columns else cells
+    cell_time = float(pd.to_numeric(per_cell.get("elapsed_s", pd.Series(dtype=float)),
                                     errors="coerce").fillna(0).sum()) if len(cells) else 0.0
-    n_cells = cells["cell_key"].nunique() if "cell_key" in cells.columns else len(cells)
+    n_cells = len(per_cell)
     return (f"Produced on {uniq('device')} (backend {uniq('backend')}), sparsesim "
             f"{uniq('version')} at commit {uniq('git_commit')}, executor {uniq('executor')}; "
             f"cells finished {when} (UTC); {n_cells} cells, {cell_time:.1f} s of cell time; "

@@ -1,0 +1,882 @@
+"""Lottery tickets: iterative magnitude pruning (IMP) and its controls, batched.
+
+IMP (Frankle & Carbin 2019) repeats: train -> prune a fraction of the
+remaining weights by magnitude -> reset the survivors to their initial values
+``w0`` (``"lottery"``) or rewind them to their values ``w_tau`` after ``tau``
+steps of the dense run (``"rewind"``, Frankle et al. 2020) -> retrain.
+
+Conditions
+----------
+Every condition of round ``r`` is trained at the per-layer densities of the
+round-``r`` lottery ticket it controls:
+
+``dense``
+    The unpruned network (round 0 only; the reference line).
+``lottery``
+    IMP ticket, survivors reset to ``w0``.
+``rewind``
+    IMP with its own mask chain, survivors rewound to ``w_tau`` of the dense
+    run; trained from step ``tau`` to the end of the budget (fresh optimizer
+    state, the data it would have seen from step ``tau``).
+``reinit``
+    The lottery ticket's mask with freshly drawn weights (new seed each round).
+``random``
+    A fresh uniformly random mask with exactly the ticket's per-tensor counts
+    (per model), weights ``w0`` (the MNIST-1D notebook's random ticket draws a
+    new random mask each round).
+``shuffled``
+    The ticket's mask permuted uniformly within each tensor (per model),
+    weights ``w0``.  For layerwise pruning ``random`` and ``shuffled`` have
+    the same law (a uniform subset of the ticket's size); both are reported.
+``snip``, ``grasp``, ``synflow``
+    One-shot pruning of ``w0`` by the saliency scores of
+    :mod:`sparsesim.nn.saliency` (SNIP and GraSP on the model's first
+    minibatch; GraSP with the official rule — remove the highest
+    ``-W ⊙ Hg`` — and logit temperature ``grasp_temperature``; SynFlow
+    data-free with ``synflow_iterations`` rounds).  ``saliency_scope``:
+    ``"layerwise"`` (default) keeps exactly the ticket's per-layer weight
+    counts, ``"global"`` ranks all prunable weights together and keeps the
+    ticket's total count.  Biases are zero at initialisation, so no at-init
+    score ranks them: when biases are pruned, these conditions use the
+    ticket's bias masks shuffled within each layer.
+``oneshot``
+    One-shot magnitude pruning of the trained dense network straight to the
+    round's counts (same scope as IMP), reset to ``w0``.
+
+Pruning schedule (:class:`PruningSchedule`)
+-------------------------------------------
+``fixed_fraction(p, rounds)``: each round removes a fraction ``p`` of the
+weights remaining in each tensor: ``k_{r+1} = floor((1 - p·ρ) k_r + 0.5)``
+with rate ``ρ = 1`` for hidden layers and ``ρ = output_rate`` for the output
+layer (Frankle & Carbin: ``p = 0.2``, output layer ``0.1`` → ``output_rate =
+0.5``).  ``from_densities(d_1 > d_2 > ...)``: round ``r`` keeps
+``k_r = floor((1 - ρ (1 - d_r)) n + 0.5)`` of ``n`` entries (MNIST-1D
+notebook: sparsities ``linspace(0, 1, 100)``, i.e. densities ``1 - r/99``;
+see :func:`mnist1d_densities`, which omits sparsity 1.0: a network with every
+weight pruned is a constant function, so its "accuracy" says nothing about
+tickets).  ``prune_biases`` prunes each bias vector with its layer's rate
+(counts computed on the bias vector itself).  ``scope="global"`` pools every
+prunable tensor of the layers with ``ρ > 0`` (``output_rate`` must then be 1:
+pooled, or 0: left dense) and keeps ``K_r`` entries of the pool.
+
+Batching and seeds
+------------------
+All conditions and seeds of a round train as one batch of
+``B = seeds × conditions`` models (:func:`sparsesim.nn.train.train`).  Each
+replicate seed (a :class:`numpy.random.SeedSequence`) spawns, by purpose, its
+initialisation ``w0``, its data order (shared by all its conditions and
+rounds: a paired design), and per-round seeds for ``reinit``, ``random``,
+``shuffled`` and the bias masks of the saliency conditions — so a model's
+result does not depend on which other conditions share its batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._validation import check_array, check_choice, check_int
+from ..backend import get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
+from ..sparsity import keep_count
+from . import mlp as _mlp
+from . import saliency as _sal
+from .optim import check_real, make_optimizer
+from .train import MAX_STEPS, TrainData, _check_data, data_order, train
+
+__all__ = [
+    "CONDITIONS",
+    "SCOPES",
+    "PruningSchedule",
+    "LotteryProtocol",
+    "mnist1d_densities",
+    "keep_counts",
+    "magnitude_prune",
+    "random_masks",
+    "shuffled_masks",
+    "mask_counts",
+    "mask_density",
+    "run_imp",
+]
+
+#: Most pruning rounds a schedule may have.
+MAX_ROUNDS = 10_000
+
+CONDITIONS = ("dense", "lottery", "rewind", "reinit", "random", "shuffled", "snip", "grasp",
+              "synflow", "oneshot")
+SCOPES = ("layerwise", "global")
+_SALIENCY = ("snip", "grasp", "synflow")
+
+# spawn-key purposes of a replicate seed
+_INIT, _DATA, _REINIT, _RANDOM, _SHUFFLE, _BIAS = range(6)
+
+
+def _child(seed: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
+    """A child SeedSequence addressed by ``keys`` (stateless, repeatable)."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + keys,
+                                  pool_size=seed.pool_size)
+
+
+# --------------------------------------------------------------------------- schedule
+
+def mnist1d_densities(n_sparsities: int = 100) -> tuple[float, ...]:
+    """Densities of the MNIST-1D lottery notebook's rounds 1 .. n-2.
+
+    The notebook targets sparsities ``linspace(0, 1, n)``: round 0 is the
+    dense net (sparsity 0) and the last value, sparsity 1.0 (every weight
+    pruned, a constant network), is omitted.
+
+    Examples
+    --------
+    >>> d = mnist1d_densities(100)
+    >>> len(d), round(d[0], 6), round(d[-1], 6)
+    (98, 0.989899, 0.010101)
+    """
+    n = check_int("n_sparsities", n_sparsities, low=3, high=MAX_ROUNDS + 2)
+    sparsities = np.linspace(0.0, 1.0, n)[1:-1]
+    return tuple(float(1.0 - s) for s in sparsities)
+
+
+@dataclass(frozen=True)
+class PruningSchedule:
+    """How much each IMP round prunes (see the module notes).
+
+    Use the constructors :meth:`fixed_fraction` and :meth:`from_densities`.
+
+    Attributes
+    ----------
+    densities : tuple of float
+        Nominal target density of rounds ``1 .. R`` (for a fixed fraction
+        ``(1 - p)^r``); round 0 is dense.
+    fraction : float or None
+        The per-round fraction ``p`` (fixed-fraction schedules only).
+    output_rate : float
+        Output layer pruned at ``output_rate`` times the rate of the others.
+    prune_biases : bool
+    scope : {"layerwise", "global"}
+
+    Examples
+    --------
+    >>> s = PruningSchedule.fixed_fraction(0.2, 3, output_rate=0.5)
+    >>> s.rounds, [round(d, 3) for d in s.densities]
+    (3, [0.8, 0.64, 0.512])
+    >>> PruningSchedule.fixed_fraction(1.2, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: fraction must be in (0, 1); got 1.2
+    """
+
+    densities: tuple
+    fraction: float | None = None
+    output_rate: float = 1.0
+    prune_biases: bool = False
+    scope: str = "layerwise"
+
+    def __post_init__(self):
+        if not isinstance(self.densities, tuple) or not all(
+                isinstance(d, float) and 0.0 < d < 1.0 for d in self.densities):
+            raise TypeError("densities must be a tuple of floats in (0, 1); build schedules "
+                            "with PruningSchedule.fixed_fraction or .from_densities")
+        check_choice("scope", self.scope, SCOPES)
+        rate = check_real("output_rate", self.output_rate, low=0.0, high=1.0)
+        if self.scope == "global" and rate not in (0.0, 1.0):
+            raise ValueError(f"output_rate must be 0 (output layer left dense) or 1 (pooled) "
+                             f"with scope='global'; got {rate}")
+        if not isinstance(self.prune_biases, (bool, np.bool_)):
+            raise TypeError(f"prune_biases must be a bool; got {self.prune_biases!r}")
+        if len(self.densities) < 1:
+            raise ValueError("a pruning schedule needs at least one round")
+
+    @classmethod
+    def fixed_fraction(cls, fraction: float, rounds: int, *, output_rate: float = 1.0,
+                       prune_biases: bool = False, scope: str = "layerwise") -> "PruningSchedule":
+        """Prune a fraction ``fraction`` of the remaining weights in each of ``rounds`` rounds."""
+        fraction = check_real("fraction", fraction, low=0.0, high=1.0, low_open=True,
+                              high_open=True)
+        rounds = check_int("rounds", rounds, low=1, high=MAX_ROUNDS)
+        densities = tuple((1.0 - fraction) ** r for r in range(1, rounds + 1))
+        if densities[0] >= 1.0:
+            raise ValueError(f"fraction must be at least the float64 resolution (1 - fraction "
+                             f"must differ from 1); got {fraction}")
+        if densities[-1] <= 0.0:
+            raise ValueError(f"fraction={fraction} over rounds={rounds} drives the density to 0 "
+                             "(float64 underflow); use fewer rounds")
+        return cls(densities=densities,
+                   fraction=fraction, output_rate=output_rate, prune_biases=prune_biases,
+                   scope=scope)
+
+    @classmethod
+    def from_densities(cls, densities: Sequence[float], *, output_rate: float = 1.0,
+                       prune_biases: bool = False, scope: str = "layerwise") -> "PruningSchedule":
+        """Explicit target densities of rounds 1, 2, ... (strictly decreasing, in (0, 1)).
+
+        A leading ``1.0`` is read as the dense round 0 and dropped.
+
+        Examples
+        --------
+        >>> PruningSchedule.from_densities([1.0, 0.5, 0.25]).densities
+        (0.5, 0.25)
+        >>> PruningSchedule.from_densities([0.5, 0.6])
+        Traceback (most recent call last):
+        ...
+        ValueError: densities must be strictly decreasing; got 0.6 after 0.5 (round 2)
+        """
+        if isinstance(densities, (str, bytes)) or not isinstance(densities, (Sequence, np.ndarray)) \
+                or (isinstance(densities, np.ndarray) and densities.ndim != 1):
+            raise TypeError(f"densities must be a sequence of floats; got {densities!r}")
+        if len(densities) > MAX_ROUNDS + 1:
+            raise ValueError(f"densities must hold at most {MAX_ROUNDS} rounds; "
+                             f"got {len(densities)}")
+        vals = [check_real(f"densities[{i}]", d, low=0.0, high=1.0)
+                for i, d in enumerate(list(densities))]
+        if vals and vals[0] == 1.0:
+            vals = vals[1:]
+        if not vals:
+            raise ValueError("densities must hold at least one target below 1.0")
+        for i, d in enumerate(vals):
+            if d == 0.0:
+                raise ValueError(f"densities must be > 0: density 0 (sparsity 1.0) prunes every "
+                                 f"weight and leaves a constant network; omit it (round {i + 1})")
+            if d >= 1.0:
+                raise ValueError(f"densities must be < 1 after round 0; got {d} (round {i + 1})")
+            if i and d >= vals[i - 1]:
+                raise ValueError(f"densities must be strictly decreasing; got {d} after "
+                                 f"{vals[i - 1]} (round {i + 1})")
+        return cls(densities=tuple(vals), fraction=None, output_rate=output_rate,
+                   prune_biases=prune_biases, scope=scope)
+
+    @property
+    def rounds(self) -> int:
+        return len(self.densities)
+
+    def layer_rates(self, n_layers: int) -> tuple[float, ...]:
+        """Rate multiplier ``ρ`` per layer (1, ..., 1, output_rate)."""
+        return (1.0,) * (n_layers - 1) + (float(self.output_rate),)
+
+
+def _tensor_sizes(sizes: Sequence[int]) -> list[tuple[int, int]]:
+    return [(fi * fo, fo) for fi, fo in zip(sizes[:-1], sizes[1:])]
+
+
+def keep_counts(schedule: PruningSchedule, sizes: Sequence[int]) -> np.ndarray:
+    """Exact entries kept per round.
+
+    Returns
+    -------
+    ndarray of int
+        ``scope="layerwise"``: shape ``(R + 1, L, 2)``, ``[r, l, 0]`` weights and
+        ``[r, l, 1]`` biases of layer ``l`` kept at round ``r`` (biases stay at
+        ``fan_out`` when not pruned).  ``scope="global"``: shape ``(R + 1,)``,
+        the entries kept in the pool.
+
+    Examples
+    --------
+    >>> s = PruningSchedule.fixed_fraction(0.2, 2, output_rate=0.5)
+    >>> keep_counts(s, (10, 10, 10))[:, :, 0].tolist()     # 100 weights per layer
+    [[100, 100], [80, 90], [64, 81]]
+    >>> s = PruningSchedule.from_densities([0.5], prune_biases=True)
+    >>> keep_counts(s, (4, 3))[1].tolist()
+    [[6, 2]]
+    """
+    sizes = _mlp._check_sizes(tuple(sizes))
+    tensors = _tensor_sizes(sizes)
+    rates = schedule.layer_rates(len(tensors))
+    R = schedule.rounds
+    if schedule.scope == "global":
+        pool = sum(nw + (nb if schedule.prune_biases else 0)
+                   for (nw, nb), rho in zip(tensors, rates) if rho > 0)
+        out = np.empty(R + 1, dtype=np.int64)
+        out[0] = pool
+        for r in range(1, R + 1):
+            out[r] = (keep_count(1.0 - schedule.fraction, int(out[r - 1]))
+                      if schedule.fraction is not None
+                      else keep_count(schedule.densities[r - 1], pool))
+        return out
+    out = np.empty((R + 1, len(tensors), 2), dtype=np.int64)
+    for l, ((nw, nb), rho) in enumerate(zip(tensors, rates)):
+        for part, n in enumerate((nw, nb)):
+            pruned = rho > 0 and (part == 0 or schedule.prune_biases)
+            out[0, l, part] = n
+            for r in range(1, R + 1):
+                if not pruned:
+                    out[r, l, part] = n
+                elif schedule.fraction is not None:
+                    out[r, l, part] = keep_count(1.0 - rho * schedule.fraction,
+                                                 int(out[r - 1, l, part]))
+                else:
+                    out[r, l, part] = keep_count(1.0 - rho * (1.0 - schedule.densities[r - 1]), n)
+    return out
+
+
+# --------------------------------------------------------------------------- masks
+
+def _full_masks(params: Any, prune_biases: bool) -> list[tuple[Any, Any]]:
+    xp = namespace_of(params[0][0])
+    return [(xp.ones(W.shape, dtype=bool), xp.ones(b.shape, dtype=bool) if prune_biases else None)
+            for W, b in params]
+
+
+def _check_mask_pairs(name: str, masks: Any) -> list[tuple[Any, Any]]:
+    """Validate per-layer ``(mW, mb)`` masks (an array alone means ``(mW, None)``)."""
+    if not isinstance(masks, (list, tuple)) or len(masks) == 0:
+        raise TypeError(f"{name} must be a non-empty list with one (mW, mb) pair per layer; "
+                        f"got {type(masks).__name__}")
+    out = []
+    n_models = None
+    for l, entry in enumerate(masks):
+        if isinstance(entry, tuple) and len(entry) == 2:
+            mW, mb = entry
+        elif hasattr(entry, "shape") and hasattr(entry, "dtype"):
+            mW, mb = entry, None
+        else:
+            raise TypeError(f"{name}[{l}] must be a mask array or a (mW, mb) pair of mask "
+                            f"arrays; got {type(entry).__name__}")
+        for part, what, nd in ((mW, "mW", 2), (mb, "mb", 2)):
+            if part is None and what == "mb":
+                continue
+            check_array(f"{name}[{l}] {what}", part, kinds="biuf", min_ndim=nd, min_size=1)
+            if part.dtype.kind != "b" and not bool(namespace_of(part).all(
+                    (part == 0) | (part == 1))):
+                raise ValueError(f"{name}[{l}] {what} must be boolean or hold only 0 and 1")
+            if n_models is None:
+                n_models = int(part.shape[0])
+            elif part.shape[0] != n_models:
+                raise ValueError(f"{name}[{l}] {what} must have n_models={n_models} on axis 0; "
+                                 f"got shape {tuple(part.shape)}")
+        out.append((mW, mb))
+    return out
+
+
+def mask_counts(masks: Sequence[tuple[Any, Any]]) -> np.ndarray:
+    """Kept entries per model and tensor, shape ``(B, L, 2)`` (``-1`` for an absent bias mask).
+
+    Examples
+    --------
+    >>> m = [(np.ones((2, 2, 3), bool), None)]
+    >>> mask_counts(m)[:, 0].tolist()
+    [[6, -1], [6, -1]]
+    """
+    masks = _check_mask_pairs("masks", masks)
+    cols = []
+    for mW, mb in masks:
+        kw = to_numpy(mW.reshape(mW.shape[0], -1).sum(axis=1))
+        kb = (to_numpy(mb.sum(axis=1)) if mb is not None
+              else np.full(kw.shape, -1, dtype=np.int64))
+        cols.append(np.stack([kw, kb], axis=1))
+    return np.stack(cols, axis=1).astype(np.int64)
+
+
+def mask_density(masks: Sequence[tuple[Any, Any]], params: Any, *,
+                 include_biases: bool) -> np.ndarray:
+    """Fraction of weights (and biases, if ``include_biases``) kept, per model.
+
+    Tensors without a mask count as fully kept.
+
+    Examples
+    --------
+    >>> p = [(np.zeros((1, 2, 2)), np.zeros((1, 2)))]
+    >>> float(mask_density([(np.array([[[1, 0], [0, 0]]], bool), None)], p,
+    ...                    include_biases=False)[0])
+    0.25
+    """
+    kept = 0
+    total = 0
+    for (W, b), (mW, mb) in zip(params, masks):
+        n_models = W.shape[0]
+        kept = kept + (to_numpy(mW.reshape(n_models, -1).sum(axis=1)) if mW is not None
+                       else W[0].size)
+        total += W[0].size
+        if include_biases:
+            kept = kept + (to_numpy(mb.sum(axis=1)) if mb is not None else b.shape[1])
+            total += b.shape[1]
+    return np.asarray(kept, dtype=np.float64) / total
+
+
+def magnitude_prune(params: Any, masks: Sequence[tuple[Any, Any]], schedule: PruningSchedule,
+                    round_index: int) -> list[tuple[Any, Any]]:
+    """Masks of round ``round_index``: keep the largest ``|w|`` among the surviving entries.
+
+    Every model of the batch is pruned independently to the exact counts of
+    :func:`keep_counts` (layerwise: per tensor; global: over the pool).
+    Entries already pruned are never revived; ties go to the lower index
+    (:func:`sparsesim.nn.select_mask`).
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        Trained weights (the magnitudes ranked).
+    masks : list of (mW, mb)
+        Current masks (``mb`` ``None`` when biases are not pruned).
+    schedule : PruningSchedule
+    round_index : int
+        ``1 .. schedule.rounds``.
+
+    Examples
+    --------
+    >>> p = [(np.array([[[3.0, -1.0], [0.5, 2.0]]]), np.zeros((1, 2)))]
+    >>> m = [(np.ones((1, 2, 2), bool), None)]
+    >>> s = PruningSchedule.from_densities([0.5])
+    >>> magnitude_prune(p, m, s, 1)[0][0].astype(int).tolist()
+    [[[1, 0], [0, 1]]]
+    """
+    round_index = check_int("round_index", round_index, low=1, high=schedule.rounds)
+    sizes = _mlp.layer_sizes(params)
+    counts = keep_counts(schedule, sizes)
+    tensors = _tensor_sizes(sizes)
+    rates = schedule.layer_rates(len(tensors))
+    xp = namespace_of(params[0][0])
+    if schedule.scope == "global":
+        scores, existing = [], []
+        for (W, b), (mW, mb), rho in zip(params, masks, rates):
+            if rho == 0:
+                scores.append(None)
+                existing.append(None)
+            elif schedule.prune_biases:
+                scores.append((xp.abs(W), xp.abs(b)))
+                existing.append((mW, mb))
+            else:
+                scores.append(xp.abs(W))
+                existing.append((mW, None))
+        K, N = int(counts[round_index]), int(counts[0])
+        new = _sal.select_mask(scores, K / N, scope="global", existing_masks=existing)
+        out = []
+        for entry, (mW, mb) in zip(new, masks):
+            if entry is None:
+                out.append((mW, mb))
+            elif isinstance(entry, tuple):
+                out.append(entry)
+            else:
+                out.append((entry, mb))
+        return out
+    k = counts[round_index]
+    dens_w = [None if rates[l] == 0 else int(k[l, 0]) / n for l, (n, _) in enumerate(tensors)]
+    new_w = _sal.select_mask([xp.abs(W) for W, _ in params], 1.0, scope="layerwise",
+                             layer_densities=dens_w, existing_masks=[mW for mW, _ in masks])
+    if schedule.prune_biases:
+        dens_b = [None if rates[l] == 0 else int(k[l, 1]) / n for l, (_, n) in enumerate(tensors)]
+        new_b = _sal.select_mask([xp.abs(b) for _, b in params], 1.0, scope="layerwise",
+                                 layer_densities=dens_b, existing_masks=[mb for _, mb in masks])
+    else:
+        new_b = [None] * len(params)
+    return [(mW if nW is None else nW, mb if nb is None else nb)
+            for (mW, mb), nW, nb in zip(masks, new_w, new_b)]
+
+
+def _per_model_perm_masks(like: Any, seed: np.random.SeedSequence, shuffle: bool) -> Any:
+    """One model's tensor mask ``(1, ...)``: random with the same count, or permuted."""
+    n = like[0].size
+    perm = make_rng(seed, "cupy" if is_cupy(like) else "numpy").permutation(n)
+    flat = like.reshape(-1)
+    if shuffle:
+        return flat[perm].reshape(like.shape)
+    k = int(flat.sum())
+    return (perm < k).reshape(like.shape)
+
+
+def _per_model(masks, seeds, shuffle: bool):
+    masks = _check_mask_pairs("masks", masks)
+    n_models = int(masks[0][0].shape[0])
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)):
+        raise TypeError(f"seeds must be a list with one seed per model ({n_models}); "
+                        f"got {type(seeds).__name__}")
+    if len(seeds) != n_models:
+        raise ValueError(f"seeds must hold one seed per model of masks ({n_models}); "
+                         f"got {len(seeds)}")
+    try:
+        seeds = _mlp.model_seeds(list(seeds), n_models)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seeds: {exc}") from None
+    return _perm_masks(masks, seeds, shuffle)
+
+
+def _perm_masks(masks, seeds, shuffle: bool):
+    """Unchecked core of :func:`random_masks` / :func:`shuffled_masks` (``None`` parts kept)."""
+    out = []
+    for l, (mW, mb) in enumerate(masks):
+        parts = []
+        for arr, part in ((mW, 0), (mb, 1)):
+            if arr is None:
+                parts.append(None)
+                continue
+            xp = namespace_of(arr)
+            parts.append(xp.concatenate([
+                _per_model_perm_masks(arr[i:i + 1], _child(seeds[i], l, part), shuffle)
+                for i in range(arr.shape[0])], axis=0))
+        out.append(tuple(parts))
+    return out
+
+
+def random_masks(masks: Sequence[tuple[Any, Any]],
+                 seeds: Sequence[np.random.SeedSequence]) -> list[tuple[Any, Any]]:
+    """Uniformly random masks with exactly the per-model, per-tensor counts of ``masks``.
+
+    ``seeds[i]`` drives model ``i`` (independent of the batch).
+
+    Examples
+    --------
+    >>> m = [(np.array([[[1, 1], [0, 0]]], bool), None)]
+    >>> r = random_masks(m, [np.random.SeedSequence(0)])
+    >>> int(r[0][0].sum()), r[0][1]
+    (2, None)
+    """
+    return _per_model(masks, list(seeds), shuffle=False)
+
+
+def shuffled_masks(masks: Sequence[tuple[Any, Any]],
+                   seeds: Sequence[np.random.SeedSequence]) -> list[tuple[Any, Any]]:
+    """``masks`` permuted uniformly within each tensor, per model (counts preserved).
+
+    Examples
+    --------
+    >>> m = [(np.array([[[1, 1], [0, 0]]], bool), np.array([[True, False]]))]
+    >>> s = shuffled_masks(m, [np.random.SeedSequence(1)])
+    >>> int(s[0][0].sum()), int(s[0][1].sum())
+    (2, 1)
+    """
+    return _per_model(masks, list(seeds), shuffle=True)
+
+
+def _take_models(tree, idx):
+    return [tuple(None if a is None else a[idx] for a in pair) for pair in tree]
+
+
+def _concat_models(trees):
+    xp = namespace_of(trees[0][0][0])
+    out = []
+    for l in range(len(trees[0])):
+        pair = []
+        for part in range(2):
+            arrs = [t[l][part] for t in trees]
+            pair.append(None if arrs[0] is None else xp.concatenate(arrs, axis=0))
+        out.append(tuple(pair))
+    return out
+
+
+# --------------------------------------------------------------------------- protocol
+
+@dataclass(frozen=True)
+class LotteryProtocol:
+    """Everything that fixes an IMP experiment except the data and the seeds.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        ``(n_in, h_1, ..., n_out)``.
+    schedule : PruningSchedule
+    residual : bool or tuple of int
+        As in :func:`sparsesim.nn.init_mlp` (MNIST-1D reference: ``True``).
+    init : {"kaiming_normal", "glorot_normal"}
+    dtype : float32 or float64
+    loss : {"cross_entropy", "mse"}
+    optimizer : {"adam", "sgd"}
+    lr, momentum : float
+    steps, batch_size, eval_every : int
+    rewind_step : int
+        ``tau`` for the ``rewind`` condition, ``1 .. steps - 1`` (0 when the
+        condition is not run; ``tau = 0`` is the ``lottery`` condition).
+    saliency_scope : {"layerwise", "global"}
+    grasp_temperature : float
+    synflow_iterations : int
+    use_graph : bool or None
+        Passed to :func:`sparsesim.nn.train.train`.
+    """
+
+    sizes: tuple
+    schedule: PruningSchedule
+    residual: Any = False
+    init: str = "kaiming_normal"
+    dtype: Any = np.float32
+    loss: str = "cross_entropy"
+    optimizer: str = "adam"
+    lr: float = 2e-2
+    momentum: float = 0.0
+    steps: int = 1501
+    batch_size: int = 100
+    eval_every: int = 100
+    rewind_step: int = 0
+    saliency_scope: str = "layerwise"
+    grasp_temperature: float = 200.0
+    synflow_iterations: int = 100
+    use_graph: bool | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "sizes", _mlp._check_sizes(tuple(self.sizes)))
+        if not isinstance(self.schedule, PruningSchedule):
+            raise TypeError(f"schedule must be a PruningSchedule; got {type(self.schedule).__name__}")
+        _mlp.residual_layers(self.sizes, self.residual)
+        check_choice("init", self.init, _mlp.INITS)
+        _mlp._check_float_dtype(self.dtype)
+        _mlp._check_loss(self.loss, 1.0)
+        check_choice("optimizer", self.optimizer, ("adam", "sgd"))
+        make_optimizer(self.optimizer, self.lr, momentum=self.momentum)
+        steps = check_int("steps", self.steps, low=1, high=MAX_STEPS)
+        check_int("batch_size", self.batch_size, low=1)
+        check_int("eval_every", self.eval_every, low=1)
+        check_int("rewind_step", self.rewind_step, low=0)
+        if self.rewind_step >= steps:
+            raise ValueError(f"rewind_step must be in [0, {steps - 1}] (the training budget is "
+                             f"steps={steps}); got {self.rewind_step}")
+        check_choice("saliency_scope", self.saliency_scope, SCOPES)
+        check_real("grasp_temperature", self.grasp_temperature, low=0.0, low_open=True)
+        check_int("synflow_iterations", self.synflow_iterations, low=1)
+
+
+def _check_conditions(conditions: Any, protocol: LotteryProtocol) -> tuple[str, ...]:
+    if isinstance(conditions, str) or not isinstance(conditions, Sequence) or not conditions:
+        raise TypeError(f"conditions must be a non-empty sequence of names from {CONDITIONS}; "
+                        f"got {conditions!r}")
+    out = []
+    for c in conditions:
+        check_choice("condition", c, CONDITIONS)
+        if c not in out:
+            out.append(c)
+    if "rewind" in out and protocol.rewind_step == 0:
+        raise ValueError("condition 'rewind' needs rewind_step >= 1 (rewinding to step 0 is the "
+                         "'lottery' condition)")
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- driver
+
+def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
+            seeds: Sequence[Any], seed_labels: Sequence[Any] | None = None,
+            backend: str = "auto", progress: Callable[[str], None] | None = None,
+            extra_columns: Callable[..., list[dict]] | None = None) -> list[dict]:
+    """Run IMP and its controls for several seeds; one row per (condition, round, seed).
+
+    Parameters
+    ----------
+    data : TrainData or sparsesim.nn.data.Dataset
+    protocol : LotteryProtocol
+    conditions : sequence of str
+        Any of :data:`CONDITIONS`; the lottery chain (and the rewind chain)
+        is trained whenever a requested condition needs it.
+    seeds : sequence of int or SeedSequence
+        One per replicate.
+    seed_labels : sequence, optional
+        Value of the ``seed`` column per replicate (default ``0 .. S-1``).
+    backend : {"auto", "numpy", "cupy"}
+    progress : callable, optional
+        ``progress(text)`` once per round.
+    extra_columns : callable, optional
+        ``extra_columns(round_index, masks, params, keys) -> list[dict]`` called
+        once per round with the round's batch masks (``(mW, mb)`` pairs),
+        starting parameters and ``keys = [(condition, seed_label), ...]``;
+        returns extra row columns per model (e.g. a support overlap).
+
+    Returns
+    -------
+    list of dict
+        Rows with ``condition, seed, round, density, target_density,
+        layer_densities, test_accuracy, test_accuracy_early_stop,
+        early_stop_iter, train_loss, train_accuracy, val_loss, val_accuracy,
+        val_accuracy_early_stop, test_loss`` (``test_accuracy`` is the final
+        one; see :mod:`sparsesim.nn.train`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Before any training: unknown condition, malformed seeds, data that do
+        not fit the network, a batch larger than the training set.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(80, 6)); y = (X[:, 0] > 0).astype(int)
+    >>> d = TrainData(X[:50], y[:50], X[50:65], y[50:65], X[65:], y[65:])
+    >>> proto = LotteryProtocol(sizes=(6, 8, 2), dtype=np.float64, lr=1e-2, steps=10,
+    ...                         batch_size=10, eval_every=5,
+    ...                         schedule=PruningSchedule.fixed_fraction(0.5, 2))
+    >>> rows = run_imp(d, proto, conditions=["dense", "lottery", "random"], seeds=[0, 1],
+    ...                backend="numpy")
+    >>> sorted({(r["condition"], r["round"]) for r in rows})
+    [('dense', 0), ('lottery', 1), ('lottery', 2), ('random', 1), ('random', 2)]
+    """
+    if not isinstance(protocol, LotteryProtocol):
+        raise TypeError(f"protocol must be a LotteryProtocol; got {type(protocol).__name__}")
+    conditions = _check_conditions(conditions, protocol)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or len(seeds) == 0:
+        raise TypeError(f"seeds must be a non-empty sequence of ints or SeedSequences; "
+                        f"got {seeds!r}")
+    try:
+        roots = _mlp.model_seeds(list(seeds), len(seeds))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seeds: {exc}") from None
+    labels = list(range(len(seeds))) if seed_labels is None else list(seed_labels)
+    if len(labels) != len(seeds):
+        raise ValueError(f"seed_labels must hold one label per seed ({len(seeds)}); "
+                         f"got {len(labels)}")
+    backend = resolve_backend(backend)
+    xp = get_namespace(backend)
+    dtype = np.dtype(protocol.dtype)
+    data = TrainData.from_dataset(data)
+    _check_data(data, protocol.sizes, protocol.loss)
+    check_int("batch_size", protocol.batch_size, low=1, high=data.n_train)
+    data = data.to(xp, dtype)
+    progress = progress or (lambda _t: None)
+    sched = protocol.schedule
+    S = len(roots)
+    R = sched.rounds
+    tau = protocol.rewind_step
+    needs_lottery = any(c in conditions for c in
+                        ("lottery", "reinit", "random", "shuffled", "snip", "grasp", "synflow"))
+    needs_rewind = "rewind" in conditions
+    needs_dense_only = not needs_lottery and not needs_rewind and "oneshot" not in conditions
+    data_seeds = [_child(s, _DATA) for s in roots]
+    optimizer = make_optimizer(protocol.optimizer, protocol.lr, momentum=protocol.momentum)
+    counts = keep_counts(sched, protocol.sizes)
+
+    def fit(params, masks, start=None, rewind=()):
+        n_cond = len(params[0][0]) // S
+        return train(params, data, optimizer=optimizer, steps=protocol.steps,
+                     batch_size=protocol.batch_size, data_seed=data_seeds * n_cond,
+                     eval_every=protocol.eval_every, masks=masks, loss=protocol.loss,
+                     residual=protocol.residual, start_steps=start, rewind_steps=rewind,
+                     use_graph=protocol.use_graph)
+
+    def rows_for(result, keys, masks, params, r, target):
+        dens = mask_density(masks, params, include_biases=sched.prune_biases)
+        layer_d = _layer_density_strings(masks, params)
+        extras = extra_columns(r, masks, params, keys) if extra_columns else [{}] * len(keys)
+        out = []
+        stop_acc = result.early_stop_test_accuracy
+        stop_val = result._at_stop(result.val_accuracy)
+        for i, (cond, lab) in enumerate(keys):
+            out.append({"condition": cond, "seed": lab, "round": r,
+                        "density": float(dens[i]), "target_density": float(target),
+                        "layer_densities": layer_d[i],
+                        "test_accuracy": float(result.final_test_accuracy[i]),
+                        "test_accuracy_early_stop": float(stop_acc[i]),
+                        "early_stop_iter": int(result.early_stop_iter[i]),
+                        "train_loss": float(result.final_train_loss[i]),
+                        "train_accuracy": float(result.train_accuracy[i, -1]),
+                        "val_loss": float(result.val_loss[i, -1]),
+                        "val_accuracy": float(result.final_val_accuracy[i]),
+                        "val_accuracy_early_stop": float(stop_val[i]),
+                        "test_loss": float(result.test_loss[i, -1]),
+                        **extras[i]})
+        return out
+
+    # ---- round 0: the dense networks (w0 per replicate)
+    w0 = _mlp.init_mlp(protocol.sizes, S, seed=[_child(s, _INIT) for s in roots],
+                       init=protocol.init, backend=backend, dtype=dtype,
+                       residual=protocol.residual)
+    full = _full_masks(w0, sched.prune_biases)
+    progress(f"IMP round 0/{R}: {S} dense models")
+    dense = fit(w0, full, rewind=(tau,) if needs_rewind else ())
+    rows = []
+    if "dense" in conditions:
+        rows += rows_for(dense, [("dense", lab) for lab in labels], full, w0, 0, 1.0)
+    if needs_dense_only:
+        return rows
+    w_tau = dense.rewind_params.get(tau) if needs_rewind else None
+    trained_dense = dense.params
+    ticket = magnitude_prune(trained_dense, full, sched, 1) if (needs_lottery or needs_rewind) \
+        else None
+    rewind_masks = ticket if needs_rewind else None
+
+    # first minibatch of every replicate (SNIP / GraSP)
+    if any(c in conditions for c in ("snip", "grasp")):
+        first = np.stack([data_order([ds], 1, data.n_train, protocol.batch_size, 1)[0, 0]
+                          for ds in data_seeds])
+        first_idx = xp.asarray(first)
+    else:
+        first_idx = None
+
+    for r in range(1, R + 1):
+        target = sched.densities[r - 1]
+        blocks = []   # (condition, params (S), masks (S), start or None, emit)
+        if needs_lottery:
+            blocks.append(("lottery", w0, ticket, None, "lottery" in conditions))
+        if needs_rewind:
+            blocks.append(("rewind", w_tau, rewind_masks, tau, True))
+        for cond in conditions:
+            if cond in ("dense", "lottery", "rewind"):
+                continue
+            blocks.append((cond, *_control(cond, r, protocol, roots, w0, ticket, full,
+                                           trained_dense, data, first_idx, counts), None, True))
+        params = _concat_models([b[1] for b in blocks])
+        masks = _concat_models([b[2] for b in blocks])
+        starts = None
+        if needs_rewind:
+            starts = np.concatenate([np.full(S, 0 if b[3] is None else b[3], dtype=np.int64)
+                                     for b in blocks])
+        progress(f"IMP round {r}/{R}: {len(blocks) * S} models at density {target:.4g}")
+        result = fit(params, masks, start=starts)
+        keys = [(b[0], lab) for b in blocks for lab in labels]
+        emit = np.repeat([b[4] for b in blocks], S)
+        block_rows = rows_for(result, keys, masks, params, r, target)
+        rows += [row for row, e in zip(block_rows, emit) if e]
+        if r < R:
+            trained = result.params
+            for bi, b in enumerate(blocks):
+                sl = slice(bi * S, (bi + 1) * S)
+                if b[0] == "lottery":
+                    ticket = magnitude_prune(_take_models(trained, sl), ticket, sched, r + 1)
+                elif b[0] == "rewind":
+                    rewind_masks = magnitude_prune(_take_models(trained, sl), rewind_masks,
+                                                   sched, r + 1)
+    return rows
+
+
+def _layer_density_strings(masks, params) -> list[str]:
+    cols = []
+    for (W, b), (mW, mb) in zip(params, masks):
+        n = W[0].size
+        cols.append(to_numpy(mW.reshape(mW.shape[0], -1).sum(axis=1)) / n)
+    per_model = np.stack(cols, axis=1)
+    return [",".join(f"{d:.6g}" for d in row) for row in per_model]
+
+
+def _control(cond, r, protocol, roots, w0, ticket, full, trained_dense, data, first_idx, counts):
+    """Starting parameters and masks (S models) of a control condition at round ``r``."""
+    sched = protocol.schedule
+    S = len(roots)
+    if cond == "reinit":
+        return _sal.reinitialize(w0, seed=[_child(s, _REINIT, r) for s in roots],
+                                 init=protocol.init), ticket
+    if cond == "random":
+        return w0, random_masks(ticket, [_child(s, _RANDOM, r) for s in roots])
+    if cond == "shuffled":
+        return w0, shuffled_masks(ticket, [_child(s, _SHUFFLE, r) for s in roots])
+    if cond == "oneshot":
+        return w0, magnitude_prune(trained_dense, full, sched, r)
+    # saliency at initialisation, per model
+    rates = sched.layer_rates(len(w0))
+    bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
+                              [_child(s, _BIAS, r) for s in roots], shuffle=True)
+                  if sched.prune_biases else [(None, None)] * len(w0))
+    kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
+    n_w = np.array([W[0].size for W, _ in w0])
+    excluded = tuple(l for l, rho in enumerate(rates) if rho == 0)
+    per_model = []
+    for i in range(S):
+        pi = _take_models(w0, slice(i, i + 1))
+        dens_l = [None if l in excluded else int(kw[i, l]) / int(n_w[l]) for l in range(len(w0))]
+        pooled = [l for l in range(len(w0)) if l not in excluded]
+        dens_g = float(sum(int(kw[i, l]) for l in pooled) / sum(int(n_w[l]) for l in pooled))
+        layerwise = protocol.saliency_scope == "layerwise"
+        if cond == "synflow":
+            mw = _sal.synflow_scores(pi, density=dens_g, iterations=protocol.synflow_iterations,
+                                     residual=protocol.residual, scope=protocol.saliency_scope,
+                                     layer_densities=dens_l if layerwise else None,
+                                     exclude_layers=excluded)[0]
+        else:
+            idx = first_idx[i]
+            Xb, yb = data.x_train[idx], data.y_train[idx]
+            if cond == "snip":
+                scores = _sal.snip_scores(pi, Xb, yb, loss=protocol.loss,
+                                          residual=protocol.residual)
+                keep = "high"
+            else:
+                scores = _sal.grasp_scores(pi, Xb, yb, temperature=protocol.grasp_temperature,
+                                           loss=protocol.loss, residual=protocol.residual)
+                keep = "low"                                   # official GraSP rule
+            scores = [None if l in excluded else s for l, s in enumerate(scores)]
+            mw = _sal.select_mask(scores, dens_g, scope=protocol.saliency_scope,
+                                  layer_densities=dens_l if layerwise else None, keep=keep)
+        per_model.append([(full[l][0][i:i + 1] if m is None else m, None)
+                          for l, m in enumerate(mw)])
+    masks_w = _concat_models(per_model)
+    return w0, [(mW, mb) for (mW, _), (_, mb) in zip(masks_w, bias_masks)]

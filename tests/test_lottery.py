@@ -1,0 +1,503 @@
+"""Iterative magnitude pruning bookkeeping, controls, and the lottery sweep module."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsesim.nn import init_mlp
+from sparsesim.nn import lottery as L
+from sparsesim.nn.lottery import (CONDITIONS, LotteryProtocol, PruningSchedule, keep_counts,
+                                  magnitude_prune, mask_counts, mnist1d_densities, random_masks,
+                                  run_imp, shuffled_masks)
+from sparsesim.nn.train import TrainData, train
+from sparsesim.nn.optim import Adam
+from sparsesim.sparsity import keep_count
+
+SIZES = (8, 12, 12, 4)
+
+
+def _data(seed=0, n=200):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, SIZES[0]))
+    y = (np.argmax(X[:, :4] + 0.3 * X[:, 4:8], axis=1)).astype(np.int64)
+    return TrainData(X[:120], y[:120], X[120:160], y[120:160], X[160:], y[160:])
+
+
+def _protocol(**kw):
+    base = dict(sizes=SIZES, residual=True, dtype=np.float64, lr=1e-2, steps=12, batch_size=16,
+                eval_every=4, rewind_step=3, synflow_iterations=3,
+                schedule=PruningSchedule.fixed_fraction(0.4, 3, output_rate=0.5))
+    base.update(kw)
+    return LotteryProtocol(**base)
+
+
+class _Recorder:
+    """extra_columns hook: keeps every round's batch masks, starting params and keys."""
+
+    def __init__(self):
+        self.rounds = {}
+
+    def __call__(self, round_index, masks, params, keys):
+        assert round_index not in self.rounds
+        self.rounds[round_index] = (
+            [(mW.copy(), None if mb is None else mb.copy()) for mW, mb in masks],
+            [(W.copy(), b.copy()) for W, b in params], list(keys))
+        return [{} for _ in keys]
+
+    def get(self, r, cond):
+        """(masks, params) of condition ``cond`` in round ``r`` (S models)."""
+        masks, params, keys = self.rounds[r]
+        idx = np.array([i for i, (c, _) in enumerate(keys) if c == cond])
+        return ([(mW[idx], None if mb is None else mb[idx]) for mW, mb in masks],
+                [(W[idx], b[idx]) for W, b in params])
+
+
+# --------------------------------------------------------------------------- schedules
+
+def test_fixed_fraction_counts_with_output_half_rate():
+    """k_{r+1} = floor((1 - p ρ) k_r + 0.5), ρ = 1 hidden, 1/2 output: exact integers."""
+    s = PruningSchedule.fixed_fraction(0.2, 4, output_rate=0.5, prune_biases=True)
+    k = keep_counts(s, (300, 100, 10))
+    w_hidden = [30000]
+    w_out = [1000]
+    b_hidden = [100]
+    for _ in range(4):
+        w_hidden.append(keep_count(0.8, w_hidden[-1]))
+        w_out.append(keep_count(0.9, w_out[-1]))
+        b_hidden.append(keep_count(0.8, b_hidden[-1]))
+    assert k[:, 0, 0].tolist() == w_hidden == [30000, 24000, 19200, 15360, 12288]
+    assert k[:, 1, 0].tolist() == w_out == [1000, 900, 810, 729, 656]
+    assert k[:, 0, 1].tolist() == b_hidden == [100, 80, 64, 51, 41]
+
+
+def test_density_list_counts_and_mnist1d_schedule():
+    d = mnist1d_densities(100)
+    assert len(d) == 98 and d[0] == pytest.approx(98 / 99) and d[-1] == pytest.approx(1 / 99)
+    s = PruningSchedule.from_densities(d, prune_biases=True)
+    k = keep_counts(s, (40, 500, 500, 10))
+    assert k[1, 0, 0] == keep_count(98 / 99, 20000)
+    assert k[-1, 2, 0] == keep_count(1 / 99, 5000) == 51      # output weights, last round
+    assert k[-1, 2, 1] == 0                                   # 10 biases * 1/99 rounds to 0
+    assert np.all(np.diff(k[:, :, 0], axis=0) <= 0)
+    half = keep_counts(PruningSchedule.from_densities([0.5], output_rate=0.5), (4, 5, 10))
+    assert half[1, 0, 0] == 10 and half[1, 1, 0] == keep_count(0.75, 50)
+    assert half[1, 0, 1] == 5                                 # biases not pruned
+
+
+def test_global_counts():
+    s = PruningSchedule.fixed_fraction(0.5, 2, scope="global", output_rate=0.0)
+    k = keep_counts(s, (4, 5, 10))            # pool: first layer only (20 weights)
+    assert k.tolist() == [20, 10, 5]
+    s = PruningSchedule.from_densities([0.3], scope="global", prune_biases=True)
+    assert keep_counts(s, (4, 5, 10)).tolist() == [85, keep_count(0.3, 85)]
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: PruningSchedule.fixed_fraction(0.0, 3), "fraction"),
+    (lambda: PruningSchedule.fixed_fraction(1.0, 3), "fraction"),
+    (lambda: PruningSchedule.fixed_fraction(-0.2, 3), "fraction"),
+    (lambda: PruningSchedule.fixed_fraction(0.2, 0), "rounds"),
+    (lambda: PruningSchedule.from_densities([0.5, 0.5]), "strictly decreasing"),
+    (lambda: PruningSchedule.from_densities([0.2, 0.4]), "strictly decreasing"),
+    (lambda: PruningSchedule.from_densities([0.5, 0.0]), "constant network"),
+    (lambda: PruningSchedule.from_densities([1.2]), "densities"),
+    (lambda: PruningSchedule.from_densities([]), "at least one"),
+    (lambda: PruningSchedule.fixed_fraction(0.2, 3, scope="global", output_rate=0.5),
+     "output_rate"),
+    (lambda: PruningSchedule.fixed_fraction(0.2, 3, scope="block"), "scope"),
+])
+def test_bad_schedules(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+# --------------------------------------------------------------------------- pruning step
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), frac=st.floats(0.05, 0.9), prune_biases=st.booleans(),
+       scope=st.sampled_from(["layerwise", "global"]))
+def test_magnitude_prune_exact_counts_nested_and_largest(seed, frac, prune_biases, scope):
+    """Exact per-model counts (layerwise per tensor, global over the pool); the new mask is
+    inside the old one; every kept surviving entry is at least as large as every pruned
+    surviving entry of the same tensor (layerwise) or of the pool (global)."""
+    rng = np.random.default_rng(seed)
+    params = [(rng.normal(size=(3, 5, 6)), rng.normal(size=(3, 6))),
+              (rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 4)))]
+    old = [(rng.random((3, 5, 6)) < 0.9, rng.random((3, 6)) < 0.9 if prune_biases else None),
+           (np.ones((3, 6, 4), bool), np.ones((3, 4), bool) if prune_biases else None)]
+    # counts of the old masks must match a schedule: build one from the old counts
+    sched = PruningSchedule.fixed_fraction(frac, 1, prune_biases=prune_biases, scope=scope)
+    if scope == "layerwise":
+        # each model's old counts differ: prune each model alone to the rate applied to it
+        for i in range(3):
+            pi = [(W[i:i + 1], b[i:i + 1]) for W, b in params]
+            mi = [(mW[i:i + 1], None if mb is None else mb[i:i + 1]) for mW, mb in old]
+            full = [(np.ones_like(mW), None if mb is None else np.ones_like(mb)) for mW, mb in mi]
+            new = magnitude_prune([(W * mW, b) for (W, b), (mW, _) in zip(pi, mi)], full, sched, 1)
+            k = keep_counts(sched, (5, 6, 4))[1]
+            for l, ((nW, nb), (W, b)) in enumerate(zip(new, pi)):
+                assert int(nW.sum()) == k[l, 0]
+                if prune_biases:
+                    assert int(nb.sum()) == k[l, 1]
+                a = np.abs(W * mi[l][0])
+                if 0 < k[l, 0] < a.size:
+                    assert a[nW].min() >= a[~nW].max()
+    else:
+        full = [(np.ones_like(mW), None if mb is None else np.ones_like(mb)) for mW, mb in old]
+        new = magnitude_prune(params, full, sched, 1)
+        K = int(keep_counts(sched, (5, 6, 4))[1])
+        for i in range(3):
+            kept = sum(int(nW[i].sum()) + (int(nb[i].sum()) if nb is not None else 0)
+                       for nW, nb in new)
+            assert kept == K
+            vals_kept = np.concatenate([np.abs(W[i][nW[i]]) for (W, _), (nW, _) in
+                                        zip(params, new)])
+            vals_out = np.concatenate([np.abs(W[i][~nW[i]]) for (W, _), (nW, _) in
+                                       zip(params, new)])
+            if prune_biases:
+                vals_kept = np.concatenate([vals_kept] + [np.abs(b[i][nb[i]]) for (_, b), (_, nb)
+                                                          in zip(params, new)])
+                vals_out = np.concatenate([vals_out] + [np.abs(b[i][~nb[i]]) for (_, b), (_, nb)
+                                                        in zip(params, new)])
+            if len(vals_out):
+                assert vals_kept.min() >= vals_out.max()
+    # nested: a second round never revives a pruned entry
+    sched2 = PruningSchedule.fixed_fraction(frac, 2, prune_biases=prune_biases, scope=scope)
+    full = [(np.ones_like(mW), None if mb is None else np.ones_like(mb)) for mW, mb in old]
+    m1 = magnitude_prune(params, full, sched2, 1)
+    noisy = [(W + rng.normal(size=W.shape), b + rng.normal(size=b.shape)) for W, b in params]
+    m2 = magnitude_prune([(W * mW, b * (1 if mb is None else mb))
+                          for (W, b), (mW, mb) in zip(noisy, m1)], m1, sched2, 2)
+    for (a, c), (a2, c2) in zip(m1, m2):
+        assert not np.any(a2 & ~a)
+        if c is not None:
+            assert not np.any(c2 & ~c)
+
+
+def test_random_and_shuffled_masks_keep_counts_per_model():
+    """Exact per-model per-tensor counts; a permutation of the ticket (shuffled) and a fresh
+    draw (random) both differ from the ticket; the same seed reproduces."""
+    rng = np.random.default_rng(0)
+    ticket = [(rng.random((4, 20, 30)) < np.array([0.1, 0.3, 0.5, 0.7])[:, None, None],
+               rng.random((4, 30)) < 0.5)]
+    seeds = [np.random.SeedSequence(s) for s in range(4)]
+    for fn in (random_masks, shuffled_masks):
+        out = fn(ticket, seeds)
+        np.testing.assert_array_equal(mask_counts(out), mask_counts(ticket))
+        assert not np.array_equal(out[0][0], ticket[0][0])
+        again = fn(ticket, seeds)
+        np.testing.assert_array_equal(again[0][0], out[0][0])
+        # model i depends only on its own seed
+        alone = fn([(ticket[0][0][2:3], ticket[0][1][2:3])], seeds[2:3])
+        np.testing.assert_array_equal(alone[0][0][0], out[0][0][2])
+
+
+# --------------------------------------------------------------------------- the IMP driver
+
+@pytest.fixture(scope="module")
+def imp_run():
+    rec = _Recorder()
+    proto = _protocol()
+    rows = run_imp(_data(), proto, conditions=list(CONDITIONS), seeds=[11, 12],
+                   seed_labels=[0, 1], backend="numpy", extra_columns=rec)
+    return proto, rows, rec
+
+
+def test_rows_cover_every_condition_round_and_seed(imp_run):
+    proto, rows, rec = imp_run
+    keys = {(r["condition"], r["round"], r["seed"]) for r in rows}
+    expected = {("dense", 0, s) for s in (0, 1)} | {
+        (c, r, s) for c in CONDITIONS if c != "dense" for r in (1, 2, 3) for s in (0, 1)}
+    assert keys == expected and len(rows) == len(expected)
+    for r in rows:
+        for col in ("density", "test_accuracy", "early_stop_iter", "train_loss", "val_accuracy",
+                    "test_accuracy_early_stop"):
+            assert col in r
+        assert 0 <= r["test_accuracy"] <= 1
+        assert 0 <= r["early_stop_iter"] <= proto.steps
+
+
+def test_ticket_densities_per_round_exact(imp_run):
+    """The lottery ticket of round r keeps exactly the schedule's per-layer counts, output
+    layer at half rate; masks are nested across rounds."""
+    proto, rows, rec = imp_run
+    k = keep_counts(proto.schedule, SIZES)
+    prev = None
+    for r in (1, 2, 3):
+        masks, _ = rec.get(r, "lottery")
+        counts = mask_counts(masks)[:, :, 0]
+        for i in range(2):
+            assert counts[i].tolist() == k[r, :, 0].tolist()
+        if prev is not None:
+            for (a, _), (b, _) in zip(masks, prev):
+                assert not np.any(a & ~b)
+        prev = masks
+        # the output layer is pruned at half rate
+        assert k[r, 2, 0] > k[r, 0, 0] * (SIZES[3] * SIZES[2]) / (SIZES[0] * SIZES[1]) * 0.99
+        row = [x for x in rows if x["condition"] == "lottery" and x["round"] == r][0]
+        total = sum(a * b for a, b in zip(SIZES[:-1], SIZES[1:]))
+        assert row["density"] == pytest.approx(k[r, :, 0].sum() / total)
+
+
+def test_reset_restores_w0_and_rewind_restores_w_tau(imp_run):
+    """lottery/random/shuffled start from w0 exactly; rewind starts from the dense run's
+    parameters after tau steps (recomputed independently here)."""
+    proto, rows, rec = imp_run
+    _, w0 = rec.get(0, "dense")
+    seeds = [np.random.SeedSequence(s) for s in (11, 12)]
+    init = init_mlp(SIZES, 2, seed=[L._child(s, L._INIT) for s in seeds], backend="numpy",
+                    dtype=np.float64, residual=True)
+    for (a, _), (b, _) in zip(w0, init):
+        np.testing.assert_array_equal(a, b)
+    tau_run = train(w0, _data(), optimizer=Adam(lr=proto.lr), steps=proto.rewind_step,
+                    batch_size=proto.batch_size, data_seed=[L._child(s, L._DATA) for s in seeds],
+                    residual=True)
+    for r in (1, 2, 3):
+        for cond in ("lottery", "random", "shuffled", "snip", "grasp", "synflow", "oneshot"):
+            masks, params = rec.get(r, cond)
+            for (W, b), (W0, b0), (mW, _) in zip(params, w0, masks):
+                np.testing.assert_array_equal(W[mW], W0[mW])
+                np.testing.assert_array_equal(b, b0)
+        masks, params = rec.get(r, "rewind")
+        for (W, _), (Wt, _) in zip(params, tau_run.params):
+            np.testing.assert_allclose(W, Wt, rtol=1e-12, atol=1e-14)
+
+
+def test_controls_match_ticket_statistics(imp_run):
+    """reinit: the ticket's mask, other weights; random/shuffled: the ticket's exact per-layer
+    counts, another support; snip/grasp/synflow (layerwise scope): the ticket's per-layer
+    weight counts; oneshot: the round's counts."""
+    proto, rows, rec = imp_run
+    _, w0 = rec.get(0, "dense")
+    k = keep_counts(proto.schedule, SIZES)
+    for r in (1, 2, 3):
+        ticket, _ = rec.get(r, "lottery")
+        tc = mask_counts(ticket)
+        m, p = rec.get(r, "reinit")
+        for (a, _), (b, _) in zip(m, ticket):
+            np.testing.assert_array_equal(a, b)
+        assert not np.any(p[0][0][m[0][0]] == w0[0][0][m[0][0]])
+        for cond in ("random", "shuffled", "snip", "grasp", "synflow", "oneshot"):
+            m, _ = rec.get(r, cond)
+            np.testing.assert_array_equal(mask_counts(m)[:, :, 0], tc[:, :, 0], err_msg=cond)
+            same = all(np.array_equal(a, b) for (a, _), (b, _) in zip(m, ticket))
+            # round 1: the one-shot mask IS the first IMP mask (both prune the trained dense
+            # net once); every other control differs from the ticket
+            assert same == (cond == "oneshot" and r == 1), cond
+        m, _ = rec.get(r, "oneshot")
+        assert mask_counts(m)[0, :, 0].tolist() == k[r, :, 0].tolist()
+    # reinit weights are fresh every round
+    _, p1 = rec.get(1, "reinit")
+    _, p2 = rec.get(2, "reinit")
+    assert not np.array_equal(p1[0][0], p2[0][0])
+
+
+def test_late_start_of_rewind_rows(imp_run):
+    proto, rows, rec = imp_run
+    for r in rows:
+        if r["condition"] == "rewind":
+            assert r["early_stop_iter"] >= proto.rewind_step
+
+
+def test_bias_pruning_and_global_scope_controls():
+    """With biases pruned: every condition keeps the ticket's exact per-layer bias counts.
+    Global scope: per-model totals equal the ticket's; the saliency conditions at global
+    scope keep the ticket's total weight count."""
+    rec = _Recorder()
+    sched = PruningSchedule.fixed_fraction(0.5, 2, prune_biases=True, scope="global")
+    proto = _protocol(schedule=sched, saliency_scope="global", steps=6, eval_every=3)
+    run_imp(_data(), proto, conditions=["lottery", "random", "shuffled", "snip", "synflow",
+                                        "oneshot", "reinit"],
+            seeds=[1, 2], backend="numpy", extra_columns=rec)
+    K = keep_counts(sched, SIZES)
+    for r in (1, 2):
+        ticket, _ = rec.get(r, "lottery")
+        tc = mask_counts(ticket)
+        assert np.all(tc.sum(axis=(1, 2)) == K[r])
+        for cond in ("random", "shuffled", "snip", "synflow", "reinit"):
+            m, _ = rec.get(r, cond)
+            mc = mask_counts(m)
+            np.testing.assert_array_equal(mc[:, :, 1], tc[:, :, 1], err_msg=cond)
+            np.testing.assert_array_equal(mc[:, :, 0].sum(axis=1), tc[:, :, 0].sum(axis=1),
+                                          err_msg=cond)
+        m, _ = rec.get(r, "oneshot")
+        assert np.all(mask_counts(m).sum(axis=(1, 2)) == K[r])
+
+
+def test_results_do_not_depend_on_batch_composition():
+    """A condition's rows are the same whether or not other conditions share its batch."""
+    proto = _protocol(steps=8, eval_every=4)
+    a = run_imp(_data(), proto, conditions=["lottery", "shuffled", "reinit"], seeds=[5],
+                backend="numpy")
+    b = run_imp(_data(), proto, conditions=["shuffled"], seeds=[5], backend="numpy")
+    sa = [r for r in a if r["condition"] == "shuffled"]
+    assert len(sa) == len(b) == 3
+    for x, y in zip(sa, b):
+        assert x["test_accuracy"] == y["test_accuracy"]
+        assert x["val_loss"] == pytest.approx(y["val_loss"], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- bad input
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fails the test if any training starts."""
+    def forbidden(*a, **k):
+        raise AssertionError("training started before the bad input was reported")
+    monkeypatch.setattr(L, "train", forbidden)
+
+
+@pytest.mark.parametrize("kw,err,match", [
+    (dict(conditions=["lottery", "winning"]), ValueError, "condition"),
+    (dict(conditions="lottery"), TypeError, "conditions"),
+    (dict(conditions=[]), TypeError, "conditions"),
+    (dict(seeds=[]), TypeError, "seeds"),
+    (dict(seeds=[1, 2], seed_labels=[0]), ValueError, "seed_labels"),
+    (dict(data=TrainData(np.zeros((10, 5)), np.zeros(10, int), np.zeros((5, 5)),
+                         np.zeros(5, int), np.zeros((5, 5)), np.zeros(5, int))),
+     ValueError, "n_in"),
+    (dict(protocol=_protocol(batch_size=500)), ValueError, "batch_size"),
+    (dict(protocol=_protocol(rewind_step=0), conditions=["rewind"]), ValueError, "rewind_step"),
+])
+def test_bad_input_raises_before_training(no_training, kw, err, match):
+    args = dict(data=_data(), protocol=_protocol(), conditions=["lottery"], seeds=[0],
+                backend="numpy")
+    args.update(kw)
+    with pytest.raises(err, match=match):
+        run_imp(**args)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(rewind_step=12), "rewind_step"),
+    (dict(rewind_step=50), "rewind_step"),
+    (dict(sizes=(8,)), "sizes"),
+    (dict(optimizer="lbfgs"), "optimizer"),
+    (dict(saliency_scope="per-neuron"), "saliency_scope"),
+    (dict(residual=(0,)), "residual"),
+])
+def test_bad_protocol(kw, match):
+    with pytest.raises(ValueError, match=match):
+        _protocol(**kw)
+
+
+# --------------------------------------------------------------------------- sweep module
+
+def _ctx(seed=0):
+    return SimpleNamespace(seed=np.random.SeedSequence(seed), sweep_seed=7, backend="numpy",
+                           progress=lambda t: None)
+
+
+TEACHER = dict(dataset="teacher", n_in=12, n_out=3, hidden="", teacher_hidden="",
+               teacher_density=0.25, n_train=150, n_validation=40, n_test=60, residual=False,
+               steps=30, eval_every=10, batch_size=25, lr=0.05, dtype="float64",
+               schedule="fraction", prune_fraction=0.4, rounds=3, prune_biases=False,
+               rewind_step=3, synflow_iterations=3)
+
+
+def test_sim_run_cells_one_list_of_rows_per_cell():
+    from sparsesim.sim import lottery as sim
+    cells = [dict(TEACHER, condition=c, seed=s) for c in ("dense", "lottery", "random")
+             for s in (0, 1)]
+    assert len({sim.batch_key(c) for c in cells}) == 1
+    out = sim.run_cells(cells, [_ctx() for _ in cells])
+    assert len(out) == len(cells)
+    for cell, rows in zip(cells, out):
+        assert isinstance(rows, list)
+        assert [r["round"] for r in rows] == ([0] if cell["condition"] == "dense" else [1, 2, 3])
+        for r in rows:
+            assert "condition" not in r and "seed" not in r
+            assert 0 <= r["support_recall"] <= 1
+    # a cell alone gives the same rows as in the batch
+    alone = sim.run_cell(cells[3], _ctx())
+    assert [r["test_accuracy"] for r in alone] == [r["test_accuracy"] for r in out[3]]
+    assert not sim.valid_cell(dict(TEACHER, condition="rewind", seed=0, rewind_step=0))
+    assert sim.valid_cell(dict(TEACHER, condition="rewind", seed=0))
+
+
+def test_sim_support_overlap_against_direct_count():
+    """support_recall of the lottery rows = |M ∩ S| / |S| computed from the masks."""
+    from sparsesim.nn.data import planted_teacher
+    from sparsesim.sim import lottery as sim
+    data = planted_teacher(n_in=12, hidden=(), n_out=3, density=0.25, n_train=150, n_val=40,
+                           n_test=60, seed=0, backend="numpy", dtype=np.float64)
+    hook = sim._support_columns(data.teacher_masks, ())
+    S = data.teacher_masks[0][0]
+    M = np.zeros((2, 12, 3), bool)
+    M[0] = S
+    M[1, :2] = True
+    cols = hook(1, [(M, None)], None, [("lottery", 0), ("random", 0)])
+    assert cols[0]["support_recall"] == 1.0 and cols[0]["support_precision"] == 1.0
+    assert cols[1]["support_recall"] == pytest.approx((S[:2]).sum() / S.sum())
+    assert cols[1]["recall_chance"] == pytest.approx(6 / 36)
+    assert cols[1]["precision_chance"] == pytest.approx(S.sum() / 36)
+
+
+def _synthetic_cells(lottery_acc, reinit_acc, rewind_acc, dense_acc=0.60, dense_es=800,
+                     lottery_es=600):
+    rows = []
+    for seed in range(3):
+        rows.append(dict(condition="dense", seed=seed, round=0, density=1.0,
+                         test_accuracy=dense_acc, test_accuracy_early_stop=dense_acc,
+                         early_stop_iter=dense_es, rewind_step=50, dataset="mnist1d"))
+        for r, d in enumerate([0.5, 0.2, 0.08, 0.05, 0.02, 0.01], start=1):
+            for cond, acc in (("lottery", lottery_acc), ("reinit", reinit_acc),
+                              ("rewind", rewind_acc), ("random", reinit_acc - 0.05)):
+                rows.append(dict(condition=cond, seed=seed, round=r, density=d,
+                                 test_accuracy=acc + 0.001 * seed,
+                                 test_accuracy_early_stop=acc, early_stop_iter=lottery_es,
+                                 rewind_step=50, dataset="mnist1d"))
+    return pd.DataFrame(rows)
+
+
+def test_claims_verdicts_follow_the_numbers():
+    """Claims (a)-(c) are judged from the means: constructed numbers where they hold,
+    and where they fail."""
+    from sparsesim.sim import lottery as sim
+    holds = sim._claims(*_prep_sum(_synthetic_cells(0.70, 0.50, 0.71)))
+    assert holds["agree"].tolist() == [True, True, True]
+    fails = sim._claims(*_prep_sum(_synthetic_cells(0.55, 0.65, 0.50)))
+    assert fails["agree"].tolist() == [False, False, False]
+    slow = sim._claims(*_prep_sum(_synthetic_cells(0.70, 0.50, 0.71, lottery_es=900)))
+    assert slow["agree"].tolist()[0] is False
+
+
+def _prep_sum(cells):
+    from sparsesim.sim import lottery as sim
+    c = sim._prep(cells)
+    return c, sim._summary(c)
+
+
+def test_tables_and_figures(tmp_path):
+    from sparsesim.sim import lottery as sim
+    cells = _synthetic_cells(0.70, 0.50, 0.71)
+    tabs = sim.tables(cells)
+    titles = [t.title for t in tabs]
+    assert any("published" in t for t in titles)
+    pub = [t for t in tabs if "published" in t.title][0].frame
+    assert pub["published lottery (%)"].iloc[0] == "75.6 / 74.4"
+    assert pub["agree"].iloc[0] is True or pub["agree"].iloc[0] == True  # noqa: E712
+    acc = tabs[0].frame
+    assert list(acc["round"]) == [0, 1, 2, 3, 4, 5, 6]
+    assert acc.loc[acc["round"] == 1, "lottery"].iloc[0].startswith("70.1 ± 0.1")
+    paths = sim.figures(cells, tmp_path)
+    assert [p.name for p in paths] == ["accuracy_vs_density.png", "early_stop_vs_density.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_sim_config_files_load():
+    from sparsesim.sweep import load_config
+    for name in ("lottery_mnist1d", "lottery_teacher"):
+        full = load_config(name)
+        quick = load_config(name, quick=True)
+        assert {c["condition"] for c in full.cells} == set(CONDITIONS)
+        assert len({full.module.batch_key(c) for c in full.cells}) == 1
+        assert len(quick.cells) < len(full.cells)
+    proto = __import__("sparsesim.sim.lottery", fromlist=["x"]).protocol_from_params(
+        dict(load_config("lottery_mnist1d").cells[0]))
+    assert proto.sizes == (40, 500, 500, 10) and proto.lr == 0.02 and proto.steps == 1501
+    assert proto.schedule.rounds == 98 and proto.schedule.prune_biases
+    assert proto.schedule.output_rate == 1.0 and proto.residual is True
