@@ -1,0 +1,225 @@
+"""Run sweep cells on a ``dask.distributed`` cluster.
+
+``sparsesim run <sim> --executor dask`` hands every task (one cell, or one
+batch of cells for simulations with ``run_cells``) to a Dask cluster as an
+independent task executed by :func:`sparsesim.sweep.runner.run_task` on a
+worker.  Results stream back to the client as they finish
+(``distributed.as_completed``) and the client alone writes the journal, so an
+interrupted run resumes exactly like a local one.
+
+Where the cells run
+-------------------
+``--scheduler tcp://host:8786``
+    An existing cluster (``dask scheduler`` plus ``dask worker`` processes, or
+    ``dask cuda worker`` for GPUs).  Workers must be able to import
+    ``sparsesim`` (and the simulation module) at a compatible version.
+no address, CPU backend
+    A ``LocalCluster`` sized to this machine: one single-threaded worker
+    process per usable core (NumPy's BLAS is kept single-threaded per worker
+    by Dask's default ``OMP_NUM_THREADS=1``).
+no address, ``backend`` resolving to ``cupy``
+    ``dask_cuda.LocalCUDACluster`` when ``dask-cuda`` is installed: one worker
+    per GPU, each seeing only its own device through ``CUDA_VISIBLE_DEVICES``.
+    Without ``dask-cuda`` a single worker process drives the default GPU.
+
+Failures
+--------
+A task that raises is retried by Dask (``retries``).  A worker that dies
+mid-task (killed, out of memory) is replaced by its nanny and the scheduler
+reschedules its tasks on the remaining workers (up to
+``distributed.scheduler.allowed-failures`` times, then ``KilledWorker``).
+Either way a cell reaches the journal once: the runner drops a cell key it
+has already recorded.  When some tasks fail for good, the others still run
+to completion and are journaled; the first failure is then re-raised.
+
+Rows produced here record the worker's own backend, device, package version
+and git commit (stamped by ``run_task`` on the worker) and ``executor =
+"dask"`` (stamped by the runner when it journals them).
+
+Examples
+--------
+>>> from sparsesim.sweep.dask_executor import DaskExecutor
+>>> ex = DaskExecutor(backend="numpy", n_workers=1)   # nothing starts until run()
+>>> ex.name
+'dask'
+>>> ex.close()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from typing import Any, Callable, Iterable, Iterator
+
+try:
+    import distributed
+except ImportError as _exc:  # pragma: no cover - exercised by a test that hides dask
+    raise ImportError(
+        "the dask executor needs dask.distributed, which is not installed "
+        f"({_exc}); install it with `pip install 'sparsesim[dask]'` "
+        "(or `pip install 'dask[distributed]'`)") from None
+
+from .._validation import check_choice, check_int
+from ..backend import BACKENDS, resolve_backend
+from .runner import Task, run_task
+
+__all__ = ["DaskExecutor", "usable_cores"]
+
+
+def usable_cores() -> int:
+    """Number of CPU cores this process may run on (its affinity mask), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
+        return max(1, os.cpu_count() or 1)
+
+
+class DaskExecutor:
+    """Executes sweep tasks on a ``dask.distributed`` cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``"tcp://10.0.0.5:8786"``).  Without
+        one, a local cluster sized to this machine is started on first use and
+        shut down by :meth:`close`.
+    backend : {"auto", "numpy", "cupy"}
+        The array backend the cells were asked for.  With a scheduler address
+        and ``"auto"``, each worker resolves it on its own device (a CPU-only
+        client can drive GPU workers).  It also picks the local cluster type.
+    n_workers : int, optional
+        Size of a local cluster (default: one per usable core, or one per GPU
+        with ``dask-cuda``).  Ignored with a scheduler address.
+    retries : int
+        How often Dask re-runs a task that raised before giving up (``>= 0``).
+
+    Attributes
+    ----------
+    name : str
+        ``"dask"``, recorded in every row's ``executor`` column.
+    client : distributed.Client or None
+        The client, once :meth:`run` has started (or connected to) a cluster.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a malformed argument (named in the message).
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, backend: str = "auto", *,
+                 n_workers: int | None = None, retries: int = 2):
+        if scheduler is not None and not isinstance(scheduler, str):
+            raise TypeError(f"scheduler must be an address string such as 'tcp://host:8786' "
+                            f"or None; got {type(scheduler).__name__}")
+        if isinstance(scheduler, str) and not scheduler.strip():
+            raise ValueError("scheduler must be a non-empty address such as "
+                             "'tcp://host:8786' (or None for a local cluster)")
+        self.scheduler = scheduler
+        self.backend = check_choice("backend", backend, BACKENDS)
+        self.n_workers = None if n_workers is None else check_int("n_workers", n_workers, low=1)
+        self.retries = check_int("retries", retries, low=0)
+        self.client: Any = None
+        self.cluster: Any = None
+
+    # ------------------------------------------------------------------ cluster
+
+    def _local_cluster(self) -> Any:
+        backend = resolve_backend(self.backend)
+        common = {"threads_per_worker": 1, "dashboard_address": ":0"}
+        if backend == "cupy":  # pragma: no cover - GPU machines only
+            try:
+                from dask_cuda import LocalCUDACluster  # noqa: PLC0415
+            except ImportError:
+                # Without dask-cuda every worker would share the default GPU:
+                # one worker process drives it.
+                return distributed.LocalCluster(n_workers=1, processes=True, **common)
+            return LocalCUDACluster(n_workers=self.n_workers, **common)
+        return distributed.LocalCluster(n_workers=self.n_workers or usable_cores(),
+                                        processes=True, **common)
+
+    def _connect(self) -> Any:
+        if self.client is not None:
+            return self.client
+        if self.scheduler is None:
+            self.cluster = self._local_cluster()
+            self.client = distributed.Client(self.cluster)
+        else:
+            try:
+                self.client = distributed.Client(self.scheduler)
+            except (OSError, TimeoutError) as exc:
+                raise RuntimeError(f"cannot reach the dask scheduler at {self.scheduler!r}: "
+                                   f"{exc}") from None
+        return self.client
+
+    def _task_backend(self, task: Task) -> Task:
+        # On a remote cluster "auto" is decided by each worker, not by the client.
+        if self.scheduler is not None and self.backend == "auto" and task.backend != "auto":
+            return dataclasses.replace(task, backend="auto")
+        return task
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, tasks: Iterable[Task],
+            progress: Callable[[str], None] | None = None) -> Iterator[list]:
+        """Submit every task; yield each task's ``[(key, params, rows), ...]`` as it finishes.
+
+        Results arrive in completion order, not submission order.  Closing the
+        generator early (an interrupted sweep) cancels the tasks not yet done.
+        """
+        tasks = [self._task_backend(t) for t in tasks]
+        if not tasks:
+            return
+        client = self._connect()
+        if progress is not None:
+            workers = len(client.scheduler_info().get("workers", {}))
+            progress(f"dask: {len(tasks)} tasks on {workers} workers at "
+                     f"{client.scheduler.address}")
+        run_id = uuid.uuid4().hex[:8]
+        futures = client.map(run_task, tasks,
+                             key=[f"sparsesim-{t.keys[0] if t.keys else i}-{run_id}-{i}"
+                                  for i, t in enumerate(tasks)],
+                             pure=False, retries=self.retries)
+        pending = set(futures)
+        failures: list[tuple[Any, BaseException]] = []
+        try:
+            for future in distributed.as_completed(futures):
+                pending.discard(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - kept, re-raised after the rest
+                    failures.append((future, exc))
+                    continue
+                finally:
+                    future.release()
+                yield result
+        finally:
+            if pending:
+                client.cancel(list(pending))
+        if failures:
+            _, first = failures[0]
+            first.add_note(f"{len(failures)} of {len(tasks)} dask tasks failed after "
+                           f"{self.retries} retries; every other cell is in the journal, "
+                           "so re-running the same command retries only the failed ones")
+            raise first
+
+    def close(self) -> None:
+        """Close the client, and the local cluster if this executor started it."""
+        client, cluster = self.client, self.cluster
+        self.client = self.cluster = None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+    def __enter__(self) -> "DaskExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.scheduler or "local cluster"
+        return f"DaskExecutor(scheduler={where!r}, backend={self.backend!r})"
