@@ -75,7 +75,11 @@ def check_real(name: str, value: Any, *, low: float | None = None,
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_short(value)} "
                         f"of type {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range, e.g. 2**1100
+        raise ValueError(f"{name} must be finite; got an integer beyond the float "
+                         f"range ({_short(value)})") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
     bad = ((low is not None and (value < low or (low_open and value == low)))

@@ -1343,15 +1343,6 @@ def _python_int_beyond_float(kw) -> bool:
                for v in kw.values())
 
 
-@known_bug("sparsity.magnitude_threshold", "sparsity.keep_count", "sparsity.prune_to_density",
-           *[t.id for t in OTHER_TARGETS])
-def _k1(kw):
-    return _python_int_beyond_float(kw)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/_validation.py check_real: float(value) raises OverflowError for a Python "
-    "int beyond the float range (e.g. 2**1100); it should raise ValueError naming it"))
 @pytest.mark.parametrize("func, kwargs, name", [
     (sparsesim.magnitude_threshold, {"w": np.ones(3), "t": 2 ** 1100}, "t"),
     (sparsity.keep_count, {"density": 2 ** 1100, "n": 10}, "density"),
@@ -1360,7 +1351,8 @@ def _k1(kw):
     ("sim.support_recovery.support_recovery", {"d": 8, "k": 1, "t": 2 ** 1100, "trials": 10,
                                                "seed": 0, "backend": "numpy"}, "t"),
 ])
-def test_bug_check_real_huge_python_int(func, kwargs, name):
+def test_check_real_huge_python_int_is_named(func, kwargs, name):
+    """An integer beyond the float range is a ValueError naming the argument."""
     _raises_named(_resolve(func), kwargs, name)
 
 

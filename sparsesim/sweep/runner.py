@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..backend import device_name, resolve_backend
+from .._validation import check_choice
+from ..backend import BACKENDS, device_name, resolve_backend
 from .config import SweepConfig
 from .journal import Journal
 from .progress import Progress
@@ -187,6 +188,9 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     out : path
         Output directory: ``journal.jsonl``, ``cells.csv``, ``table.md``, figures.
     backend : {"auto", "numpy", "cupy"}
+        Resolved here for the local executor; a distributed executor's workers
+        resolve it on their own devices (``"cupy"`` may then be asked for from
+        a client without a GPU).
     executor : object, optional
         Something with ``run(tasks, progress)`` yielding per-task results and
         ``close()``; default :class:`LocalExecutor`.
@@ -198,15 +202,18 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     pandas.DataFrame
         The rows written to ``cells.csv``.
     """
-    backend = resolve_backend(backend)
+    executor = executor or LocalExecutor()
+    executor_name = getattr(executor, "name", "local")
+    if executor_name == "local":
+        backend = resolve_backend(backend)
+    else:  # remote workers resolve it on their own device (run_task)
+        check_choice("backend", backend, BACKENDS)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
     keys = [cell_key(c, config.seed) for c in config.cells]
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
-    executor = executor or LocalExecutor()
-    executor_name = getattr(executor, "name", "local")
     stream = stream or sys.stderr
     bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
                    stream=stream, enabled=show_progress)
