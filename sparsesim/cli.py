@@ -93,7 +93,7 @@ def _cmd_run(args) -> int:
             first = files[0].read_text().splitlines()
             verdict = next((ln for ln in first if ln.startswith("**")), "")
             if verdict:
-                print(f"  {verdict.strip('*').split('**')[0].strip()}")
+                print(f"  {verdict.split('**')[1].strip()}")
     return status
 
 
@@ -112,7 +112,14 @@ def _cmd_report(args) -> int:
         return 2
     cells = pd.read_csv(cells_path)
     config = None
-    if args.sim in list_configs():
+    recorded = cells["config_file"].dropna().astype(str) if "config_file" in cells.columns \
+        else pd.Series(dtype=str)
+    if len(recorded) and Path(recorded.iloc[0]).is_file():
+        try:
+            config = load_config(recorded.iloc[0])
+        except ConfigError:
+            config = None
+    elif args.sim in list_configs():
         try:
             config = load_config(args.sim)
         except ConfigError:

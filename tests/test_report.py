@@ -59,3 +59,13 @@ def test_provenance_header_and_write_report(tmp_path):
     text = files[0].read_text()
     assert "**2 of 2 rows agree**" in text and "desc" in text and "## t" in text
     assert (tmp_path / "table_1.csv").is_file()
+
+
+def test_report_without_judged_rows_says_so(tmp_path):
+    class Module:
+        @staticmethod
+        def tables(frame):
+            return [TheoryTable("measured only", frame)]
+
+    text = write_report(Module, pd.DataFrame({"x": [1.0]}), tmp_path, name="m")[0].read_text()
+    assert "No row of this file is judged against a theory" in text and "0 of 0" not in text

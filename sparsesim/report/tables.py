@@ -106,7 +106,8 @@ def provenance_header(cells: pd.DataFrame) -> str:
     return (f"Produced on {uniq('device')} (backend {uniq('backend')}), sparsesim "
             f"{uniq('version')} at commit {uniq('git_commit')}, executor {uniq('executor')}; "
             f"cells finished {when} (UTC); {n_cells} cells, {cell_time:.1f} s of cell time; "
-            f"sweep seed {uniq('sweep_seed')}, config {uniq('config_hash')}.")
+            f"sweep seed {uniq('sweep_seed')}, config {uniq('config_file')} "
+            f"(hash {uniq('config_hash')}).")
 
 
 def write_report(module: ModuleType, cells: pd.DataFrame, outdir: str | Path, *, name: str,
@@ -119,9 +120,14 @@ def write_report(module: ModuleType, cells: pd.DataFrame, outdir: str | Path, *,
     parts = [f"# {name}", ""]
     if description:
         parts += [description, ""]
-    parts += [f"**{agree} of {judged} rows agree** (family-wise α = {alpha:g}, Holm "
-              "correction across every tested row of this file; rows with an exact check "
-              "are judged by it).", "", provenance_header(cells), ""]
+    if judged:
+        parts += [f"**{agree} of {judged} rows agree** (family-wise α = {alpha:g}, Holm "
+                  "correction across every tested row of this file; rows with an exact check "
+                  "are judged by it).", ""]
+    else:
+        parts += ["**No row of this file is judged against a theory**: its tables are "
+                  "measurements and associations, read them as such.", ""]
+    parts += [provenance_header(cells), ""]
     written = []
     for i, (t, v) in enumerate(zip(tables, verdicts)):
         frame = t.frame.copy()

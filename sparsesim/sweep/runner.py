@@ -31,7 +31,8 @@ __all__ = ["CellContext", "run_sweep", "run_task", "LocalExecutor", "make_tasks"
            "rows_frame", "PROVENANCE_COLUMNS"]
 
 PROVENANCE_COLUMNS = ("cell_key", "sweep_seed", "backend", "device", "version", "git_commit",
-                      "config_hash", "executor", "sim_module", "elapsed_s", "finished_at")
+                      "config_hash", "config_file", "executor", "sim_module", "elapsed_s",
+                      "finished_at")
 
 
 def _no_progress(_text: str) -> None:
@@ -158,13 +159,20 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     """
     records = []
     commit = git_commit()
+    config_file = ""
+    if config.path is not None:
+        path = Path(config.path).resolve()
+        try:
+            config_file = str(path.relative_to(Path.cwd()))
+        except ValueError:
+            config_file = str(path)
     for key in keys:
         rec = done[key]
         for row in rec["rows"]:
             records.append({**rec["params"], **row, "cell_key": key,
                             "sweep_seed": config.seed, "version": row.get("version", __version__),
                             "git_commit": row.get("git_commit", commit),
-                            "config_hash": config.config_hash,
+                            "config_hash": config.config_hash, "config_file": config_file,
                             "executor": row.get("executor", executor),
                             "sim_module": config.module_name})
     frame = pd.DataFrame.from_records(records)
