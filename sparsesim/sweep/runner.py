@@ -87,6 +87,7 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
     module = importlib.import_module(task.module_name)
     backend = resolve_backend(task.backend)
     device = device_name(backend)
+    commit = git_commit()  # cached: the tree as it was when this process first asked
     ctxs = [CellContext(seed=cell_seed(c, task.sweep_seed), sweep_seed=task.sweep_seed,
                         backend=backend, progress=progress) for c in task.cells]
     t0 = time.perf_counter()
@@ -103,7 +104,6 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
             results.append(module.run_cell(dict(c), ctx))
             elapsed.append(time.perf_counter() - t1)
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    commit = git_commit()
     out = []
     for key, c, res, el in zip(task.keys, task.cells, results, elapsed):
         rows = _as_rows(res, f"{task.module_name}.run_cell")
@@ -218,6 +218,7 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         check_choice("backend", backend, BACKENDS)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    git_commit()  # record the source tree as it is now, before any cell runs
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
     keys = [cell_key(c, config.seed) for c in config.cells]
