@@ -51,7 +51,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- helpers
 
-_MAX_GROUP_CELLS = 2**31  # group-norm table entries (batch x G) group_best_q may allocate
+_MAX_LABELS = 2**31  # entries of a label array group_labels / neuron_groups may build
 
 def _check_weights(name: str, w: Any, *, min_size: int = 1) -> Any:
     return check_array(name, w, finite=True, min_size=min_size, kinds="iuf")
@@ -341,9 +341,10 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     w : array
         Real weights.
     groups : integer array
-        Group labels ``0 .. G−1`` (G = ``groups.max() + 1``; a label with no
-        member is an empty group of norm 0; the batch size times G may not
-        exceed 2**31).  Either shaped like ``w``, or like
+        Group labels ``0 .. G−1`` (G = ``groups.max() + 1``, below ``2**63``;
+        a label with no member is an empty group of norm 0, so labels need not
+        be dense: the work and memory depend only on the labels present).
+        Either shaped like ``w``, or like
         the trailing ``groups.ndim`` axes of ``w`` — then each index of the
         leading axes (e.g. the model axis of a ``(n_models, fan_in, fan_out)``
         tensor) is pruned independently with the same labels.
@@ -359,7 +360,12 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     Ties between equal group norms go to the lower label.  Group norms are
     accumulated in float64 with ``bincount``; CuPy adds in a non-deterministic
     order, so on the GPU two groups whose norms agree to the last bit may
-    break their tie differently from run to run (never on NumPy).
+    break their tie differently from run to run (never on NumPy).  Each
+    problem (batch row) is first divided by the power of two nearest its
+    largest ``|w|`` (an exact scaling that preserves every comparison), so
+    squared norms neither overflow (``|w|`` up to the float64 maximum) nor
+    underflow for tiny weights; only groups whose norm is below about
+    ``1e-154`` times the largest ``|w|`` of their problem compare as 0.
 
     Examples
     --------
@@ -377,40 +383,69 @@ def group_best_q(w: Any, groups: Any, q: int) -> tuple[Any, Any]:
     if int(groups.min()) < 0:
         raise ValueError(f"groups must hold labels >= 0; got minimum {int(groups.min())}")
     n_groups = int(groups.max()) + 1
-    if (w.size // groups.size) * n_groups > _MAX_GROUP_CELLS:
-        raise ValueError(f"groups: maximum label {n_groups - 1} needs a table of "
-                         f"{w.size // groups.size} x {n_groups} group norms, more than the "
-                         f"{_MAX_GROUP_CELLS} allowed; relabel the groups 0..G-1 densely")
+    if n_groups > 2**63:
+        raise ValueError(f"groups must hold labels below 2**63; got maximum {n_groups - 1}")
     q = check_int("q", q, low=0, high=n_groups)
     n = groups.size
     rows = w.reshape(-1, n)
     m = rows.shape[0]
     labels = groups.reshape(-1).astype(xp.int64)
-    flat = (labels[None, :] + n_groups * xp.arange(m, dtype=xp.int64)[:, None]).reshape(-1)
-    sq = (rows.astype(xp.float64) ** 2).reshape(-1)
-    norms = xp.bincount(flat, weights=sq, minlength=m * n_groups).reshape(m, n_groups)
-    keep_groups = _topk_mask_rows(norms, q)
-    mask = keep_groups[:, labels].reshape(w.shape)
+    # Norms are tabulated only for the labels present (U <= n columns); when labels
+    # 0..G-1 all occur, the labels are the columns.
+    dense = n_groups <= n and bool(xp.all(xp.bincount(labels, minlength=n_groups) > 0))
+    if dense:
+        present, column, n_cols = None, labels, n_groups
+    else:
+        present, column = xp.unique(labels, return_inverse=True)
+        column = column.reshape(-1)
+        n_cols = int(present.size)
+    flat = (column[None, :] + n_cols * xp.arange(m, dtype=xp.int64)[:, None]).reshape(-1)
+    rows = rows.astype(xp.float64)
+    top = xp.max(xp.abs(rows), axis=1, keepdims=True)
+    _, exponent = xp.frexp(xp.where(top > 0, top, 1.0))   # top = f 2**e, f in [1/2, 1)
+    sq = (xp.ldexp(rows, -exponent) ** 2).reshape(-1)     # exact: |w| 2**-e <= 1
+    norms = xp.bincount(flat, weights=sq, minlength=m * n_cols).reshape(m, n_cols)
+    keep_groups = _topk_mask_rows(norms, min(q, n_cols))
+    if not dense:
+        # Absent labels are groups of norm 0.  The order is (norm descending, label
+        # ascending): every positive group comes first, then all zero-norm groups,
+        # present or not, by label, so a present zero-norm group with label L has
+        # rank P + (L - P_<L) (P positive groups, P_<L of them with a lower label).
+        positive = norms > 0
+        n_pos = xp.sum(positive, axis=1, keepdims=True)
+        below = xp.cumsum(positive, axis=1) - positive
+        rank = n_pos + present[None, :] - below
+        keep_groups = (keep_groups & positive) | (~positive & (rank < q))
+    mask = keep_groups[:, column].reshape(w.shape)
     return xp.where(mask, w, _zeros_like_scalar(xp, w)), mask
 
 
 def group_labels(n: int, size: int, *, backend_like: Any = None) -> Any:
     """Labels of contiguous groups: ``[0]*size + [1]*size + ...`` (length ``n``).
 
-    ``n`` must be a multiple of ``size``.  Pass ``backend_like=array`` to get
-    the labels on that array's device.
+    ``n`` must be a multiple of ``size`` and at most ``2**31`` (an int64
+    array of 16 GiB).  Pass ``backend_like=array`` to get the labels on that
+    array's device.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments, including an ``n`` whose labels cannot be allocated.
 
     Examples
     --------
     >>> group_labels(6, 3)
     array([0, 0, 0, 1, 1, 1])
     """
-    n = check_int("n", n, low=1)
+    n = check_int("n", n, low=1, high=_MAX_LABELS)
     size = check_int("size", size, low=1, high=n)
     if n % size:
         raise ValueError(f"n must be a multiple of size={size}; got n={n}")
     xp = namespace_of(backend_like)
-    return xp.arange(n, dtype=xp.int64) // size
+    try:
+        return xp.arange(n, dtype=xp.int64) // size
+    except MemoryError:
+        raise ValueError(f"n={n} labels do not fit in memory; choose a smaller n") from None
 
 
 def neuron_groups(shape: tuple[int, ...], kind: str = "out", *, backend_like: Any = None) -> Any:
@@ -425,7 +460,13 @@ def neuron_groups(shape: tuple[int, ...], kind: str = "out", *, backend_like: An
       leaving neuron i).
 
     The labels have shape ``(fan_in, fan_out)`` and are shared by every leading
-    index, so :func:`group_best_q` prunes each model independently.
+    index, so :func:`group_best_q` prunes each model independently;
+    ``fan_in * fan_out`` may not exceed ``2**31``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments, including a label array too large to allocate.
 
     Examples
     --------
@@ -447,7 +488,16 @@ def neuron_groups(shape: tuple[int, ...], kind: str = "out", *, backend_like: An
     fan_in = check_int("shape[-2]", shape[-2], low=1)
     fan_out = check_int("shape[-1]", shape[-1], low=1)
     check_choice("kind", kind, ("out", "in"))
+    if fan_in * fan_out > _MAX_LABELS:
+        raise ValueError(f"shape: fan_in * fan_out = {fan_in} * {fan_out} labels exceed the "
+                         f"{_MAX_LABELS} allowed; got shape {tuple(shape)!r}")
     xp = namespace_of(backend_like)
-    if kind == "out":
-        return xp.broadcast_to(xp.arange(fan_out, dtype=xp.int64), (fan_in, fan_out)).copy()
-    return xp.broadcast_to(xp.arange(fan_in, dtype=xp.int64)[:, None], (fan_in, fan_out)).copy()
+    try:
+        if kind == "out":
+            return xp.broadcast_to(xp.arange(fan_out, dtype=xp.int64),
+                                   (fan_in, fan_out)).copy()
+        return xp.broadcast_to(xp.arange(fan_in, dtype=xp.int64)[:, None],
+                               (fan_in, fan_out)).copy()
+    except MemoryError:
+        raise ValueError(f"shape {tuple(shape)!r}: {fan_in * fan_out} labels do not fit in "
+                         "memory") from None

@@ -71,6 +71,7 @@ def _counts(name: str, value: Any, *, low: int = 0) -> np.ndarray:
     """Integer counts (int dtype, or floats holding integers) as int64."""
     arr = _as_array(name, value, "iuf")
     if arr.dtype.kind == "f":
+        arr = arr.astype(np.float64)    # float16/float32 counts: compare in float64
         bad = ~np.isfinite(arr) | (arr != np.floor(arr))
         if bad.any():
             raise TypeError(f"{name} must hold integers; got {_first_bad(arr, bad)}")
@@ -91,11 +92,20 @@ def _probs(name: str, value: Any) -> np.ndarray:
     return arr
 
 
-def _unit_open(name: str, value: Any) -> float:
+def _as_float(name: str, value: Any) -> float:
+    """A real scalar as a Python float; ``TypeError``/``ValueError`` naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_short(value)} "
                         f"of type {type(value).__name__}")
-    value = float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond the float range, e.g. 2**1100
+        raise ValueError(f"{name} must be finite; got an integer beyond the float "
+                         f"range ({_short(value)})") from None
+
+
+def _unit_open(name: str, value: Any) -> float:
+    value = _as_float(name, value)
     if not 0.0 < value < 1.0:
         raise ValueError(f"{name} must be in (0, 1); got {value}")
     return value
@@ -121,9 +131,72 @@ def _out(x: np.ndarray) -> Any:
     return x[()] if x.ndim == 0 else x
 
 
+#: Largest ``trials`` of :func:`clopper_pearson` and :func:`binom_test_log`: every
+#: count up to 2**53 is exact in float64, which their computations rely on.
+MAX_TRIALS = 2 ** 53
+
+
+def _exact_trials(n: np.ndarray) -> None:
+    bad = n > MAX_TRIALS
+    if bad.any():
+        raise ValueError(f"trials must be in [1, 2**53] (counts exact in float64); "
+                         f"got {_first_bad(n, bad)}")
+
+
 # ---------------------------------------------------------------------------
 # intervals
 # ---------------------------------------------------------------------------
+
+def _beta_log_pdf(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Log density of ``Beta(a, b)`` at ``p`` for integers ``a, b >= 1``, as
+    ``log(n * pmf(a - 1; n - 1, p))`` with ``n = a + b - 1`` (saddle-point
+    binomial pmf: full relative accuracy for ``n`` up to ``2**53``, where
+    ``betaln`` differences lose digits)."""
+    from .theory import _binom_logpmf  # local: theory is the heavier module
+
+    n = a + b - 1.0
+    with np.errstate(divide="ignore"):
+        return np.log(n) + _binom_logpmf(a - 1.0, n - 1.0, np.log(p), np.log1p(-p), p, 1.0 - p)
+
+
+def _beta_tail_root(a: np.ndarray, b: np.ndarray, target: float, upper: bool,
+                    lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Solve ``I_p(a, b) = target`` (``upper=False``) or ``1 - I_p(a, b) = target``
+    (``upper=True``) for ``p`` in the bracket ``[lo, hi]``.
+
+    SciPy's inverse (``betaincinv``) is the starting point; it loses accuracy
+    for large ``a + b`` (a tail probability off by a factor of 2.6 at ``n =
+    1e15``), so the root is polished by Newton steps on the forward function
+    (``betainc``/``betaincc``, accurate there), safeguarded by bisection of the
+    bracket, until ``p`` stops changing or the bracket holds no other double.
+    """
+    if upper:
+        def h(p):
+            return target - special.betaincc(a, b, p)
+        start = special.betainccinv(a, b, target)
+    else:
+        def h(p):
+            return special.betainc(a, b, p) - target
+        start = special.betaincinv(a, b, target)
+    lo, hi = lo.copy(), hi.copy()
+    p = np.where((start > lo) & (start < hi), start, 0.5 * (lo + hi))
+    for _ in range(200):
+        hp = h(p)
+        below = hp < 0.0
+        lo = np.where(below, p, lo)
+        hi = np.where(below | (hp == 0.0), hi, p)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            newton = p - hp / np.exp(_beta_log_pdf(a, b, p))
+            geometric = np.sqrt(lo * hi)
+        middle = np.where((lo > 0.0) & (hi > 4.0 * lo), geometric, 0.5 * (lo + hi))
+        inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
+        new = np.where(hp == 0.0, p, np.where(inside, newton, middle))
+        settled = (new == p) | (np.nextafter(lo, hi) >= hi)   # no double left between
+        p = new
+        if settled.all():
+            break
+    return p
+
 
 def clopper_pearson(successes: Any, trials: Any, *,
                     confidence: float = 0.999) -> tuple[Any, Any]:
@@ -134,12 +207,17 @@ def clopper_pearson(successes: Any, trials: Any, *,
     ``lo = Beta(x, n-x+1).ppf(alpha/2)`` and ``hi = Beta(x+1, n-x).ppf(1-alpha/2)``.
     ``x = 0`` gives ``lo = 0`` and ``x = n`` gives ``hi = 1`` exactly.
 
+    The endpoints are SciPy's inverse incomplete beta values polished by
+    safeguarded Newton steps on the tail equations themselves, so they solve
+    them to a few ulps also for ``n`` up to ``2**53``, where the inverse
+    alone is far off (or NaN).
+
     Parameters
     ----------
     successes : int or array_like of int
         ``0 <= successes <= trials``.
     trials : int or array_like of int
-        ``trials >= 1``.
+        ``1 <= trials <= 2**53`` (counts exact in float64).
     confidence : float, optional
         Coverage in ``(0, 1)``.
 
@@ -159,14 +237,21 @@ def clopper_pearson(successes: Any, trials: Any, *,
     """
     confidence = _unit_open("confidence", confidence)
     x, n = _successes_trials(successes, trials)
-    alpha = 1.0 - confidence
-    xf, nf = x.astype(np.float64), n.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(x == 0, 0.0,
-                      stats.beta.ppf(alpha / 2.0, np.maximum(xf, 1.0), nf - xf + 1.0))
-        hi = np.where(x == n, 1.0,
-                      stats.beta.ppf(1.0 - alpha / 2.0, xf + 1.0, np.maximum(nf - xf, 1.0)))
-    return _out(np.asarray(lo, np.float64)), _out(np.asarray(hi, np.float64))
+    _exact_trials(n)
+    target = (1.0 - confidence) / 2.0
+    xf, nf = x.astype(np.float64).ravel(), n.astype(np.float64).ravel()
+    phat = xf / nf
+    lo = np.zeros(xf.shape)
+    hi = np.ones(xf.shape)
+    need = xf > 0
+    if need.any():
+        a, b = xf[need], nf[need] - xf[need] + 1.0
+        lo[need] = _beta_tail_root(a, b, target, False, np.zeros(a.shape), phat[need])
+    need = xf < nf
+    if need.any():
+        a, b = xf[need] + 1.0, nf[need] - xf[need]
+        hi[need] = _beta_tail_root(a, b, target, True, phat[need], np.ones(a.shape))
+    return _out(lo.reshape(x.shape)), _out(hi.reshape(x.shape))
 
 
 def wilson_interval(successes: Any, trials: Any, *,
@@ -212,11 +297,21 @@ def wilson_interval(successes: Any, trials: Any, *,
 # exact binomial tests
 # ---------------------------------------------------------------------------
 
+#: Below this null probability the exact test is computed in log space (SciPy's
+#: ``binomtest`` overflows internally once ``p`` nears 1e-300).
+_TINY_P = 1e-200
+
+
 def _binom_two_sided_scalar(x: int, n: int, p: float) -> float:
     if p == 0.0:
         return 1.0 if x == 0 else 0.0
     if p == 1.0:
         return 1.0 if x == n else 0.0
+    if p < _TINY_P:  # (n + 1) p < 1/2 for every n < 2**64: the pmf decreases strictly
+        if x == 0:
+            return 1.0
+        with np.errstate(under="ignore"):
+            return float(np.exp(_log_upper_tail_small_p(x, n, math.log(p))))
     return float(stats.binomtest(x, n, p).pvalue)
 
 
@@ -226,7 +321,10 @@ def binom_test_two_sided(successes: Any, trials: Any, p: Any) -> Any:
     The p-value is ``scipy.stats.binomtest(x, n, p).pvalue`` (the sum of the
     probabilities of all outcomes no more likely than the observed one).
     ``p = 0`` and ``p = 1`` are decided exactly (p-value 1 if the observation
-    is the only possible one, else 0).  Vectorised over broadcast arguments.
+    is the only possible one, else 0).  For ``0 < p < 1e-200`` (where SciPy
+    overflows) the pmf decreases strictly, so the p-value is 1 for ``x = 0``
+    and ``P(X >= x)`` otherwise, computed in log space as in
+    :func:`binom_test_log`.  Vectorised over broadcast arguments.
 
     Parameters
     ----------
@@ -270,10 +368,13 @@ def _log_upper_tail_small_p(x: int, n: int, log_p: float) -> float:
     ``P(X >= x) = pmf(x) * sum_m prod_{i<m} (n-x-i) p / ((x+i+1)(1-p))``; the
     ratios are below 1/2, so the series converges geometrically.
     """
-    from .theory import binom_logpmf  # local: theory is the heavier module
+    from .theory import _binom_logpmf  # local: theory is the heavier module
 
-    log_1mp = math.log1p(-math.exp(log_p))
-    log_pmf = float(binom_logpmf(x, n, log_p=log_p, log_1mp=log_1mp))
+    p = math.exp(log_p)
+    log_1mp = math.log1p(-p)
+    # the unchecked kernel: n may exceed 2**53 here (binom_test_two_sided); it is
+    # then rounded to float64, a relative change below 1e-16
+    log_pmf = float(_binom_logpmf(x, n, log_p, log_1mp, p, -math.expm1(log_p)))
     total, term = 1.0, 1.0
     for i in range(n - x):
         term *= (n - x - i) * math.exp(log_p - log_1mp) / (x + i + 1)
@@ -300,7 +401,10 @@ def binom_test_log(successes: Any, trials: Any, log_p: Any, *,
 
     Parameters
     ----------
-    successes, trials : int or array_like of int
+    successes : int or array_like of int
+        ``0 <= successes <= trials``.
+    trials : int or array_like of int
+        ``1 <= trials <= 2**53`` (counts exact in float64).
     log_p : float or array_like
         ``log p`` in ``[-inf, 0]``; ``-inf`` means ``p = 0``.
     log : bool, optional
@@ -321,6 +425,7 @@ def binom_test_log(successes: Any, trials: Any, log_p: Any, *,
     if not isinstance(log, (bool, np.bool_)):
         raise TypeError(f"log must be a bool; got {_short(log)}")
     x, n = _successes_trials(successes, trials)
+    _exact_trials(n)
     lp = _as_array("log_p", log_p, "iuf").astype(np.float64)
     bad = np.isnan(lp) | (lp > 0.0)
     if bad.any():
@@ -403,10 +508,7 @@ def pool_cells(expected_counts: Any, *, min_expected: float = 5.0) -> np.ndarray
 
 
 def _nonneg_real(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {_short(value)} "
-                        f"of type {type(value).__name__}")
-    value = float(value)
+    value = _as_float(name, value)
     if not (math.isfinite(value) and value >= 0.0):
         raise ValueError(f"{name} must be finite and >= 0; got {value}")
     return value

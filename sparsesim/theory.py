@@ -32,6 +32,12 @@ given only through their logarithms; ``scipy.stats.binom.logpmf`` subtracts
 (group) tails use a log-space series / continued fraction where
 ``scipy.special.gammainc``/``gammaincc`` underflow.
 
+Extreme but valid scales give the limiting values, without floating-point
+warnings: a ratio such as ``t/sigma``, ``mu/sigma`` or ``tau/sigma`` beyond
+the float range is ``inf`` (a tail probability 0, log ``-inf``), and a
+threshold beyond it is ``inf`` (where only a finite threshold makes sense,
+:func:`universal_threshold`, the argument is rejected instead).
+
 Arguments
 ---------
 Every function is vectorised by NumPy broadcasting over its array
@@ -204,6 +210,21 @@ def _at_most(name: str, x: np.ndarray, ref_name: str, ref: np.ndarray) -> None:
                          f"with {ref_name}={int(ref[i])}")
 
 
+def _ratio(num: Any, den: Any) -> np.ndarray:
+    """``num / den`` for finite ``num`` and ``den > 0``: a quotient beyond the float
+    range is ``+-inf`` and one below it ``0`` (limits every caller handles),
+    without floating-point warnings."""
+    with np.errstate(over="ignore", under="ignore"):
+        return np.true_divide(num, den)
+
+
+def _scaled(scale: Any, x: Any) -> np.ndarray:
+    """``scale * x`` (a threshold in units of ``scale``); ``inf`` where it exceeds
+    the float range."""
+    with np.errstate(over="ignore", under="ignore"):
+        return np.multiply(scale, x)
+
+
 def _out(x: np.ndarray) -> Any:
     x = np.asarray(x, dtype=np.float64)
     return x[()] if x.ndim == 0 else x
@@ -217,8 +238,9 @@ def _finish(log_value: np.ndarray, log: bool) -> Any:
 
 
 def _times(count: np.ndarray, log_value: np.ndarray) -> np.ndarray:
-    """``count * log_value`` with ``0 * (-inf) = 0`` (a zero exponent)."""
-    with np.errstate(invalid="ignore"):
+    """``count * log_value`` with ``0 * (-inf) = 0`` (a zero exponent); a product
+    below the float range is ``-inf`` (a probability that is 0 in float64)."""
+    with np.errstate(invalid="ignore", over="ignore"):
         return np.where(count == 0, 0.0, count * log_value)
 
 
@@ -297,7 +319,8 @@ def tail_prob(t: Any, sigma: Any = 1.0, *, log: bool = False) -> Any:
     log = _check_log(log)
     t = _real_arg("t", t, low=0.0)
     sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
-    log_q, _ = _log_q_pair(t / sigma)
+    t, sigma = _broadcast(t=t, sigma=sigma)
+    log_q, _ = _log_q_pair(_ratio(t, sigma))
     return _finish(log_q, log)
 
 
@@ -529,19 +552,21 @@ def binom_logpmf(j: Any, n: Any, p: Any = None, *, log_p: Any = None,
         if log_1mp is not None:
             raise TypeError("log_1mp goes with log_p, not with p")
         p = _real_arg("p", p, low=0.0, high=1.0)
+        j, n, p = _broadcast(j=j, n=n, p=p)
         with np.errstate(divide="ignore"):
             lp, l1mp = np.log(p), np.log1p(-p)
         return _out(_binom_logpmf(j, n, lp, l1mp, p, 1.0 - p))
     lp = _log_arg("log_p", log_p)
     if log_1mp is None:
+        j, n, lp = _broadcast(j=j, n=n, log_p=lp)
         l1mp = _log1mexp(lp)
         with np.errstate(under="ignore"):
             p1 = -np.expm1(lp)
     else:
         l1mp = _log_arg("log_1mp", log_1mp)
-        lpb, l1b = _broadcast(log_p=lp, log_1mp=l1mp)
+        j, n, lp, l1mp = _broadcast(j=j, n=n, log_p=lp, log_1mp=l1mp)
         with np.errstate(invalid="ignore"):
-            total = np.logaddexp(lpb, l1b)
+            total = np.logaddexp(lp, l1mp)
         bad = ~(np.abs(total) <= 1e-9)
         if bad.any():
             raise ValueError("exp(log_p) + exp(log_1mp) must equal 1 within 1e-9; "
@@ -621,13 +646,13 @@ def support_recovery_prob(d: Any, k: Any, t: Any, sigma: Any = 1.0, *,
     """
     log = _check_log(log)
     d, k, t, sigma = _dkt(d, k, t, sigma)
-    log_q, log_1mq = _log_q_pair(t / sigma)
+    log_q, log_1mq = _log_q_pair(_ratio(t, sigma))
     value = _times(k, log_q) + _count_log_1mq(d - k, log_q, log_1mq)
     return _finish(value, log)
 
 
 def _law(j, n, t, sigma, log):
-    a = t / sigma
+    a = _ratio(t, sigma)
     log_q, log_1mq = _log_q_pair(a)
     x = a * _SQRT1_2
     with np.errstate(under="ignore"):
@@ -774,7 +799,7 @@ def optimal_threshold(d: Any, k: Any, sigma: Any = 1.0) -> Any:
     d, k, sigma = _broadcast(d=d, k=k, sigma=sigma)
     _at_most("k", k, "d", d)
     with np.errstate(divide="ignore"):
-        return _out(-sigma * special.ndtri(k / (2.0 * d)))
+        return _out(_scaled(sigma, -special.ndtri(k / (2.0 * d))))
 
 
 def max_support_recovery_prob(d: Any, k: Any, *, log: bool = False) -> Any:
@@ -874,7 +899,7 @@ def energy_kept(a: Any) -> Any:
     0.8012519569
     """
     a = _real_arg("a", a, low=0.0)
-    with np.errstate(under="ignore"):
+    with np.errstate(over="ignore", under="ignore"):   # a > 1.9e154: a^2 = inf, kept 0
         return _out(special.gammaincc(1.5, 0.5 * a * a))
 
 
@@ -892,6 +917,12 @@ def universal_threshold(d: Any, sigma: Any = 1.0) -> Any:
     -------
     float or ndarray
 
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments, or a threshold beyond the float range (``sigma``
+        above ``1.8e308 / sqrt(2 log d)``).
+
     Examples
     --------
     >>> round(float(universal_threshold(1000)), 6)
@@ -900,7 +931,15 @@ def universal_threshold(d: Any, sigma: Any = 1.0) -> Any:
     d = _int_arg("d", d, low=1)
     sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
     d, sigma = _broadcast(d=d, sigma=sigma)
-    return _out(sigma * np.sqrt(2.0 * np.log(d.astype(np.float64))))
+    factor = np.sqrt(2.0 * np.log(d.astype(np.float64)))
+    out = _scaled(sigma, factor)
+    bad = np.isinf(out)
+    if bad.any():
+        i = tuple(int(v) for v in np.argwhere(bad)[0]) if out.ndim else ()
+        limit = np.finfo(np.float64).max / factor[i]
+        raise ValueError(f"sigma must be in (0, {limit:.6g}] for d={int(d[i])} (the threshold "
+                         f"sigma sqrt(2 log d) must be a finite float); got {float(sigma[i])!r}")
+    return _out(out)
 
 
 def false_alarm_prob(d: Any, t: Any, sigma: Any = 1.0) -> Any:
@@ -928,7 +967,7 @@ def false_alarm_prob(d: Any, t: Any, sigma: Any = 1.0) -> Any:
     t = _real_arg("t", t, low=0.0)
     sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
     d, t, sigma = _broadcast(d=d, t=t, sigma=sigma)
-    log_q, log_1mq = _log_q_pair(t / sigma)
+    log_q, log_1mq = _log_q_pair(_ratio(t, sigma))
     with np.errstate(under="ignore"):
         return _out(-np.expm1(_count_log_1mq(d.astype(np.float64), log_q, log_1mq)))
 
@@ -1038,10 +1077,15 @@ def _power_tail_sum(lo: int, hi: int, r: float) -> float:
         return 0.0
     mid = min(hi, lo + _DIRECT_TERMS - 1)
     idx = np.arange(mid, lo - 1, -1, dtype=np.float64)    # small terms first
-    total = float(np.sum(idx ** (-r)))
+    with np.errstate(under="ignore"):
+        total = float(np.sum(idx ** (-r)))
     if hi == mid:
         return total
     a, b = float(mid + 1), float(hi)
+    if r * math.log(a) > 800.0:
+        # the rest is below a^-r (1 + a/(r-1)) < 1e-340: 0 in float64 (and the
+        # Euler-Maclaurin terms would form inf * 0)
+        return total
     log_ratio = math.log(b / a)
     if abs(1.0 - r) * log_ratio < 1e-300:
         integral = log_ratio * a ** (1.0 - r)
@@ -1122,7 +1166,9 @@ def power_law_best_k_rate(s: Any, p: Any) -> Any:
     s = _int_arg("s", s, low=1)
     p = _real_arg("p", p, low=0.0, low_open=True)
     s, p = _broadcast(s=s, p=p)
-    return _out(s.astype(np.float64) ** (0.5 - 1.0 / p))
+    # p below ~1e-308: 1/p = inf and s^-inf is the limit 0 (1 for s = 1)
+    with np.errstate(over="ignore", under="ignore"):
+        return _out(s.astype(np.float64) ** (0.5 - 1.0 / p))
 
 
 # ---------------------------------------------------------------------------
@@ -1177,18 +1223,18 @@ def _log_gamma_pq(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     if need_p.any():
         log_p = log_p.copy()
         log_p[need_p] = _log_gamma_p_series(a[need_p], x[need_p])
-    need_q = q < _TINY_PROB
+    need_q = (q < _TINY_PROB) & (x < np.inf)   # x = inf (tau/sigma > 1.9e154): Q = 0
     if need_q.any():
         log_q = log_q.copy()
         log_q[need_q] = _log_gamma_q_cf(a[need_q], x[need_q])
-    log_p = np.where(x == 0, -np.inf, log_p)
-    log_q = np.where(x == 0, 0.0, log_q)
+    log_p = np.where(x == 0, -np.inf, np.where(x == np.inf, 0.0, log_p))
+    log_q = np.where(x == 0, 0.0, np.where(x == np.inf, -np.inf, log_q))
     return log_p, log_q
 
 
 def _group_logs(g: np.ndarray, tau: np.ndarray, sigma: np.ndarray):
-    z = tau / sigma
-    with np.errstate(over="ignore"):
+    z = _ratio(tau, sigma)
+    with np.errstate(over="ignore", under="ignore"):
         return _log_gamma_pq(0.5 * g.astype(np.float64), 0.5 * z * z)
 
 
@@ -1301,7 +1347,7 @@ def group_optimal_threshold(G: Any, g: Any, q: Any, sigma: Any = 1.0) -> Any:
     _at_most("q", q, "G", G)
     with np.errstate(over="ignore"):
         x = special.gammainccinv(0.5 * g, q / G.astype(np.float64))
-    return _out(sigma * np.sqrt(2.0 * x))
+    return _out(_scaled(sigma, np.sqrt(2.0 * x)))
 
 
 def group_topq_selection_prob(G: Any, q: Any, *, log: bool = False) -> Any:
@@ -1338,9 +1384,23 @@ def group_topq_selection_prob(G: Any, q: Any, *, log: bool = False) -> Any:
 # planted signal: w_i = x_i + sigma z_i, |x_i| = mu on S
 # ---------------------------------------------------------------------------
 
-def _log_planted_tail(m: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``log P(|m + z| > a)`` for ``z ~ N(0, 1)``, ``m >= 0``, ``a >= 0``."""
+def _log_planted_tail(m: np.ndarray, a: np.ndarray,
+                      diff: np.ndarray | None = None) -> np.ndarray:
+    """``log P(|m + z| > a)`` for ``z ~ N(0, 1)``, ``m >= 0``, ``a >= 0``.
+
+    ``m`` or ``a`` may be ``inf`` (a ratio ``mu/sigma`` or ``t/sigma`` beyond the
+    float range); there ``P = Phi(m - a)`` up to a term below ``Phi_bar(m + a)``
+    and ``diff`` (``(mu - t)/sigma``, formed without the overflowing ratios)
+    gives the answer.  Without ``diff``, ``m - a`` is used (``0`` or ``-inf``
+    limits; NaN when both are ``inf``).
+    """
     m, a = np.broadcast_arrays(np.asarray(m, np.float64), np.asarray(a, np.float64))
+    infinite = np.isinf(m) | np.isinf(a)
+    if infinite.any():
+        with np.errstate(invalid="ignore"):
+            d = m - a if diff is None else np.broadcast_to(diff, m.shape)
+            finite = np.where(infinite, 0.0, m), np.where(infinite, 0.0, a)
+        return np.where(infinite, special.log_ndtr(d), _log_planted_tail(*finite))
     with np.errstate(divide="ignore", under="ignore", invalid="ignore", over="ignore"):
         lo = (a - m) * _SQRT1_2
         hi = (a + m) * _SQRT1_2
@@ -1404,12 +1464,13 @@ def planted_tail_prob(mu: Any, t: Any, sigma: Any = 1.0, *, log: bool = False) -
     t = _real_arg("t", t, low=0.0)
     sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
     mu, t, sigma = _broadcast(mu=mu, t=t, sigma=sigma)
-    return _finish(_log_planted_tail(mu / sigma, t / sigma), log)
+    return _finish(_log_planted_tail(_ratio(mu, sigma), _ratio(t, sigma),
+                                     _ratio(mu - t, sigma)), log)
 
 
-def _planted_log_prob(d, k, m, a):
+def _planted_log_prob(d, k, m, a, diff=None):
     log_q, log_1mq = _log_q_pair(a)
-    return _times(k, _log_planted_tail(m, a)) + _count_log_1mq(d - k, log_q, log_1mq)
+    return _times(k, _log_planted_tail(m, a, diff)) + _count_log_1mq(d - k, log_q, log_1mq)
 
 
 def planted_recovery_prob(d: Any, k: Any, mu: Any, t: Any, sigma: Any = 1.0, *,
@@ -1439,11 +1500,18 @@ def planted_recovery_prob(d: Any, k: Any, mu: Any, t: Any, sigma: Any = 1.0, *,
     mu = _real_arg("mu", mu, low=0.0)
     d, k, t, sigma = _dkt(d, k, t, sigma)
     d, k, mu, t, sigma = _broadcast(d=d, k=k, mu=mu, t=t, sigma=sigma)
-    return _finish(_planted_log_prob(d, k, mu / sigma, t / sigma), log)
+    return _finish(_planted_log_prob(d, k, _ratio(mu, sigma), _ratio(t, sigma),
+                                     _ratio(mu - t, sigma)), log)
+
+
+#: Above this ``mu/sigma`` the planted optimal threshold has the closed form
+#: ``m/2 + log(2(d-k)/k)/m`` to double precision.
+_STRONG_SIGNAL = 30.0
 
 
 def _planted_argmax(d: float, k: float, m: float) -> float:
-    """Normalised threshold maximising the planted recovery probability."""
+    """Normalised threshold maximising the planted recovery probability
+    (``m <= _STRONG_SIGNAL``; :func:`planted_optimal_threshold` handles the rest)."""
     if k == 0:
         return math.inf
     if k == d:
@@ -1473,7 +1541,11 @@ def planted_optimal_threshold(d: Any, k: Any, mu: Any, sigma: Any = 1.0) -> Any:
     gives ``inf`` and ``k = d`` gives 0.  For ``mu = 0`` this is
     :func:`optimal_threshold`.  Once ``mu/sigma`` is well above
     ``sqrt(2 log d)`` the best threshold sits between the noise maximum and
-    the signal and the recovery probability tends to 1.
+    the signal and the recovery probability tends to 1; for ``m = mu/sigma >
+    30`` the maximiser is the stationary point ``t/sigma = m/2 + log(2(d-k)/k)/m``
+    (exact to double precision there, where ``log P`` is too close to 0 for
+    a numerical search), i.e. ``t = mu/2 + sigma log(2(d-k)/k) / m``.  A
+    threshold beyond the float range is ``inf``.
 
     Parameters
     ----------
@@ -1504,14 +1576,26 @@ def planted_optimal_threshold(d: Any, k: Any, mu: Any, sigma: Any = 1.0) -> Any:
     _at_most("k", k, "d", d)
     out = np.empty(d.shape, dtype=np.float64)
     for idx in np.ndindex(d.shape):
-        out[idx] = sigma[idx] * _planted_argmax(float(d[idx]), float(k[idx]),
-                                                float(mu[idx] / sigma[idx]))
+        di, ki, s = float(d[idx]), float(k[idx]), float(sigma[idx])
+        m = float(_ratio(mu[idx], s))
+        if m > _STRONG_SIGNAL and 0 < ki < di:
+            # stationary point of k log p_on + (d-k) log(1-q): k phi(a-m) = 2(d-k) phi(a)
+            # (every other term is below exp(-m^2/8) relative), i.e. a = m/2 + L/m;
+            # t = sigma a = mu/2 + sigma L/m never overflows
+            with np.errstate(under="ignore"):
+                out[idx] = float(mu[idx]) / 2.0 + s * (math.log(2.0 * (di - ki) / ki) / m)
+        else:
+            out[idx] = _scaled(s, _planted_argmax(di, ki, m))
     return _out(out)
 
 
 def _planted_topk_log(d: float, k: float, m: float) -> float:
     """``log P(top-k of |w| is S)`` by quadrature over the largest off-support magnitude."""
     if k == 0 or k == d:
+        return 0.0
+    # 1 - P <= k (d-k) P(|z'| >= |m + z|) <= 4 k (d-k) Phi_bar(m/2): below 1e-17,
+    # log P = 0 to double precision (and the quadrature would overflow for huge m)
+    if math.log(4.0 * k * (d - k)) + float(special.log_ndtr(-0.5 * m)) < math.log(1e-17):
         return 0.0
     n_off = d - k
 
@@ -1588,7 +1672,8 @@ def planted_topk_recovery_prob(d: Any, k: Any, mu: Any, sigma: Any = 1.0, *,
     finite where ``P`` underflows.  ``mu = 0`` gives ``1 / C(d, k)``.
     The relative accuracy is about ``1e-12`` unless ``k`` and ``d - k`` are
     both huge (then it is limited by rounding in the log integrand, about
-    ``1e-16 * |log P|``).
+    ``1e-16 * |log P|``).  Once the bound ``1 - P <= 4 k (d-k) Phi_bar(mu /
+    (2 sigma))`` is below ``1e-17``, ``P = 1`` (``log P = 0``) is returned.
 
     Parameters
     ----------
@@ -1622,5 +1707,5 @@ def planted_topk_recovery_prob(d: Any, k: Any, mu: Any, sigma: Any = 1.0, *,
     out = np.empty(d.shape, dtype=np.float64)
     for idx in np.ndindex(d.shape):
         out[idx] = _planted_topk_log(float(d[idx]), float(k[idx]),
-                                     float(mu[idx] / sigma[idx]))
+                                     float(_ratio(mu[idx], sigma[idx])))
     return _finish(out, log)

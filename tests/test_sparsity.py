@@ -313,6 +313,94 @@ def test_neuron_groups_prune_whole_neurons_per_model():
                                             [[True, True], [False, False]]])
 
 
+def test_group_best_q_extreme_magnitudes_use_exact_norms():
+    # Squared norms of |w| above ~1e154 used to overflow to inf and tie (the lowest
+    # label won), and those of |w| below ~1e-162 underflow to 0 and tie the same way.
+    # Each problem is scaled by a power of two first; falsified by a wrong group or a
+    # RuntimeWarning.
+    import warnings
+
+    huge = np.finfo(np.float64).max
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    cases = [
+        (np.array([1e200, 0.0, 1e200, 1.0, 2e200, 0.0]), 2),
+        (np.array([huge, 0.0, 0.75 * huge, 0.75 * huge, 0.0, 0.0]), 1),   # norm 1.06 * max
+        (np.array([1e-200, 0.0, 2e-200, 0.0, 0.0, 1.5e-200]), 1),
+        (np.array([5e-324, 0.0, 0.0, 1e-323, 5e-324, 5e-324]), 1),        # subnormals
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for w, best in cases:
+            np.testing.assert_array_equal(ss.group_best_q(w, labels, 1)[1], labels == best)
+        # batched: every row (problem) is scaled on its own
+        rows = np.array([[1e300, 0.0, 0.0, 2e300], [3e-300, 0.0, 0.0, 2e-300],
+                         [1.0, 2.0, 3.0, 0.0]])
+        mask = ss.group_best_q(rows, np.array([0, 0, 1, 1]), 1)[1]
+        np.testing.assert_array_equal(mask, [[False, False, True, True],
+                                             [True, True, False, False],
+                                             [False, False, True, True]])
+        # integers at the int64 extremes: 2**63 beats 2**62 * sqrt(2)
+        w = np.array([-(2**63), 0, 2**62, 2**62], dtype=np.int64)
+        np.testing.assert_array_equal(ss.group_best_q(w, np.array([0, 0, 1, 1]), 1)[1],
+                                      [True, True, False, False])
+
+
+@pytest.mark.parametrize("exponent", [-1000, -500, 0, 500, 900])
+def test_group_best_q_is_invariant_to_power_of_two_scaling(exponent):
+    # Scaling by 2**e is exact, and so is the per-problem scaling: the masks (ties
+    # included) are those of the unscaled weights.  Falsified by any mask change.
+    rng = np.random.default_rng(17)
+    w = rng.standard_normal((20, 12)) * 10.0 ** rng.integers(-5, 6, size=(20, 1))
+    w[:, 6:8] = w[:, 0:2]                      # equal group norms: ties to the lower label
+    labels = ss.group_labels(12, 2)
+    expected = ss.group_best_q(w, labels, 3)[1]
+    np.testing.assert_array_equal(ss.group_best_q(np.ldexp(w, exponent), labels, 3)[1],
+                                  expected)
+
+
+def _group_best_q_reference(w, labels, q):
+    """Dense reference: every label 0..max is a group (absent ones have norm 0), ordered
+    by (norm descending, label ascending)."""
+    n_groups = int(labels.max()) + 1
+    norms = np.bincount(labels, weights=np.asarray(w, np.float64) ** 2, minlength=n_groups)
+    order = np.lexsort((np.arange(n_groups), -norms))
+    return np.isin(labels, order[:q])
+
+
+def test_group_best_q_sparse_labels_match_the_dense_reference():
+    # Labels with gaps (absent labels are empty groups of norm 0) and zero-norm
+    # groups, which tie with the absent ones: falsified by a wrong tie break between
+    # present and absent zero-norm groups, or a wrong q-th group.  Seeded.
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 9))
+        label_set = rng.choice(12, size=int(rng.integers(1, 6)), replace=False)
+        labels = rng.choice(label_set, size=n)
+        w = rng.integers(-2, 3, size=n).astype(np.float64)   # small ints: ties and zeros
+        q = int(rng.integers(0, labels.max() + 2))
+        np.testing.assert_array_equal(ss.group_best_q(w, labels, q)[1],
+                                      _group_best_q_reference(w, labels, q))
+    # huge label values cost nothing (the table holds the labels present only)
+    w = np.array([[0.5, -2.0, 0.0, 1.0]])
+    labels = np.array([2**62, 7, 2**40, 2**62])
+    np.testing.assert_array_equal(ss.group_best_q(w, labels, 1)[1], [[False, True, False, False]])
+    np.testing.assert_array_equal(ss.group_best_q(w, labels, 2)[1], [[True, True, False, True]])
+    with pytest.raises(ValueError, match=r"^groups must hold labels below 2\*\*63"):
+        ss.group_best_q(np.ones(2), np.array([0, 2**64 - 1], dtype=np.uint64), 1)
+
+
+def test_label_builders_reject_impossible_sizes_by_name():
+    # More than 2**31 labels (16 GiB of int64) is refused before allocating; numpy's
+    # MemoryError used to escape for n = 2**53 + 1.
+    with pytest.raises(ValueError, match=_scalar_range_message("n", 2**53 + 1, 1, 2**31)):
+        ss.group_labels(2**53 + 1, 3)
+    with pytest.raises(ValueError, match=re.escape("shape: fan_in * fan_out = 65536 * 32769")):
+        ss.neuron_groups((2**16, 2**15 + 1))
+    with pytest.raises(ValueError, match=r"^shape: "):
+        ss.neuron_groups((1, 10**18))
+    assert ss.neuron_groups((10**9, 2, 3)).shape == (2, 3)   # leading axes allocate nothing
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -508,7 +596,7 @@ def test_group_labels_bad_arguments():
         ss.group_labels(6, 4)
     with pytest.raises(ValueError, match=_scalar_range_message("size", 7, 1, 6)):
         ss.group_labels(6, 7)
-    with pytest.raises(ValueError, match=_scalar_range_message("n", 0, 1, "inf")):
+    with pytest.raises(ValueError, match=_scalar_range_message("n", 0, 1, 2**31)):
         ss.group_labels(0, 1)
     with pytest.raises(TypeError, match=r"^size must be an integer"):
         ss.group_labels(6, 2.0)

@@ -81,6 +81,32 @@ def test_wilson_solves_the_score_equation(n):
     assert S.wilson_interval(0, n)[0] == 0.0 and S.wilson_interval(n, n)[1] == 1.0
 
 
+@pytest.mark.parametrize("n", [10**9, 10**12, 10**15, 2**53])
+def test_clopper_pearson_large_trials_solve_the_tail_equations(n):
+    # SciPy's inverse incomplete beta alone is far off here (tail 0.013 instead of
+    # 0.005 at n = 1e15, NaN beyond); the polished endpoints solve the tail equations
+    # to 1e-7 relative (measured: <= 5e-9), and for n >= 1e12 sit at the normal
+    # approximation p -/+ z sqrt(p(1-p)/n) within 1e-5 of the half-width (whose own
+    # error, continuity and skewness, is ~ 1e-6 at n = 1e12).  Falsified by NaN,
+    # lo > x/n, or a tail probability off the target.
+    confidence = 0.99
+    target = (1 - confidence) / 2
+    z = special.ndtri(1 - target)
+    x = np.array([1, n // 10, n // 2, n - 1])
+    lo, hi = S.clopper_pearson(x, n, confidence=confidence)
+    phat = x / n
+    assert np.all((0 < lo) & (lo <= phat) & (phat <= hi) & (hi <= 1))
+    for xi, l, h in zip(x[:3], lo[:3], hi[:3]):
+        xi = int(xi)
+        assert special.betainc(xi, n - xi + 1, l) == pytest.approx(target, rel=1e-7)
+        assert special.betaincc(xi + 1, n - xi, h) == pytest.approx(target, rel=1e-7)
+    if n >= 10**12:
+        half = z * np.sqrt(phat * (1 - phat) / n)
+        for i in (1, 2):
+            assert (phat[i] - lo[i]) / half[i] == pytest.approx(1.0, abs=1e-5)
+            assert (hi[i] - phat[i]) / half[i] == pytest.approx(1.0, abs=1e-5)
+
+
 def test_intervals_scalar_and_array_shapes():
     lo, hi = S.clopper_pearson(3, 10)
     assert isinstance(lo, np.float64) and np.ndim(hi) == 0
@@ -158,6 +184,37 @@ def test_binom_test_log_tiny_probabilities_match_mpmath():
     assert S.binom_test_log(1, 10, -math.inf) == 0.0
     assert S.binom_test_log(0, 10, -math.inf) == 1.0
     assert S.binom_test_log(np.array([0, 1]), 100, -50.0).shape == (2,)
+
+
+@pytest.mark.parametrize("x, n, p", [(1, 1000, 1e-250), (1, 10**18, 1e-220),
+                                     (2, 10**6, 1e-201), (1, 1000, 1.000000001e-200),
+                                     (1, 1000, 0.999999999e-200)])
+def test_binom_test_two_sided_tiny_p_matches_mpmath(x, n, p):
+    # Below p = 1e-200 (where SciPy's binomtest overflows near 1e-300) the pmf
+    # decreases strictly and the p-value is P(X >= x), by 50-digit summation here.
+    # The last two cases straddle the switch to SciPy's test: falsified by a jump.
+    P = mp.mpf(p)
+    ref = mp.fsum(mp.binomial(n, j) * P ** j * (1 - P) ** (n - j) for j in range(x, x + 6))
+    assert S.binom_test_two_sided(x, n, p) == pytest.approx(float(ref), rel=1e-12)
+    assert S.binom_test_two_sided(0, n, p) == 1.0
+
+
+def test_small_float_dtypes_count_like_integers():
+    # float16 / float32 counts holding integers give the int64 results exactly
+    # (the integer check used to overflow casting 2**53 to float16).
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for dtype in (np.float16, np.float32):
+            obs = np.array([10, 20, 30], dtype=dtype)
+            assert S.chisquare_gof(obs, [1 / 6, 1 / 3, 1 / 2]) == S.chisquare_gof(
+                [10, 20, 30], [1 / 6, 1 / 3, 1 / 2])
+            assert S.g_test_gof(obs, [0.2, 0.3, 0.5]) == S.g_test_gof([10, 20, 30],
+                                                                      [0.2, 0.3, 0.5])
+            assert S.clopper_pearson(dtype(3), dtype(10)) == S.clopper_pearson(3, 10)
+            assert S.binom_test_log(dtype(1), dtype(1000), -800.0) == S.binom_test_log(
+                1, 1000, -800.0)
 
 
 # ---------------------------------------------------------------------------
@@ -311,6 +368,25 @@ BAD_CALLS = [
     (S.holm, ([0.1], 1.5), {}, ValueError, "alpha must be in (0, 1)"),
     (S.bonferroni, ([0.1, -0.1], 0.05), {}, ValueError, "p_values must be in [0, 1] or NaN"),
     (S.bonferroni, (["a"], 0.05), {}, TypeError, "p_values must have a dtype"),
+    # counts beyond exact float64 integers where the computation needs them exact
+    (S.clopper_pearson, (1, 2**53 + 1), {}, ValueError, "trials must be in [1, 2**53]"),
+    (S.clopper_pearson, (10**17, np.array([10, 10**18])), {}, ValueError,
+     "successes must be in [0, trials]"),
+    (S.clopper_pearson, (10**17, 10**18), {}, ValueError, "trials must be in [1, 2**53]"),
+    (S.binom_test_log, (1, 10**18, -800.0), {}, ValueError, "trials must be in [1, 2**53]"),
+    # Python ints beyond the float range
+    (S.clopper_pearson, (3, 10), {"confidence": 2**1100}, ValueError, "confidence must be finite"),
+    (S.wilson_interval, (3, 10), {"confidence": -2**1100}, ValueError,
+     "confidence must be finite"),
+    (S.holm, ([0.1], 2**1100), {}, ValueError, "alpha must be finite"),
+    (S.bonferroni, ([0.1], 2**1100), {}, ValueError, "alpha must be finite"),
+    (S.pool_cells, ([1.0, 6.0],), {"min_expected": 2**1100}, ValueError,
+     "min_expected must be finite"),
+    (S.g_test_gof, ([1, 2], [0.5, 0.5]), {"min_expected": 2**1100}, ValueError,
+     "min_expected must be finite"),
+    # small float dtypes are checked in float64 (no overflow in the check itself)
+    (S.chisquare_gof, (np.array([1.5, 2.0], np.float16), [0.5, 0.5]), {}, TypeError,
+     "observed_counts must hold integers"),
 ]
 
 

@@ -624,6 +624,17 @@ BAD_CALLS = [
     (T.planted_recovery_prob, (10, 12, 1.0, 1.0), {}, ValueError, "k must be in [0, d]"),
     (T.planted_optimal_threshold, (10, 2, math.nan), {}, ValueError, "mu must be finite"),
     (T.planted_topk_recovery_prob, (10, 2, 1.0, 0.0), {}, ValueError, "sigma must be in (0"),
+    # shapes that do not broadcast: a ValueError naming the arguments and their shapes
+    (T.tail_prob, (np.ones(2), np.ones(3)), {}, ValueError, "t (2,), sigma (3,)"),
+    (T.log_tail_prob, (np.ones(2), np.ones(3)), {}, ValueError, "t (2,), sigma (3,)"),
+    (T.binom_logpmf, (np.ones(2, int), np.full(3, 5), 0.5), {}, ValueError, "j (2,), n (3,)"),
+    (T.binom_logpmf, (np.ones(2, int), 5), {"log_p": np.full(3, -1.0)}, ValueError,
+     "j (2,), n (), log_p (3,)"),
+    (T.binom_logpmf, (1, 5), {"log_p": np.full(2, -1.0), "log_1mp": np.full(3, -0.5)},
+     ValueError, "log_p (2,), log_1mp (3,)"),
+    # a threshold beyond the float range where only a finite one makes sense
+    (T.universal_threshold, (100, 1.7976931348623157e308), {}, ValueError,
+     "sigma must be in (0, 5.9"),
 ]
 
 
@@ -656,3 +667,105 @@ def test_group_best_q_relative_error_is_the_chi2_energy_integral(g, density):
     assert abs(got - expected) <= 1e-9
     if g == 1:
         assert abs(got - float(T.gaussian_best_k_relative_error(density))) <= 1e-12
+
+
+# ---------------------------------------------------------------------------
+# extreme but valid scales: the limiting values, without floating-point warnings
+# ---------------------------------------------------------------------------
+
+TINY, HUGE = 5e-324, 1.7976931348623157e308
+
+# (function, args, kwargs, exact limit).  Each ratio t/sigma, mu/sigma, tau/sigma or
+# 1/p here lies beyond the float range (or below it); falsified by a NaN, a wrong
+# limit, or any RuntimeWarning (turned into an error below).
+LIMITS = [
+    (T.tail_prob, (1.0, TINY), {}, 0.0),
+    (T.tail_prob, (1.0, TINY), {"log": True}, -math.inf),
+    (T.tail_prob, (TINY, 1e308), {}, 1.0),                 # t/sigma underflows to 0
+    (T.selection_prob, (1e200,), {"log": True}, -math.inf),
+    (T.support_recovery_prob, (100, 5, 1.0, TINY), {}, 0.0),
+    (T.support_recovery_prob, (100, 0, 1.0, TINY), {}, 1.0),
+    (T.selected_count_pmf, (0, 10, 1.0, TINY), {}, 1.0),
+    (T.false_positive_pmf, (1, 10, 2, 1.0, TINY), {"log": True}, -math.inf),
+    (T.false_alarm_prob, (100, 3.0, 2.2e-309), {}, 0.0),
+    (T.energy_kept, (1e200,), {}, 0.0),
+    (T.energy_kept, (HUGE,), {}, 0.0),
+    (T.optimal_threshold, (100, 5, HUGE), {}, math.inf),  # t* above the float range
+    (T.power_law_best_k_rate, (10, TINY), {}, 0.0),       # s^-inf
+    (T.power_law_best_k_rate, (1, TINY), {}, 1.0),        # 1^-inf
+    (T.power_law_best_k_error, (10**6, 10, 1e-300), {}, 0.0),
+    (T.power_law_best_k_error, (10**6, 0, 1e-300), {}, 1.0),  # only the term 1^-r is left
+    (T.group_tail_prob, (4, 2.0, 1e-200), {}, 0.0),
+    (T.group_tail_prob, (4, 1e200, 1.0), {"log": True}, -math.inf),
+    (T.group_tail_prob, (4, 2.0, TINY), {"log": True}, -math.inf),
+    (T.group_support_recovery_prob, (20, 4, 2, 3.0, 1e-300), {}, 0.0),
+    (T.group_support_recovery_prob, (20, 4, 0, 3.0, 1e-300), {}, 1.0),
+    (T.group_optimal_threshold, (20, 4, 2, HUGE), {}, math.inf),
+    (T.planted_tail_prob, (2.0, 1.0, TINY), {}, 1.0),      # mu > t: always survives
+    (T.planted_tail_prob, (1.0, 2.0, TINY), {}, 0.0),      # mu < t: never survives
+    (T.planted_tail_prob, (1.0, 1.0, TINY), {}, 0.5),      # mu = t: P(z > 0)
+    (T.planted_tail_prob, (HUGE, 1.0, 1e-300), {"log": True}, 0.0),
+    (T.planted_tail_prob, (0.0, HUGE, 1e-300), {"log": True}, -math.inf),
+    (T.planted_recovery_prob, (100, 5, 3.0, 2.0, TINY), {}, 1.0),
+    (T.planted_recovery_prob, (100, 5, 2.0, 3.0, TINY), {}, 0.0),
+    (T.planted_optimal_threshold, (100, 5, 3.0, 1e308), {}, math.inf),
+    (T.planted_optimal_threshold, (100, 5, 3.0, TINY), {}, 1.5),   # t* -> mu/2
+    (T.planted_optimal_threshold, (100, 5, HUGE, 1.0), {}, HUGE / 2),
+    (T.planted_topk_recovery_prob, (100, 5, 3.0, 1e-50), {}, 1.0),
+    (T.planted_topk_recovery_prob, (100, 5, 1e100, 1.0), {"log": True}, 0.0),
+    (T.planted_topk_recovery_prob, (100, 5, HUGE, TINY), {}, 1.0),
+]
+
+
+@pytest.mark.parametrize("func,args,kwargs,expected", LIMITS,
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(LIMITS)])
+def test_extreme_scales_give_the_limit_quietly(func, args, kwargs, expected):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = float(func(*args, **kwargs))
+    assert got == expected
+
+
+def test_group_log_tail_for_huge_tau_matches_mpmath():
+    # log chi2_4.sf(z^2) up to z^2/2 near the float maximum, then -inf once z^2/2
+    # overflows (the log tail is below -1.7e308 there).  Falsified by NaN (the old
+    # continued fraction at x = inf) or a relative error above 1e-12.
+    for z in (1e5, 1e50, 1e150, 1.3e154, 1.8e154):
+        x = mp.mpf(z) ** 2 / 2
+        ref = mp.log(mp.gammainc(2, x, mp.inf, regularized=True))
+        got = float(T.group_tail_prob(4, z, log=True))
+        assert abs(got - float(ref)) <= 1e-12 * abs(float(ref))
+    assert T.group_tail_prob(4, 1.9e154, log=True) == -math.inf
+    assert T.group_tail_prob(np.array([4, 1]), 1e155, log=True).tolist() == [-math.inf] * 2
+
+
+@pytest.mark.parametrize("d,k", [(100, 5), (1000, 10), (10, 9), (10**9, 10)])
+def test_planted_optimal_threshold_strong_signal_closed_form(d, k):
+    # Above mu/sigma = 30 the maximiser is the stationary point m/2 + log(2(d-k)/k)/m.
+    # Falsified if some threshold on a fine grid beats it (log P is ~ -1e-100 here,
+    # still resolved in float64), or if it jumps away from the numerical search at the
+    # switch point.
+    L = math.log(2 * (d - k) / k)
+    m = 35.0
+    t_star = float(T.planted_optimal_threshold(d, k, m))
+    assert t_star == m / 2 + L / m
+    top = float(T.planted_recovery_prob(d, k, m, t_star, log=True))
+    grid = np.linspace(m / 2 - 2.0, m / 2 + 2.0, 2001)
+    values = T.planted_recovery_prob(d, k, m, grid, log=True)
+    assert np.all(values <= top * (1 - 1e-9))   # top < 0: a slightly less negative bound
+    below = float(T.planted_optimal_threshold(d, k, np.nextafter(30.0, 0.0)))
+    above = float(T.planted_optimal_threshold(d, k, np.nextafter(30.0, 99.0)))
+    assert abs(below - above) <= 1e-6
+    # in units: t* = mu/2 + sigma L/m, for any sigma
+    assert T.planted_optimal_threshold(d, k, 350.0, 10.0) == pytest.approx(
+        10.0 * (35.0 / 2 + L / 35.0), rel=1e-15)
+
+
+def test_planted_topk_strong_signal_is_exactly_one():
+    # 1 - P <= 4 k (d-k) Phi_bar(m/2) < 1e-17 from m ~ 18.7 (d=100, k=5): log P = 0
+    # there, continuous with the quadrature just below (falsified by a jump).
+    assert T.planted_topk_recovery_prob(100, 5, 18.6, log=True) == pytest.approx(0.0, abs=1e-16)
+    assert T.planted_topk_recovery_prob(100, 5, 18.7, log=True) == 0.0
+    assert T.planted_topk_recovery_prob(100, 5, 1e16) == 1.0
