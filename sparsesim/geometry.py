@@ -42,7 +42,7 @@ touches CuPy").
 What is reported (:class:`SpectrumSummary`)
 -------------------------------------------
 ``zero_tol = rtol * max(|λ_max|, |λ_min|)`` separates "zero" from signed
-eigenvalues.
+eigenvalues; every relative tolerance (``rtol``, ``tol``) is in ``[0, 1]``.
 
 * ``n_negative``: eigenvalues ``< -zero_tol``.  From ``eigvalsh`` (explicit
   matrices) it is the exact count.  From Lanczos it is the count among the
@@ -96,18 +96,31 @@ __all__ = [
     "MaskedHessianOperator",
     "mlp_masked_hessian_operator",
     "lanczos_extremes",
+    "LanczosNotConverged",
     "NegativeCountEstimate",
     "estimate_negative_count",
 ]
 
 # Default relative zero tolerance for eigenvalues computed by a dense solver.
 DENSE_RTOL = 1e-10
+#: Largest ``maxiter`` passed to the Lanczos solver (ARPACK counts in 32-bit integers).
+MAX_LANCZOS_ITER = 2**31 - 1
+#: Largest active dimension solved densely when the Lanczos solver breaks down.
+MAX_DENSE_FALLBACK = 4096
+#: Largest number of probes of :func:`estimate_negative_count` (each runs ``n_steps``
+#: operator products; more probes than this are taken as a mistake).
+MAX_PROBES = 1 << 16
 
 
 # --------------------------------------------------------------------------- validation
 
 def _check_square_symmetric(name: str, H: Any, *, sym_rtol: float = 1e-10) -> Any:
-    """``H`` of shape (..., d, d), real, finite and symmetric to ``sym_rtol``."""
+    """``H`` of shape (..., d, d), real, finite and symmetric to ``sym_rtol``.
+
+    Integer matrices are promoted to float64 and float16 ones to float32 (the
+    dense and sparse eigensolvers and the random start vectors need float32 or
+    float64); the promoted array is returned.
+    """
     check_array(name, H, finite=True, min_ndim=2, kinds="iuf")
     if H.shape[-1] != H.shape[-2]:
         raise ValueError(f"{name} must be square in its last two axes; got shape {tuple(H.shape)}")
@@ -116,8 +129,11 @@ def _check_square_symmetric(name: str, H: Any, *, sym_rtol: float = 1e-10) -> An
     xp = namespace_of(H)
     if H.dtype.kind != "f":
         H = H.astype(xp.float64)
+    elif H.dtype.itemsize < 4:  # float16
+        H = H.astype(xp.float32)
     scale = float(xp.max(xp.abs(H))) if H.size else 0.0
-    asym = float(xp.max(xp.abs(H - xp.swapaxes(H, -1, -2)))) if H.size else 0.0
+    with np.errstate(over="ignore"):  # |H - Hᵀ| beyond the float range: inf, asymmetric
+        asym = float(xp.max(xp.abs(H - xp.swapaxes(H, -1, -2)))) if H.size else 0.0
     if asym > sym_rtol * scale:
         raise ValueError(f"{name} must be symmetric; max |{name} - {name}ᵀ| = {asym:.3g} "
                          f"exceeds {sym_rtol:g} * max |{name}| = {sym_rtol * scale:.3g}")
@@ -144,8 +160,8 @@ def _check_mask_for(mask: Any, H: Any) -> Any:
     return mask
 
 
-def _active_indices(mask: Any) -> Any:
-    """Indices of the kept coordinates, ascending, shape (..., k); one ``k`` per batch."""
+def _kept_count(mask: Any) -> int:
+    """The common number ``k >= 1`` of kept coordinates of a non-empty stack of masks."""
     xp = namespace_of(mask)
     counts = xp.sum(mask, axis=-1)
     lo, hi = int(xp.min(counts)), int(xp.max(counts))
@@ -154,6 +170,17 @@ def _active_indices(mask: Any) -> Any:
                          f"entry (the restricted matrices are stacked); got counts from {lo} to {hi}")
     if hi < 1:
         raise ValueError("mask must keep at least one coordinate; got an all-False mask")
+    return hi
+
+
+def _batch_is_empty(batch: tuple) -> bool:
+    return math.prod(batch) == 0
+
+
+def _active_indices(mask: Any) -> Any:
+    """Indices of the kept coordinates, ascending, shape (..., k); one ``k`` per batch."""
+    xp = namespace_of(mask)
+    hi = _kept_count(mask)
     d = mask.shape[-1]
     ar = xp.arange(d)
     key = xp.where(mask, ar, ar + d)  # kept coordinates sort first, in index order
@@ -176,7 +203,9 @@ def masked_hessian(H: Any, mask: Any) -> Any:
     Returns
     -------
     array, shape (broadcast batch, k, k)
-        Kept rows and columns of ``H`` in ascending index order.
+        Kept rows and columns of ``H`` in ascending index order.  An empty
+        batch (a batch axis of length 0) gives an empty stack, with ``k`` taken
+        from ``mask`` when it holds any mask (else ``k = 0``).
 
     Raises
     ------
@@ -200,6 +229,9 @@ def masked_hessian(H: Any, mask: Any) -> Any:
     xp = namespace_of(H, mask)
     batch = np.broadcast_shapes(tuple(mask.shape[:-1]), tuple(H.shape[:-2]))
     d = H.shape[-1]
+    if _batch_is_empty(batch):
+        k = _kept_count(mask) if mask.size else 0
+        return xp.zeros(batch + (k, k), dtype=H.dtype)
     idx = _active_indices(xp.broadcast_to(mask, batch + (d,)))
     Hb = xp.broadcast_to(H, batch + (d, d))
     rows = xp.take_along_axis(Hb, idx[..., :, None], axis=-2)      # (..., k, d)
@@ -279,7 +311,8 @@ def _condition(lam_max: np.ndarray, lam_min: np.ndarray, zero_tol: np.ndarray) -
         np.asarray(lam_max, float), np.asarray(lam_min, float), np.asarray(zero_tol, float))
     kappa = np.full(lam_max.shape, np.nan)
     pd = lam_min > zero_tol
-    kappa[pd] = lam_max[pd] / lam_min[pd]
+    with np.errstate(over="ignore"):  # a ratio beyond the float range is inf
+        kappa[pd] = lam_max[pd] / lam_min[pd]
     kappa[np.abs(lam_min) <= zero_tol] = np.inf
     return kappa
 
@@ -296,7 +329,8 @@ def summarize_eigenvalues(eigenvalues: Any, *, rtol: float = DENSE_RTOL) -> Spec
     Parameters
     ----------
     eigenvalues : array, shape (..., k)
-        All eigenvalues of each matrix (any order).
+        All eigenvalues of each matrix (any order), ``k >= 1``; an empty batch
+        (a batch axis of length 0) gives empty arrays.
     rtol : float
         Relative zero tolerance (see the module notes).
 
@@ -306,13 +340,20 @@ def summarize_eigenvalues(eigenvalues: Any, *, rtol: float = DENSE_RTOL) -> Spec
     >>> s.condition_number, s.n_negative
     (array([ 4., nan, inf]), array([0, 1, 0]))
     """
-    check_array("eigenvalues", eigenvalues, finite=True, min_ndim=1, min_size=1, kinds="f")
-    rtol = check_real("rtol", rtol, low=0.0)
+    check_array("eigenvalues", eigenvalues, finite=True, min_ndim=1, kinds="f")
+    batch = tuple(eigenvalues.shape[:-1])
+    empty = _batch_is_empty(batch)
+    if eigenvalues.shape[-1] < 1 and not empty:
+        raise ValueError("eigenvalues must hold at least one eigenvalue per matrix (last "
+                         f"axis); got shape {tuple(eigenvalues.shape)}")
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0)
     xp = namespace_of(eigenvalues)
     ev = xp.sort(eigenvalues, axis=-1)
-    batch = tuple(ev.shape[:-1])
-    lam_min = to_numpy(ev[..., 0]).astype(float)
-    lam_max = to_numpy(ev[..., -1]).astype(float)
+    if empty:
+        lam_min = lam_max = np.zeros(batch)
+    else:
+        lam_min = to_numpy(ev[..., 0]).astype(float)
+        lam_max = to_numpy(ev[..., -1]).astype(float)
     zero_tol = rtol * np.maximum(np.abs(lam_min), np.abs(lam_max))
     n_neg = to_numpy(xp.sum(ev < -xp.asarray(zero_tol)[..., None], axis=-1)).astype(np.int64)
     kappa = _condition(lam_max, lam_min, zero_tol)
@@ -365,6 +406,8 @@ def is_local_min(H: Any, mask: Any, tol: float = 1e-8) -> Any:
     the mask removes passes this test).  Batched; returns a bool array of the
     broadcast batch shape (a NumPy bool scalar for one matrix).
 
+    An empty batch (a batch axis of length 0) gives an empty bool array.
+
     Raises
     ------
     ValueError
@@ -376,10 +419,13 @@ def is_local_min(H: Any, mask: Any, tol: float = 1e-8) -> Any:
     >>> is_local_min(H, np.array([[True, False], [True, True]]))
     array([ True, False])
     """
-    tol = check_real("tol", tol, low=0.0)
+    tol = check_real("tol", tol, low=0.0, high=1.0)
     H = _check_square_symmetric("H", H)
     mask = _check_mask_for(mask, H)
     xp = namespace_of(H, mask)
+    batch = np.broadcast_shapes(tuple(mask.shape[:-1]), tuple(H.shape[:-2]))
+    if _batch_is_empty(batch):  # an empty batch: an empty answer
+        return np.zeros(batch, dtype=bool)
     counts = xp.sum(mask, axis=-1)
     if int(xp.min(counts)) < 1:
         raise ValueError("mask must keep at least one coordinate; got an all-False mask")
@@ -427,7 +473,7 @@ def sylvester_inertia(A: Any, *, rtol: float = DENSE_RTOL) -> tuple[int, int, in
     A = _check_square_symmetric("A", A)
     if A.ndim != 2:
         raise ValueError(f"A must be one matrix (2 dimensions); got shape {tuple(A.shape)}")
-    rtol = check_real("rtol", rtol, low=0.0)
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0)
     a = to_numpy(A).astype(np.float64)
     _, D, _ = scipy.linalg.ldl(a, lower=True, hermitian=True)
     n = D.shape[0]
@@ -501,6 +547,9 @@ class MaskedHessianOperator:
         self._matvec = matvec
         self.dim = check_int("dim", dim, low=1)
         self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"dtype must be float32 or float64 (the eigensolvers' types); "
+                            f"got {self.dtype}")
         self.xp = xp
         self.n_matvec = 0
 
@@ -559,6 +608,54 @@ class MaskedHessianOperator:
         return spla.LinearOperator(self.shape, matvec=self.matvec, dtype=self.dtype)
 
 
+def _not_converged(exc: Exception, which: str, maxiter: Any, tol: float, k: int,
+                   ncv: Any) -> Exception:
+    """SciPy's ``ArpackNoConvergence`` re-raised as :class:`LanczosNotConverged`."""
+    msg = (f"Lanczos (which={which!r}, k={k}) did not converge within maxiter="
+           f"{'default' if maxiter is None else maxiter} (ncv={ncv}, tol={tol:g}): raise "
+           f"maxiter, ncv or tol, or pass allow_unconverged=True ({exc})")
+    cls = _lanczos_error_class(type(exc))
+    return cls(msg, getattr(exc, "eigenvalues", np.zeros(0)),
+               getattr(exc, "eigenvectors", np.zeros((0, 0))))
+
+
+_LANCZOS_ERROR_CLASSES: dict[type, type] = {}
+
+
+def _lanczos_error_class(base: type) -> type:
+    """A subclass of both the solver's no-convergence error and ``ValueError``."""
+    if base not in _LANCZOS_ERROR_CLASSES:
+        _LANCZOS_ERROR_CLASSES[base] = type("LanczosNotConverged", (base, LanczosNotConverged), {
+            "__doc__": LanczosNotConverged.__doc__, "__module__": __name__})
+    return _LANCZOS_ERROR_CLASSES[base]
+
+
+class LanczosNotConverged(ValueError):
+    """Lanczos stopped at ``maxiter`` without converging (``allow_unconverged=False``).
+
+    Raised by :func:`lanczos_extremes` as a subclass of both ``ValueError`` (the
+    arguments ``maxiter``/``ncv``/``tol`` do not allow convergence) and SciPy's
+    ``scipy.sparse.linalg.ArpackNoConvergence`` (whose ``eigenvalues`` it
+    carries); catch either.
+    """
+
+
+class _SolverBreakdown(Exception):
+    """Internal: the sparse eigensolver failed for a reason other than maxiter."""
+
+
+def _dense_extremes(op: MaskedHessianOperator, rtol: float) -> SpectrumSummary:
+    """All eigenvalues of a small operator, materialised by ``dim`` products."""
+    n0 = op.n_matvec
+    dense = op.to_dense()
+    dense = 0.5 * dense + 0.5 * dense.T  # symmetrise without overflow
+    ev = op.xp.linalg.eigvalsh(dense)
+    s = summarize_eigenvalues(ev, rtol=rtol)
+    return SpectrumSummary(s.lambda_max, s.lambda_min, s.n_negative, True,
+                           s.condition_number, s.zero_tol, op.dim, ev, "dense", True,
+                           op.n_matvec - n0)
+
+
 def _check_lanczos_target(op: Any) -> MaskedHessianOperator:
     if isinstance(op, MaskedHessianOperator):
         return op
@@ -585,7 +682,9 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     Two runs: ``which="LA"`` then ``which="SA"``, from the same seeded start
     vector.  When the active dimension is too small for the iterative solver
     (``dim < k + 3``), the operator is materialised (``dim`` products) and
-    solved densely (``method="dense"``, all eigenvalues, exact counts).
+    solved densely (``method="dense"``, all eigenvalues, exact counts); so
+    is an operator of dimension up to ``MAX_DENSE_FALLBACK`` on which ARPACK
+    breaks down (e.g. the zero operator, whose Krylov space is trivial).
 
     Parameters
     ----------
@@ -596,14 +695,17 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     tol : float
         Relative accuracy, in (0, 1).
     maxiter, ncv : int, optional
-        Passed to ``eigsh``.
+        Passed to ``eigsh``: ``1 <= maxiter <= MAX_LANCZOS_ITER`` (``2**31 - 1``,
+        ARPACK's 32-bit counter), ``k + 2 <= ncv < dim``.
     seed : int
         Seed of the start vector (results are deterministic given the seed).
     rtol : float, optional
         Relative zero tolerance for the summary; default ``max(10 * tol, 1e-10)``.
     allow_unconverged : bool
         When the solver stops at ``maxiter`` (SciPy raises
-        ``ArpackNoConvergence``): ``False`` re-raises; ``True`` returns the
+        ``ArpackNoConvergence``): ``False`` raises it as
+        :class:`LanczosNotConverged`, a ``ValueError`` that is also an
+        ``ArpackNoConvergence``, naming ``maxiter``; ``True`` returns the
         eigenvalues that did converge (NaN where none did) with
         ``converged=False``.  Only SciPy reports non-convergence; the CuPy
         solver returns its current Ritz values after ``maxiter``.
@@ -618,7 +720,11 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     Raises
     ------
     ValueError
-        If ``k`` exceeds the active dimension or ``tol`` is outside (0, 1).
+        If ``k`` exceeds the active dimension, ``tol`` is outside (0, 1) or
+        ``maxiter``/``ncv`` are out of range.
+    LanczosNotConverged
+        (a ``ValueError``) when SciPy's solver stops at ``maxiter`` and
+        ``allow_unconverged=False``.
 
     Examples
     --------
@@ -633,15 +739,11 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     if k > m:
         raise ValueError(f"k must be in [1, {m}] (the active dimension of the operator); got {k}")
     tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
-    rtol = max(10.0 * tol, 1e-10) if rtol is None else check_real("rtol", rtol, low=0.0)
+    rtol = (max(10.0 * tol, 1e-10) if rtol is None
+            else check_real("rtol", rtol, low=0.0, high=1.0))
     xp = op.xp
     if m < k + 3:
-        dense = op.to_dense()
-        dense = 0.5 * (dense + dense.T)
-        ev = xp.linalg.eigvalsh(dense)
-        s = summarize_eigenvalues(ev, rtol=rtol)
-        return SpectrumSummary(s.lambda_max, s.lambda_min, s.n_negative, True,
-                               s.condition_number, s.zero_tol, m, ev, "dense", True, m)
+        return _dense_extremes(op, rtol)
     spla = _sparse_linalg_for(xp)
     lin = op.as_linear_operator()
     backend = "numpy" if xp is np else "cupy"
@@ -650,7 +752,7 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     if ncv is not None:
         kwargs["ncv"] = check_int("ncv", ncv, low=k + 2, high=m - 1)
     if maxiter is not None:
-        kwargs["maxiter"] = check_int("maxiter", maxiter, low=1)
+        kwargs["maxiter"] = check_int("maxiter", maxiter, low=1, high=MAX_LANCZOS_ITER)
     if xp is np:
         solver_tol = tol
     else:  # cupyx: absolute residual bound
@@ -665,15 +767,29 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
             vals = spla.eigsh(lin, k=k, which=which, tol=solver_tol, v0=v0,
                               return_eigenvectors=False, **kwargs)
         except Exception as exc:  # ArpackNoConvergence carries the converged values
-            if not (allow_unconverged and type(exc).__name__ == "ArpackNoConvergence"):
+            if type(exc).__name__ == "ArpackError":  # e.g. a start vector in the null space
+                raise _SolverBreakdown(exc) from exc
+            if type(exc).__name__ != "ArpackNoConvergence":
                 raise
+            if not allow_unconverged:
+                raise _not_converged(exc, which, kwargs.get("maxiter"), tol, k,
+                                     kwargs.get("ncv")) from exc
             converged = False
             vals = np.asarray(getattr(exc, "eigenvalues", np.zeros(0)), dtype=np.float64).real
             vals = xp.asarray(vals.astype(op.dtype))
         return xp.sort(xp.asarray(vals))
 
     n0 = op.n_matvec
-    top, bottom = solve("LA"), solve("SA")
+    try:
+        top, bottom = solve("LA"), solve("SA")
+    except _SolverBreakdown as exc:
+        # ARPACK breaks down when the Krylov space of the start vector is trivial
+        # (the zero operator): small operators are solved densely instead.
+        if m > MAX_DENSE_FALLBACK:
+            raise ValueError(f"op: the Lanczos solver broke down ({exc.args[0]}) and the "
+                             f"active dimension {m} is too large for a dense solve "
+                             f"(> {MAX_DENSE_FALLBACK}); is op zero?") from exc.args[0]
+        return _dense_extremes(op, rtol)
     both = xp.concatenate([bottom, top])
     if both.size == 0:
         nan = float("nan")
@@ -893,7 +1009,7 @@ def estimate_negative_count(op: Any, *, n_probes: int = 8, n_steps: int | None =
     ----------
     op : MaskedHessianOperator or square symmetric array
     n_probes : int
-        Random probes, ``>= 1``.
+        Random probes, ``1 <= n_probes <= MAX_PROBES`` (65,536).
     n_steps : int, optional
         Lanczos steps per probe, ``1 .. dim`` (default ``min(80, dim)``).
     seed : int
@@ -912,10 +1028,10 @@ def estimate_negative_count(op: Any, *, n_probes: int = 8, n_steps: int | None =
     (3.0, 0.0)
     """
     op = _check_lanczos_target(op)
-    n_probes = check_int("n_probes", n_probes, low=1)
+    n_probes = check_int("n_probes", n_probes, low=1, high=MAX_PROBES)
     n_steps = min(80, op.dim) if n_steps is None else check_int("n_steps", n_steps, low=1,
                                                                  high=op.dim)
-    rtol = check_real("rtol", rtol, low=0.0)
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0)
     xp = op.xp
     backend = "numpy" if xp is np else "cupy"
     rngs = make_rng(seed, backend).spawn(n_probes)

@@ -241,3 +241,38 @@ def test_sweep_toml_loads():
     assert {c["kind"] for c in full.cells} == {"gaussian", "compressible", "group"}
     assert all(valid_cell(c) for c in full.cells + quick.cells)
     assert len(quick.cells) < len(full.cells)
+
+
+# --------------------------------------------------------------------------- argument checks
+
+@pytest.mark.parametrize("args, kwargs, name", [
+    ((np.float64(3.0), 1), {}, "w"),
+    ((np.array([[3.0, np.nan]]), 1), {}, "w"),
+    ((np.array([[True, False]]), 1), {}, "w"),
+    ((np.array([[3.0, -4.0, 0.0]]), 4), {}, "kept"),
+    ((np.array([[3.0, -4.0, 0.0]]), 1), {"group_size": 2}, "group_size"),
+    ((np.array([[3.0, -4.0, 0.0]]), 1), {"group_size": 0}, "group_size"),
+    ((np.array([[3.0, -4.0]]), 2), {"group_size": 1.5}, "group_size"),
+    ((np.array([[1e200, 1.0]]), 1), {}, "w"),  # the squared norm overflows
+])
+def test_relative_errors_names_the_bad_argument(args, kwargs, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        relative_errors(*args, **kwargs)
+
+
+def test_relative_errors_promotes_integer_and_float16_rows():
+    w = np.array([[3, -4, 0]])
+    for a, dtype in ((w.astype(np.int8), np.float64), (w.astype(np.float16), np.float32)):
+        rel, err = relative_errors(a, 1)
+        assert rel.dtype == dtype and rel.tolist() == [pytest.approx(0.36)]
+        assert err.tolist() == [3.0]
+
+
+def test_sizes_beyond_the_documented_bounds_are_refused():
+    with pytest.raises(ValueError, match="trials"):
+        best_k_term_error("gaussian", 10, 0.5, trials=bk.MAX_TRIALS + 1, seed=0,
+                          backend="numpy")
+    with pytest.raises(ValueError, match="^n must be in"):
+        best_k_term_error("gaussian", bk.MAX_N + 1, 0.5, trials=1, seed=0, backend="numpy")
+    with pytest.raises(ValueError, match="^n must be in"):
+        compressible_magnitudes(10 ** 18, 1.0)

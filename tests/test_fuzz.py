@@ -804,21 +804,10 @@ def _mask3():
 
 #: Public functions with (almost) no argument checks: every kind of bad value escapes as
 #: some other exception, so they are not fuzzed until they validate (see the xfail
-#: examples); their valid call is still checked.
-UNVALIDATED = {
-    "sim.support_recovery.hist_to_str": "no checks of hist (IndexError, ComplexWarning, "
-                                        "unnamed ValueError for NaN)",
-    "sim.support_recovery.hist_from_str": "no checks of text/length (IndexError, unnamed "
-                                          "ValueError from int() and unpacking)",
-    "sim.support_recovery.rule_threshold": "no checks of d/k/g/sigma (UFuncTypeError, "
-                                           "TypeError/ValueError from NumPy without names)",
-    "sim.best_k_term.relative_errors": "a 0-d w fails with 'axis must be None ...'; "
-                                       "group_size errors name 'size'/'n'",
-    "sim.rewinding.error_barrier": "no checks of errors (IndexError, ComplexWarning, unnamed "
-                                   "ValueError for empty input, RuntimeWarning for inf)",
-    "sim.rewinding.interpolation_errors": "params_a/params_b/alphas/max_models unchecked "
-                                          "(KeyError, AttributeError, unnamed ValueError)",
-}
+#: examples); their valid call is still checked.  Target id -> what escapes.  (Empty:
+#: hist_to_str, hist_from_str, rule_threshold, relative_errors, error_barrier and
+#: interpolation_errors validate their arguments now and are fuzzed like the rest.)
+UNVALIDATED: dict[str, str] = {}
 
 
 def other_targets() -> tuple[list[Target], list[str]]:
@@ -1334,14 +1323,6 @@ def _quiet(func, kwargs):
 
 # ---- each block: the predicate the fuzzer skips, then the precise failing example(s)
 
-_THEORY_IDS = [t.id for t in THEORY_TARGETS]
-_REAL_SCALE_ARGS = ("t", "tau", "mu", "a", "sigma", "p", "x_l1", "density")
-
-
-def _python_int_beyond_float(kw) -> bool:
-    return any(isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 2 ** 1024
-               for v in kw.values())
-
 
 @pytest.mark.parametrize("func, kwargs, name", [
     (sparsesim.magnitude_threshold, {"w": np.ones(3), "t": 2 ** 1100}, "t"),
@@ -1356,15 +1337,6 @@ def test_check_real_huge_python_int_is_named(func, kwargs, name):
     _raises_named(_resolve(func), kwargs, name)
 
 
-@known_bug("stats.clopper_pearson", "stats.wilson_interval", "stats.holm", "stats.bonferroni",
-           "stats.pool_cells", "stats.chisquare_gof", "stats.g_test_gof")
-def _k2(kw):
-    return _python_int_beyond_float(kw)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/stats.py _unit_open and _nonneg_real: float(value) raises OverflowError "
-    "for a Python int beyond the float range; they should raise ValueError naming it"))
 @pytest.mark.parametrize("func, kwargs, name", [
     (stats.clopper_pearson, {"successes": 3, "trials": 10, "confidence": 2 ** 1100},
      "confidence"),
@@ -1372,174 +1344,98 @@ def _k2(kw):
     (stats.pool_cells, {"expected_counts": [1.0, 6.0], "min_expected": 2 ** 1100},
      "min_expected"),
 ])
-def test_bug_stats_huge_python_int(func, kwargs, name):
+def test_stats_huge_python_int_is_named(func, kwargs, name):
+    """sparsesim/stats.py _unit_open / _nonneg_real: an int beyond the float range is a
+    ValueError naming the argument (it used to escape as OverflowError)."""
     _raises_named(func, kwargs, name)
 
 
-@known_bug("sparsity.group_labels")
-def _k3a(kw):
-    return _max_abs(kw["n"]) > 1e8
-
-
-@known_bug("sparsity.neuron_groups")
-def _k3b(kw):
-    return any(_max_abs(v) > 1e8 for v in kw["shape"])
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/sparsity.py group_labels / neuron_groups accept any n (shape) >= 1 and "
-    "allocate it: n = 2**53 + 1 raises numpy's MemoryError instead of a ValueError naming "
-    "the argument (check the size, or turn the allocation failure into ValueError)"))
 @pytest.mark.parametrize("func, kwargs, name", [
     (sparsesim.group_labels, {"n": 2 ** 53 + 1, "size": 3}, "n"),
     (sparsesim.neuron_groups, {"shape": (1, 10 ** 18)}, "shape"),
 ])
-def test_bug_label_builders_allocate_huge_sizes(func, kwargs, name):
+def test_label_builders_reject_huge_sizes_by_name(func, kwargs, name):
+    """sparsesim/sparsity.py group_labels / neuron_groups: a label array beyond 2**31
+    entries is a ValueError naming the argument (it used to be numpy's MemoryError)."""
     with guarded_call():
         _raises_named(func, kwargs, name)
 
 
-@known_bug(*_THEORY_IDS)
-def _k4(kw):
-    mags = [kw[n] for n in _REAL_SCALE_ARGS if n in kw]
-    if any(_max_abs(v) > 1e290 or _min_abs(v) < 1e-290 for v in mags):
-        return True
-    top = max([_max_abs(kw[n]) for n in ("t", "tau", "mu", "a") if n in kw] + [0.0])
-    return "sigma" in kw and top / _min_abs(kw["sigma"]) > 1e290
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/theory.py: ratios such as t/sigma and 1/p are formed outside np.errstate, so "
-    "extreme but valid scales (sigma or p below ~1e-300) emit RuntimeWarning 'overflow "
-    "encountered in divide' (an error under the project's filterwarnings)"))
-@pytest.mark.parametrize("func, kwargs", [
-    (theory.tail_prob, {"t": 1.0, "sigma": 5e-324}),
-    (theory.false_alarm_prob, {"d": 100, "t": 3.0, "sigma": 2.2e-309}),
-    (theory.planted_recovery_prob, {"d": 100, "k": 5, "mu": 3.0, "t": 2.0, "sigma": 5e-324}),
-    (theory.power_law_best_k_rate, {"s": 10, "p": 5e-324}),
+@pytest.mark.parametrize("func, kwargs, expected", [
+    (theory.tail_prob, {"t": 1.0, "sigma": 5e-324}, 0.0),
+    (theory.false_alarm_prob, {"d": 100, "t": 3.0, "sigma": 2.2e-309}, 0.0),
+    (theory.planted_recovery_prob, {"d": 100, "k": 5, "mu": 3.0, "t": 2.0, "sigma": 5e-324},
+     1.0),
+    (theory.power_law_best_k_rate, {"s": 10, "p": 5e-324}, 0.0),
 ])
-def test_bug_theory_overflow_at_extreme_scales(func, kwargs):
-    _quiet(func, kwargs)
+def test_theory_extreme_scales_give_limits_quietly(func, kwargs, expected):
+    """sparsesim/theory.py: ratios such as t/sigma and 1/p beyond the float range give
+    the limiting values without RuntimeWarnings (they used to warn 'overflow
+    encountered in divide')."""
+    assert _quiet(func, kwargs) == expected
 
 
-@known_bug("theory.group_tail_prob", "theory.group_support_recovery_prob",
-           "theory.group_optimal_threshold")
-def _k5(kw):
-    return _max_abs(kw["tau"]) / _min_abs(kw.get("sigma", 1.0)) > 1e150
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/theory.py group_tail_prob (and group_support_recovery_prob through it) "
-    "returns NaN once (tau/sigma)**2 overflows (tau/sigma > ~1.3e154): the tail "
-    "probability is 0 (log: -inf or a huge negative number), not NaN"))
-@pytest.mark.parametrize("func, kwargs", [
-    (theory.group_tail_prob, {"g": 4, "tau": 2.0, "sigma": 1e-200}),
-    (theory.group_tail_prob, {"g": 4, "tau": 1e200, "sigma": 1.0, "log": True}),
+@pytest.mark.parametrize("func, kwargs, expected", [
+    (theory.group_tail_prob, {"g": 4, "tau": 2.0, "sigma": 1e-200}, 0.0),
+    (theory.group_tail_prob, {"g": 4, "tau": 1e200, "sigma": 1.0, "log": True}, -INF),
     (theory.group_support_recovery_prob, {"G": 20, "g": 4, "q": 2, "tau": 3.0,
-                                          "sigma": 1e-300}),
+                                          "sigma": 1e-300}, 0.0),
 ])
-def test_bug_group_tail_nan_for_huge_tau_over_sigma(func, kwargs):
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.asarray(func(**kwargs), dtype=np.float64)
-    assert not np.isnan(out).any()
+def test_group_tail_limit_for_huge_tau_over_sigma(func, kwargs, expected):
+    """sparsesim/theory.py group_tail_prob (and group_support_recovery_prob through it):
+    once (tau/sigma)**2 overflows the tail is 0 (log -inf, below -1.8e308), quietly
+    (it used to be NaN)."""
+    assert _quiet(func, kwargs) == expected
 
 
-@known_bug("stats.binom_test_two_sided")
-def _k6(kw):
-    return _min_abs(kw["p"]) < 1e-280
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/stats.py binom_test_two_sided: p below ~1e-300 (1e-307 with trials=1000, "
-    "1e-300 with trials=1e18) makes SciPy raise OverflowError('Error in function "
-    "ibeta_derivative...'), which escapes"))
 @pytest.mark.parametrize("n, p", [(1000, 1e-307), (10 ** 18, 1e-300)])
-def test_bug_binom_test_two_sided_tiny_p(n, p):
+def test_binom_test_two_sided_tiny_p(n, p):
+    """sparsesim/stats.py binom_test_two_sided: p below ~1e-300 used to make SciPy raise
+    OverflowError ('Error in function ibeta_derivative...'); it is now tested in log space."""
     out = stats.binom_test_two_sided(7, n, p)
     assert 0.0 <= float(out) <= 1.0
 
 
-@known_bug("stats.chisquare_gof", "stats.g_test_gof", "stats.clopper_pearson",
-           "stats.wilson_interval", "stats.binom_test_two_sided", "stats.binom_test_log")
-def _k7(kw):
-    return any(getattr(v, "dtype", None) == np.float16 for v in kw.values())
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/stats.py _counts: float16 counts are compared with 2.0**53, which overflows "
-    "in the cast to float16 (RuntimeWarning 'overflow encountered in cast')"))
-def test_bug_stats_float16_counts():
+def test_stats_float16_counts():
+    """sparsesim/stats.py _counts: float16 counts used to be compared with 2.0**53 in
+    float16 (RuntimeWarning 'overflow encountered in cast'); they are checked in float64."""
     _quiet(stats.chisquare_gof, {"observed_counts": np.array([10.0, 20.0, 30.0], np.float16),
                                  "expected_probs": [1 / 6, 1 / 3, 1 / 2]})
 
 
-@known_bug("stats.binom_test_log")
-def _k8(kw):
-    return _max_abs(kw["trials"]) >= 2 ** 53
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/stats.py binom_test_log accepts trials up to int64 but passes them to "
-    "theory.binom_logpmf, whose check rejects n > 2**53 naming 'n', not 'trials'"))
-def test_bug_binom_test_log_huge_trials_names_n():
+def test_binom_test_log_huge_trials_named_trials():
+    """sparsesim/stats.py binom_test_log: trials above 2**53 are rejected naming trials
+    (theory.binom_logpmf used to reject them naming its own argument n)."""
     _raises_named(stats.binom_test_log, {"successes": 1, "trials": 10 ** 18, "log_p": -800.0},
                   "trials")
 
 
-@known_bug("theory.energy_kept")
-def _k9(kw):
-    return _max_abs(kw["a"]) > 1e150
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/theory.py energy_kept overflows (RuntimeWarning 'overflow encountered in "
-    "multiply') for a >= ~1.4e154; the limit is 0"))
-def test_bug_energy_kept_overflows_for_huge_a():
+def test_energy_kept_limit_for_huge_a():
+    """sparsesim/theory.py energy_kept: a >= ~1.4e154 gives the limit 0 quietly (it used to
+    warn 'overflow encountered in multiply')."""
     assert _quiet(theory.energy_kept, {"a": 1e200}) == 0.0
 
 
-@known_bug("theory.planted_optimal_threshold")
-def _k10(kw):
-    return _max_abs(kw["sigma"]) > 1e306
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/theory.py planted_optimal_threshold overflows (RuntimeWarning 'overflow "
-    "encountered in scalar multiply') when t* exceeds the float range (sigma = 1e308)"))
-def test_bug_planted_optimal_threshold_overflow():
+def test_planted_optimal_threshold_beyond_float_range_is_inf():
+    """sparsesim/theory.py planted_optimal_threshold: a t* beyond the float range
+    (sigma = 1e308) is inf, quietly (it used to warn 'overflow encountered in scalar
+    multiply')."""
     assert math.isinf(_quiet(theory.planted_optimal_threshold,
                              {"d": 100, "k": 5, "mu": 3.0, "sigma": 1e308}))
 
 
-@known_bug("theory.planted_topk_recovery_prob")
-def _k11(kw):
-    return _max_abs(kw["mu"]) / _min_abs(kw["sigma"]) > 1e15
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/theory.py planted_topk_recovery_prob overflows (RuntimeWarning 'overflow "
-    "encountered in exp' / 'scalar multiply') once mu/sigma > ~1e16 (mu=3, sigma=1e-50; "
-    "mu=1e100, sigma=1); the probability is 1"))
 @pytest.mark.parametrize("kwargs", [{"d": 100, "k": 5, "mu": 3.0, "sigma": 1e-50},
                                     {"d": 100, "k": 5, "mu": 1e100, "sigma": 1.0}])
-def test_bug_planted_topk_recovery_prob_overflow(kwargs):
+def test_planted_topk_recovery_prob_strong_signal_is_one(kwargs):
+    """sparsesim/theory.py planted_topk_recovery_prob: mu/sigma > ~1e16 gives 1 quietly
+    (it used to warn 'overflow encountered in exp' / 'scalar multiply')."""
     assert _quiet(theory.planted_topk_recovery_prob, kwargs) == 1.0
 
 
-@known_bug("stats.clopper_pearson")
-def _k12(kw):
-    return _max_abs(kw["trials"]) > 1e15
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/stats.py clopper_pearson: for trials near or beyond 2**53 scipy's beta.ppf "
-    "breaks down and the interval is (nan, nan) or has lo > hi, silently; trials > 2**53 "
-    "(not exact in float64) should be rejected naming trials, and no NaN returned below"))
 @pytest.mark.parametrize("x, n", [(10 ** 17, 10 ** 18), (10 ** 18, 2 ** 62)])
-def test_bug_clopper_pearson_huge_trials(x, n):
+def test_clopper_pearson_huge_trials(x, n):
+    """sparsesim/stats.py clopper_pearson: trials beyond 2**53 used to give (nan, nan) or
+    lo > hi silently; they are rejected naming trials (accuracy up to 2**53: test_stats.py)."""
     try:
         lo, hi = stats.clopper_pearson(x, n, confidence=0.99)
     except (ValueError, TypeError) as exc:
@@ -1548,54 +1444,23 @@ def test_bug_clopper_pearson_huge_trials(x, n):
     assert float(lo) <= x / n <= float(hi)
 
 
-@known_bug("sparsity.group_best_q")
-def _k13(kw):
-    return _max_abs(kw["w"]) > 1e150
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/sparsity.py group_best_q squares float64 weights without scaling: group "
-    "norms of weights above ~1e154 overflow to inf (RuntimeWarning 'overflow encountered "
-    "in square'), tie, and the lowest label wins instead of the largest group"))
-def test_bug_group_best_q_norm_overflow():
-    import warnings
-
+def test_group_best_q_huge_weights_keep_the_largest_group():
+    """sparsesim/sparsity.py group_best_q: norms of weights above ~1e154 used to overflow
+    to inf, tie, and let the lowest label win; rows are scaled before squaring."""
     w = np.array([1e200, 0.0, 1e200, 1.0, 2e200, 0.0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        _, mask = sparsesim.group_best_q(w, np.array([0, 0, 1, 1, 2, 2]), 1)
-    assert mask.tolist() == [False, False, False, False, True, True]
+    out = _quiet(sparsesim.group_best_q, {"w": w, "groups": np.array([0, 0, 1, 1, 2, 2]),
+                                          "q": 1})
+    assert out[1].tolist() == [False, False, False, False, True, True]
 
 
-def _shapes_clash(kw, names) -> bool:
-    shapes = [np.shape(kw[n]) for n in names if kw.get(n) is not None]
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        return True
-    return False
-
-
-@known_bug("theory.tail_prob", "theory.log_tail_prob")
-def _k14a(kw):
-    return _shapes_clash(kw, ("t", "sigma"))
-
-
-@known_bug("theory.binom_logpmf")
-def _k14b(kw):
-    return _shapes_clash(kw, ("j", "n", "p", "log_p", "log_1mp"))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/theory.py tail_prob, log_tail_prob and binom_logpmf do not use _broadcast: "
-    "arguments of clashing shapes raise NumPy's 'operands could not be broadcast together' "
-    "/ 'shape mismatch' without naming them"))
 @pytest.mark.parametrize("func, kwargs, name", [
     (theory.tail_prob, {"t": np.ones(2), "sigma": np.ones(3)}, "sigma"),
     (theory.log_tail_prob, {"t": np.ones(2), "sigma": np.ones(3)}, "sigma"),
     (theory.binom_logpmf, {"j": np.ones(2, int), "n": np.full(3, 5), "p": 0.5}, "n"),
 ])
-def test_bug_theory_broadcast_error_names_no_argument(func, kwargs, name):
+def test_theory_broadcast_error_names_the_arguments(func, kwargs, name):
+    """sparsesim/theory.py tail_prob, log_tail_prob and binom_logpmf: clashing shapes are
+    a ValueError naming the arguments and shapes (NumPy's unnamed error used to escape)."""
     _raises_named(func, kwargs, name)
 
 
@@ -1619,80 +1484,37 @@ def _resolve(func):
     raise ImportError(func)
 
 
-def _has_dtype(x, dtype) -> bool:
-    if isinstance(x, (list, tuple)):
-        return any(_has_dtype(v, dtype) for v in x)
-    return getattr(x, "dtype", None) == dtype
-
-
-def _tree_max_abs(x) -> float:
-    if isinstance(x, (list, tuple)):
-        return max([_tree_max_abs(v) for v in x] + [0.0])
-    try:
-        return _max_abs(x)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _big(kw, *names, limit=1e7) -> bool:
-    return any(n in kw and _max_abs(kw[n]) > limit for n in names)
-
-
-@known_bug("geometry.restricted_spectrum", "geometry.is_local_min",
-           "geometry.lanczos_extremes", "geometry.estimate_negative_count",
-           "geometry.sylvester_inertia", "geometry.summarize_eigenvalues",
-           "geometry.MaskedHessianOperator.from_matrix", "nn.saliency.random_scores",
-           "nn.saliency.reinitialize", "nn.saliency.saliency_masks", "nn.mlp.hvp")
-def _k15(kw):
-    return any(_has_dtype(v, np.float16) for v in kw.values())
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "float16 arrays pass the validation (check_array allows dtype kind 'f') but fail further "
-    "in with TypeErrors that do not name the argument: geometry.restricted_spectrum / "
-    "is_local_min ('array type float16 is unsupported in linalg'), "
-    "geometry.lanczos_extremes ('Unsupported dtype float16 for standard_normal'), "
-    "nn.saliency.random_scores ('Unsupported dtype float16 for random'), "
-    "nn.saliency.reinitialize ('dtype must be float32 or float64; got float16')"))
 @pytest.mark.parametrize("func, kwargs, name", [
-    ("geometry.restricted_spectrum", {"H": np.eye(3, dtype=np.float16),
-                                      "mask": np.ones(3, bool)}, "H"),
-    ("geometry.lanczos_extremes", {"op": np.diag(np.arange(-2.0, 10.0)).astype(np.float16),
-                                   "k": 2}, "op"),
     ("nn.saliency.random_scores", {"params": "float16-params", "seed": 1}, "params"),
     ("nn.saliency.reinitialize", {"params": "float16-params", "seed": 1}, "params"),
+    ("nn.mlp.hvp", {"params": "float16-params", "X": "X", "y": "y",
+                    "vec": "float16-params"}, "params"),
 ])
-def test_bug_float16_accepted_then_unnamed_type_error(func, kwargs, name):
-    if kwargs.get("params") == "float16-params":
-        kwargs = dict(kwargs, params=[(W.astype(np.float16), b.astype(np.float16))
-                                      for W, b in _mlp_params()])
+def test_float16_params_are_rejected_by_name(func, kwargs, name):
+    """The network engine computes in float32/float64 only: float16 parameters are a
+    TypeError naming params (they used to fail deep inside with unnamed TypeErrors)."""
+    fill = {"float16-params": [(W.astype(np.float16), b.astype(np.float16))
+                               for W, b in _mlp_params()], "X": _X(), "y": _y()}
+    kwargs = {k: fill.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
     _raises_named(_resolve(func), kwargs, name)
 
 
-@known_bug("nn.mlp.model_seeds", "nn.mlp.init_mlp")
-def _k16(kw):
-    return _big(kw, "n_models")
+def test_geometry_promotes_float16_to_float32():
+    """Explicit float16 matrices are solved in float32 (they used to fail in
+    eigvalsh / the start vector's generator with unnamed TypeErrors)."""
+    from sparsesim import geometry
+
+    s = _quiet(geometry.restricted_spectrum, {"H": np.diag([2.0, -1.0, 0.5]).astype(np.float16),
+                                              "mask": np.ones(3, bool)})
+    assert s.eigenvalues.dtype == np.float32 and (s.lambda_min, s.n_negative) == (-1.0, 1)
+    assert not _quiet(geometry.is_local_min, {"H": np.diag([2.0, -1.0]).astype(np.float16),
+                                              "mask": np.ones(2, bool)})
+    s = _quiet(geometry.lanczos_extremes,
+               {"op": np.diag(np.arange(-2.0, 10.0)).astype(np.float16), "k": 2})
+    assert s.eigenvalues.dtype == np.float32
+    assert s.lambda_min == pytest.approx(-2.0, rel=1e-5) and s.n_negative == 2
 
 
-@known_bug("geometry.estimate_negative_count")
-def _k17(kw):
-    return _big(kw, "n_probes", "n_steps")
-
-
-@known_bug("nn.saliency.synflow_scores", "nn.saliency.saliency_masks")
-def _k19(kw):
-    return _big(kw, "iterations")
-
-
-@known_bug("nn.saliency.layerwise_densities")
-def _k20(kw):
-    return _big(kw, "n_layers")
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "counts without an upper bound are used as sizes or loop lengths: huge values hang "
-    "(SeedSequence.spawn / Python loops) or raise MemoryError, OverflowError or NumPy's "
-    "unnamed 'Maximum allowed size exceeded' instead of a ValueError naming the argument"))
 @pytest.mark.parametrize("func, kwargs, name", [
     ("nn.mlp.model_seeds", {"seed": 7, "n_models": 10 ** 18}, "n_models"),
     ("nn.mlp.init_mlp", {"sizes": (3, 4, 2), "n_models": 10 ** 20, "seed": 0,
@@ -1703,7 +1525,9 @@ def _k20(kw):
                                     "iterations": 10 ** 18}, "iterations"),
     ("nn.saliency.layerwise_densities", {"density": 0.2, "n_layers": 10 ** 20}, "n_layers"),
 ])
-def test_bug_unbounded_counts(func, kwargs, name):
+def test_huge_counts_have_documented_bounds(func, kwargs, name):
+    """Counts used as sizes or loop lengths have documented upper bounds: a huge one
+    is a ValueError naming it, at once (it used to hang or run out of memory)."""
     if kwargs.get("params") == "params":
         kwargs = dict(kwargs, params=_mlp_params())
     with guarded_call(seconds=2.0, extra_bytes=128 << 20):  # fail fast, in time and memory
@@ -1713,96 +1537,43 @@ def test_bug_unbounded_counts(func, kwargs, name):
             pytest.fail("hangs")
 
 
-@known_bug("nn.mlp.hvp", "nn.mlp.forward", "nn.mlp.loss_value", "nn.mlp.loss_and_grad",
-           "nn.mlp.predict", "nn.mlp.accuracy", "nn.mlp.effective_params",
-           "nn.saliency.snip_scores", "nn.saliency.grasp_scores", "nn.saliency.synflow_scores",
-           "nn.saliency.saliency_masks", "geometry.mlp_masked_hessian_operator",
-           "sim.rewinding.interpolation_errors")
-def _k23(kw):
-    return any(_tree_max_abs(v) > 1e150 for v in kw.values())
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/nn/mlp.py: finite but huge weights (|W| ~ 1e300) overflow in the forward / "
-    "R-op matmuls: RuntimeWarning 'overflow encountered in matmul' and inf/NaN results "
-    "instead of a ValueError (or an errstate-guarded inf)"))
-def test_bug_mlp_huge_weights_overflow():
-    from sparsesim.nn import hvp
-
+@pytest.mark.parametrize("func", ["nn.mlp.hvp", "nn.mlp.forward", "nn.mlp.loss_and_grad",
+                                  "nn.saliency.snip_scores", "nn.saliency.grasp_scores"])
+def test_mlp_huge_weights_overflow_is_a_named_value_error(func):
+    """Finite but huge weights (|W| ~ 1e300) overflow the forward / R-op matmuls: a
+    ValueError naming params, never a RuntimeWarning or inf/NaN results."""
     p = [(W * 1e300, b) for W, b in _mlp_params()]
     vec = [(W * 0 + 1, b * 0) for W, b in _mlp_params()]
-    out = _quiet(hvp, {"params": p, "X": _X(), "y": _y(), "vec": vec})
-    finite_arrays(out, {})
+    kwargs = {"params": p, "X": _X(), "y": _y(), "vec": vec}
+    if func != "nn.mlp.hvp":
+        del kwargs["vec"]
+    if func == "nn.mlp.forward":
+        del kwargs["y"]
+    _raises_named(_resolve(func), kwargs, "params")
 
 
-@known_bug("sim.support_recovery.hist_to_str")
-def _k26(kw):
-    return not isinstance(kw["hist"], np.ndarray) or kw["hist"].ndim != 1
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/sim/support_recovery.py hist_to_str('3') raises IndexError 'too many "
-    "indices for array: array is 0-dimensional' instead of a TypeError/ValueError naming hist"))
-def test_bug_hist_to_str_not_an_array():
+def test_hist_to_str_not_an_array():
     _raises_named(_resolve("sim.support_recovery.hist_to_str"), {"hist": "3"}, "hist")
 
 
-def _bad_mask_values(masks) -> bool:
-    for m in masks if isinstance(masks, (list, tuple)) else [masks]:
-        if isinstance(m, (list, tuple)):
-            if _bad_mask_values(m):
-                return True
-            continue
-        a = np.asarray(m) if m is not None else None
-        if a is not None and a.dtype.kind in "iuf" and a.size and not np.isin(a, (0, 1)).all():
-            return True
-    return False
-
-
-def _tree_nonfinite(x) -> bool:
-    if isinstance(x, (list, tuple)):
-        return any(_tree_nonfinite(v) for v in x)
-    a = np.asarray(x) if hasattr(x, "dtype") else None
-    return a is not None and a.dtype.kind in "fc" and not np.isfinite(a).all()
-
-
-@known_bug("nn.mlp.effective_params")
-def _k27(kw):
-    return _bad_mask_values(kw["masks"]) or _tree_nonfinite(kw["params"])
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/nn/mlp.py effective_params checks params and masks with check_values=False: "
-    "a mask holding 2 or NaN (or NaN weights) silently scales the weights (W*2) or makes "
-    "them NaN, where forward() with the same arguments raises ValueError naming masks[0]"))
 @pytest.mark.parametrize("value", [2.0, NAN])
-def test_bug_effective_params_accepts_non_binary_masks(value):
+def test_effective_params_rejects_non_binary_masks(value):
     m = np.ones((2, 3, 4))
     m[0, 0, 0] = value
     _raises_named(_resolve("nn.mlp.effective_params"),
                   {"params": _mlp_params(), "masks": [m, None]}, "masks")
 
 
-def _any_count_beyond(kw, limit=1e7) -> bool:
-    for v in kw.values():
-        vals = v if isinstance(v, (list, tuple)) else [v]
-        for x in vals:
-            if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) \
-                    and abs(int(x)) > limit:
-                return True
-    return False
+def test_effective_params_rejects_nan_weights_unless_told_not_to_check():
+    from sparsesim.nn import effective_params
+
+    p = _mlp_params()
+    p[0] = (_poke(p[0][0], NAN), p[0][1])
+    _raises_named(effective_params, {"params": p, "masks": None}, "params")
+    out = effective_params(p, None, check_values=False)  # the fast path does not look
+    assert np.isnan(out[0][0]).sum() == 1
 
 
-@known_bug(*[t.id for t in OTHER_TARGETS])
-def _k28(kw):
-    return _any_count_beyond(kw)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sizes without an upper bound in sim/ and nn.data: huge d, trials, n_groups, "
-    "group_size, n_in, hidden, n_train, ... hang (support_recovery(trials=1e18)), raise "
-    "MemoryError, or NumPy's unnamed 'Maximum allowed dimension exceeded' / 'array is too "
-    "big' instead of a ValueError naming the argument"))
 @pytest.mark.parametrize("func, kwargs, name", [
     ("sim.support_recovery.support_recovery", {"d": 8, "k": 1, "t": 1.5, "trials": 10 ** 18,
                                                "seed": 0, "backend": "numpy"}, "trials"),
@@ -1819,7 +1590,9 @@ def _k28(kw):
     ("geometry.lanczos_extremes", {"op": np.diag(np.arange(-2.0, 10.0)), "k": 2,
                                    "maxiter": 10 ** 18}, "maxiter"),
 ])
-def test_bug_unbounded_sizes_in_sim_and_data(func, kwargs, name):
+def test_huge_sizes_in_sim_and_data_have_documented_bounds(func, kwargs, name):
+    """Sizes beyond the documented bounds of sim/ and nn.data are a ValueError naming
+    them, at once (they used to hang or raise unnamed NumPy errors)."""
     with guarded_call(seconds=2.0):
         try:
             _raises_named(_resolve(func), kwargs, name)
@@ -1827,20 +1600,12 @@ def test_bug_unbounded_sizes_in_sim_and_data(func, kwargs, name):
             pytest.fail("hangs")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/nn/data.py planted_teacher(hidden=0) raises 'sizes[1] must be in [1, inf]; "
-    "got 0', naming an internal argument instead of hidden"))
-def test_bug_planted_teacher_hidden_zero_named_sizes():
+def test_planted_teacher_hidden_zero_names_hidden():
     _raises_named(_resolve("nn.data.planted_teacher"),
                   {"n_in": 8, "hidden": 0, "n_out": 3, "density": 0.25, "n_train": 20,
                    "n_val": 5, "n_test": 5, "seed": 0, "backend": "numpy"}, "hidden")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "public helpers with no argument checks (see UNVALIDATED): hist_to_str, hist_from_str, "
-    "rule_threshold (sim/support_recovery.py), relative_errors (sim/best_k_term.py), "
-    "error_barrier and interpolation_errors (sim/rewinding.py) let IndexError, "
-    "AttributeError, KeyError, UFuncTypeError or unnamed ValueErrors escape"))
 @pytest.mark.parametrize("func, kwargs, name", [
     ("sim.support_recovery.hist_from_str", {"text": "1:12,3:3", "length": 0}, "length"),
     ("sim.support_recovery.hist_from_str", {"text": "0", "length": 5}, "text"),
@@ -1854,105 +1619,53 @@ def test_bug_planted_teacher_hidden_zero_named_sizes():
                                             "X": np.ones((5, 3)), "y": np.zeros(5, int),
                                             "alphas": [0.0, 1.0]}, "params_a"),
 ])
-def test_bug_unvalidated_public_helpers(func, kwargs, name):
+def test_public_helpers_validate_their_arguments(func, kwargs, name):
     _raises_named(_resolve(func), kwargs, name)
 
 
-@known_bug("nn.saliency.layerwise_densities")
-def _k29(kw):
-    return 0.0 < _min_abs(kw.get("per_round_rate") or 0.0) < 1e-12
+def test_layerwise_densities_tiny_rate_takes_the_limit():
+    """1 - 1e-53 rounds to 1 (it used to divide by log(1) = 0): the output layer's
+    density tends to density ** output_rate as the per-round rate tends to 0."""
+    out = _resolve("nn.saliency.layerwise_densities")(0.2, 3, per_round_rate=1e-53)
+    assert out[:2] == (0.2, 0.2) and out[2] == pytest.approx(0.2 ** 0.5, rel=1e-15)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/nn/saliency.py layerwise_densities(0.2, 3, per_round_rate=1e-53) raises "
-    "ZeroDivisionError (float division by zero) instead of handling or rejecting the rate"))
-def test_bug_layerwise_densities_tiny_rate():
-    try:
-        _resolve("nn.saliency.layerwise_densities")(0.2, 3, per_round_rate=1e-53)
-    except (ValueError, TypeError) as exc:
-        assert names_argument(str(exc), "per_round_rate")
-
-
-def _bad_hidden(h) -> bool:
-    items = h if isinstance(h, (list, tuple)) else [h]
-    return not items or any(isinstance(x, bool) or not isinstance(x, (int, np.integer))
-                            or x < 1 for x in items)
-
-
-@known_bug("nn.data.planted_teacher")
-def _k30(kw):
-    return _bad_hidden(kw["hidden"])
-
-
-def _extreme_float(kw) -> bool:
-    if any(_tree_max_abs(v) > 1e290 for v in kw.values()):
-        return True
-    for v in kw.values():
-        if isinstance(v, (float, np.floating)) and math.isfinite(v) and v != 0 and (
-                abs(v) > 1e290 or abs(v) < 1e-290):
-            return True
-    return False
-
-
-@known_bug(*[t.id for t in OTHER_TARGETS])
-def _k31(kw):
-    return _extreme_float(kw)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "extreme but finite float arguments overflow without np.errstate: temperature below "
-    "~1e-300 in nn/mlp.py (loss_value, snip_scores, grasp_scores: 'overflow encountered in "
-    "divide'), neg_strength / off_scale near 1e308 in sim/saddles.py (simulate_saddles, "
-    "prob_magnitude_mask_avoids: 'overflow encountered in multiply/add')"))
-@pytest.mark.parametrize("func, kwargs", [
-    ("nn.mlp.loss_value", {"params": "params", "X": "X", "y": "y", "temperature": 5e-324}),
+@pytest.mark.parametrize("func, kwargs, name", [
+    ("nn.mlp.loss_value", {"params": "params", "X": "X", "y": "y", "temperature": 5e-324},
+     "temperature"),
+    ("nn.saliency.snip_scores", {"params": "params", "X": "X", "y": "y",
+                                 "temperature": 1e-300}, "temperature"),
+    ("nn.saliency.grasp_scores", {"params": "params", "X": "X", "y": "y",
+                                  "temperature": 1e-300}, "temperature"),
     ("sim.saddles.simulate_saddles", {"d": 6, "n_neg": 1, "density": 0.5, "trials": 20,
-                                      "seed": 1, "neg_strength": 1.3e308}),
+                                      "seed": 1, "neg_strength": 1.3e308}, "neg_strength"),
     ("sim.saddles.prob_magnitude_mask_avoids", {"d": 4, "n_neg": 1, "m": 2,
-                                                "off_scale": 4.4e307}),
+                                                "off_scale": 4.4e307}, "off_scale"),
 ])
-def test_bug_nn_sim_overflow_at_extreme_scales(func, kwargs):
+def test_extreme_scales_are_rejected_by_name(func, kwargs, name):
+    """Temperatures below MIN_TEMPERATURE and saddle scales beyond MAX_SCALE are
+    ValueErrors naming them (they used to overflow with RuntimeWarnings)."""
     fill = {"params": _mlp_params(), "X": _X(), "y": _y()}
     kwargs = {k: fill.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
-    try:
-        _quiet(_resolve(func), kwargs)
-    except (ValueError, TypeError):
-        pass  # rejecting such a scale by name is fine too
+    _raises_named(_resolve(func), kwargs, name)
 
 
-@known_bug("sim.saddles.local_min_theory")
-def _k32(kw):
-    return kw.get("geometry") == "spread"
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/sim/saddles.py local_min_theory returns NaN for geometry='spread' before "
-    "checking d, n_neg and m: local_min_theory(-5, 2, 4, 'spread', 'random') is NaN "
-    "instead of a ValueError naming d"))
-def test_bug_local_min_theory_spread_skips_checks():
+def test_local_min_theory_spread_checks_its_arguments():
     _raises_named(_resolve("sim.saddles.local_min_theory"),
                   {"d": -5, "n_neg": 2, "m": 4, "geometry": "spread", "mask": "random"}, "d")
 
 
-@known_bug(*[t.id for t in OTHER_TARGETS if t.id.startswith("geometry.")])
-def _k33(kw):
-    return any(0 in np.shape(v) for v in kw.values() if hasattr(v, "shape"))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "sparsesim/geometry.py: an empty batch (a leading axis of length 0) of H or of masks "
-    "raises NumPy's 'zero-size array to reduction operation minimum which has no identity' "
-    "instead of returning an empty result or naming the argument (is_local_min, "
-    "masked_hessian)"))
 @pytest.mark.parametrize("func, kwargs, name", [
     ("geometry.is_local_min", {"H": np.diag([2.0, -1.0, 0.5]), "mask": np.zeros((0, 3), bool)},
      "mask"),
     ("geometry.masked_hessian", {"H": np.zeros((0, 3, 3)), "mask": np.ones(3, bool)}, "H"),
 ])
-def test_bug_geometry_empty_batch(func, kwargs, name):
-    try:
-        out = _resolve(func)(**kwargs)
-    except (ValueError, TypeError) as exc:
-        assert names_argument(str(exc), name), str(exc)
-        return
+def test_geometry_empty_batch_gives_an_empty_result(func, kwargs, name):
+    """An empty batch (a leading axis of length 0) gives an empty result of the
+    broadcast batch shape (it used to fail in a reduction over nothing)."""
+    out = _quiet(_resolve(func), kwargs)
     assert np.shape(out)[0] == 0
+    if func == "geometry.is_local_min":
+        assert out.shape == (0,) and out.dtype == bool
+    else:
+        assert out.shape == (0, 3, 3)  # k = 3 from the mask

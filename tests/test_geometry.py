@@ -474,3 +474,55 @@ def test_negative_count_estimate_on_separated_spectrum():
     e = geo.estimate_negative_count(H, n_probes=32, n_steps=60, seed=1, rtol=1e-3)
     assert abs(e.estimate - n_neg) < 5 * e.stderr + 1e-9
     assert e.stderr < 5
+
+
+# --------------------------------------------------------------------------- edge cases
+
+def test_empty_batches_give_empty_results():
+    # A batch axis of length 0 is a valid (empty) stack, not an error.
+    H = np.diag([2.0, -1.0, 0.5])
+    assert is_local_min(H, np.zeros((0, 3), bool)).shape == (0,)
+    assert masked_hessian(np.zeros((0, 3, 3)), np.array([True, False, True])).shape == (0, 2, 2)
+    assert masked_hessian(np.zeros((0, 3, 3)), np.zeros((0, 3), bool)).shape == (0, 0, 0)
+    s = restricted_spectrum(np.zeros((0, 3, 3)), np.ones(3, bool))
+    assert s.lambda_min.shape == s.n_negative.shape == (0,) and s.dim == 3
+    assert summarize_eigenvalues(np.zeros((0, 2))).condition_number.shape == (0,)
+    with pytest.raises(ValueError, match="eigenvalues"):
+        summarize_eigenvalues(np.zeros((2, 0)))
+
+
+def test_float16_and_integer_matrices_are_promoted():
+    H = np.diag([2.0, -1.0, 0.5])
+    for a, dtype in ((H.astype(np.float16), np.float32), (H.astype(np.int64), np.float64)):
+        s = restricted_spectrum(a, np.ones(3, bool))
+        assert s.eigenvalues.dtype == dtype and (s.lambda_min, s.n_negative) == (-1.0, 1)
+    with pytest.raises(TypeError, match="dtype"):
+        MaskedHessianOperator(lambda v: v, 2, np.float16, np)
+
+
+def test_tolerances_are_relative_and_at_most_one():
+    # rtol = 2 with |λ| ~ 1e308 used to overflow rtol * max|λ|.
+    with pytest.raises(ValueError, match="rtol"):
+        summarize_eigenvalues(np.array([[1.0, 1e308]]), rtol=2.0)
+    with pytest.raises(ValueError, match="tol"):
+        is_local_min(np.eye(2), np.ones(2, bool), tol=1.5)
+    # a condition number beyond the float range is inf, quietly
+    assert summarize_eigenvalues(np.array([1e-300, 1e308]), rtol=0.0).condition_number == np.inf
+
+
+def test_lanczos_bounds_and_breakdown():
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    H = np.diag(np.arange(-2.0, 10.0))
+    with pytest.raises(ValueError, match="maxiter"):
+        lanczos_extremes(H, k=2, maxiter=geo.MAX_LANCZOS_ITER + 1)
+    # non-convergence is both a ValueError naming maxiter and SciPy's own error
+    with pytest.raises(ValueError, match="maxiter") as info:
+        lanczos_extremes(H, k=2, maxiter=1, ncv=4)
+    assert isinstance(info.value, geo.LanczosNotConverged)
+    assert isinstance(info.value, ArpackNoConvergence)
+    # the zero operator breaks ARPACK down (trivial Krylov space): solved densely
+    s = lanczos_extremes(np.zeros((12, 12)), k=2)
+    assert (s.method, s.lambda_min, s.lambda_max, s.n_negative) == ("dense", 0.0, 0.0, 0)
+    with pytest.raises(ValueError, match="n_probes"):
+        geo.estimate_negative_count(np.eye(4), n_probes=geo.MAX_PROBES + 1)

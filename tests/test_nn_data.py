@@ -129,3 +129,27 @@ def test_data_on_cupy_equals_numpy(xp_gpu):
     np.testing.assert_array_equal(cp.asnumpy(g.y_train), a.y_train)
     d = mnist1d(seed=0, backend="cupy")
     np.testing.assert_array_equal(cp.asnumpy(d.X_val), mnist1d(seed=0, backend="numpy").X_val)
+
+
+# --------------------------------------------------------------------------- argument checks
+
+_TEACHER = dict(n_in=8, hidden=16, n_out=3, density=0.25, n_train=20, n_val=5, n_test=5,
+                seed=0, backend="numpy")
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"hidden": 0}, "hidden"),
+    ({"hidden": [16, 0]}, r"hidden\[1\]"),
+    ({"hidden": [16, 2.5]}, r"hidden\[1\]"),
+    ({"n_in": 10 ** 18}, "n_in"),
+    ({"hidden": 2 ** 40}, "hidden"),
+    ({"n_in": 2 ** 20, "hidden": 2 ** 12}, r"n_in \* hidden\[0\]"),
+    ({"n_train": 2 ** 31}, "n_train"),
+    ({"noise": 1.7e308}, "noise"),
+    ({"noise": 1e300, "task": "regression"}, "noise"),
+])
+def test_planted_teacher_names_the_bad_argument(change, name):
+    # Falsified by a message naming an internal argument (sizes[1]) or by an
+    # unnamed NumPy error / MemoryError / RuntimeWarning.
+    with pytest.raises((TypeError, ValueError), match=name):
+        planted_teacher(**{**_TEACHER, **change})

@@ -465,3 +465,72 @@ def test_torch_uniform_init_bounds_and_moments():
     alone = _init((40, 500, 10), 1, seed=[np.random.SeedSequence(4).spawn(3)[2]],
                   init="torch_uniform", backend="numpy", dtype=np.float64)
     assert np.array_equal(alone[0][1][0], params[0][1][2])
+
+
+# --------------------------------------------------------------------------- limits and overflow
+
+def _small_batch():
+    params = init_mlp((3, 4, 2), 2, seed=0, backend="numpy", dtype=F64)
+    X = np.ones((5, 3)) * np.linspace(-1, 1, 3)
+    return params, X, np.array([0, 1, 1, 0, 1])
+
+
+def test_float16_parameters_are_refused_by_name():
+    # Falsified if float16 slipped through (it used to fail later, unnamed).
+    params, X, y = _small_batch()
+    half = [(W.astype(np.float16), b.astype(np.float16)) for W, b in params]
+    with pytest.raises(TypeError, match=r"params\[0\] W must have dtype float32 or float64"):
+        forward(half, X)
+    with pytest.raises(TypeError, match="params"):
+        layer_sizes(half)
+
+
+def test_counts_beyond_the_documented_bounds_are_refused():
+    from sparsesim.nn import mlp
+
+    with pytest.raises(ValueError, match="n_models"):
+        model_seeds(0, mlp.MAX_MODELS + 1)
+    with pytest.raises(ValueError, match="n_models"):
+        init_mlp((3, 4, 2), 10 ** 20, seed=0, backend="numpy")
+    with pytest.raises(ValueError, match=r"sizes\[1\]"):
+        init_mlp((3, 2 ** 40, 2), 1, seed=0, backend="numpy")
+    # each layer array stays within MAX_ELEMENTS entries (here 2**20 * 2**12 > 2**31)
+    with pytest.raises(ValueError, match="n_models"):
+        init_mlp((2 ** 12, 1), 2 ** 20, seed=0, backend="numpy")
+    assert len(model_seeds(0, 3)) == 3
+
+
+def test_effective_params_checks_values_unless_told_not_to():
+    params, _, _ = _small_batch()
+    m = np.ones((2, 3, 4))
+    m[1, 2, 3] = 2.0  # would silently double a weight
+    with pytest.raises(ValueError, match=r"masks\[0\]"):
+        effective_params(params, [m, None])
+    fast = effective_params(params, [m, None], check_values=False)
+    assert fast[0][0][1, 2, 3] == 2.0 * params[0][0][1, 2, 3]
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e160])
+def test_overflow_is_a_value_error_naming_the_inputs(scale):
+    # Finite inputs whose products leave the float64 range: a ValueError naming
+    # params (never a RuntimeWarning, which the test settings turn into errors,
+    # nor inf/NaN results).
+    params, X, y = _small_batch()
+    big = [(W * scale, b) for W, b in params]
+    vec = [(np.ones_like(W), np.zeros_like(b)) for W, b in params]
+    with pytest.raises(ValueError, match="params"):
+        hvp(big, X, y, vec)
+    with pytest.raises(ValueError, match="params"):
+        loss_and_grad(big, X, y)
+    with pytest.raises(ValueError, match="params"):
+        accuracy([(W * 1e300, b) for W, b in params], X * 1e300, y)
+
+
+def test_temperature_has_a_documented_minimum():
+    from sparsesim.nn import mlp
+
+    params, X, y = _small_batch()
+    with pytest.raises(ValueError, match="temperature"):
+        loss_value(params, X, y, temperature=5e-324)
+    # at the minimum the loss of small logits is still finite
+    assert np.isfinite(loss_value(params, X * 1e-9, y, temperature=mlp.MIN_TEMPERATURE)).all()

@@ -397,3 +397,43 @@ def test_scores_and_masks_agree_on_numpy_and_cupy(xp_gpu):
     assert type(m[0]).__module__.startswith("cupy")
     sh = shuffle_masks([cp.asarray(a) for a in m], seed=0)
     np.testing.assert_array_equal(cp.asnumpy(sh[0].sum(axis=(1, 2))), cp.asnumpy(m[0].sum(axis=(1, 2))))
+
+
+# --------------------------------------------------------------------------- limits
+
+def test_layerwise_densities_tiny_rates_tend_to_the_limit():
+    # (1 - c r)^(ln ρ / ln(1 - r)) -> ρ^c as r -> 0; 1 - r rounds to 1 below ~1e-16,
+    # which used to divide by zero.  Falsified by a jump between the exact formula
+    # (r >= 1e-3), the log1p form and the series (r < 1e-8).
+    lim = 0.2 ** 0.5
+    for r in (1e-53, 5e-324, 1e-12, 1e-9):
+        assert layerwise_densities(0.2, 3, per_round_rate=r)[2] == pytest.approx(lim, rel=1e-8)
+    a = layerwise_densities(0.2, 3, per_round_rate=1e-3 * (1 - 1e-12))[2]
+    b = layerwise_densities(0.2, 3, per_round_rate=1e-3)[2]
+    assert a == pytest.approx(b, rel=1e-12)
+    a = layerwise_densities(0.2, 3, per_round_rate=1e-8 * (1 - 1e-12))[2]
+    b = layerwise_densities(0.2, 3, per_round_rate=1e-8)[2]
+    assert a == pytest.approx(b, rel=1e-14)
+    assert layerwise_densities(0.2, 3, output_rate=0.0, per_round_rate=1e-53)[2] == 1.0
+
+
+def test_counts_and_scales_beyond_the_bounds_are_refused():
+    from sparsesim.nn import saliency
+
+    p = init_mlp((3, 4, 2), 2, seed=0, backend="numpy", dtype=F64)
+    with pytest.raises(ValueError, match="iterations"):
+        synflow_scores(p, density=0.5, iterations=saliency.MAX_SYNFLOW_ITERATIONS + 1)
+    with pytest.raises(ValueError, match="n_layers"):
+        layerwise_densities(0.2, saliency.MAX_LAYERS + 1)
+    half = [(W.astype(np.float16), b.astype(np.float16)) for W, b in p]
+    for f in (random_scores, reinitialize):
+        with pytest.raises(TypeError, match="params"):
+            f(half, seed=1)
+
+
+def test_synflow_overflow_is_a_value_error_naming_params():
+    # R is a product of layer norms: 1e200-sized weights overflow float64.
+    p = init_mlp((3, 4, 2), 1, seed=0, backend="numpy", dtype=F64)
+    big = [(W * 1e200, b) for W, b in p]
+    with pytest.raises(ValueError, match="params"):
+        synflow_scores(big, density=0.5, iterations=2)

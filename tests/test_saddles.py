@@ -233,3 +233,39 @@ def test_cupy_backend_matches_the_law(xp_gpu):
     assert r["interlacing_failures"] == r["count_bound_failures"] == r["overlap_mismatches"] == 0
     s = sd.simulate_saddles(24, 3, 0.5, geometry="spread", trials=5000, seed=3, backend="cupy")
     assert s["interlacing_failures"] == 0 and s["count_bound_failures"] == 0
+
+
+# --------------------------------------------------------------------------- limits
+
+def test_theory_checks_arguments_for_every_geometry():
+    # The spread geometry has no closed form (NaN) but bad sizes are still errors.
+    for geometry in ("confined", "spread"):
+        with pytest.raises(ValueError, match="^d must be in"):
+            sd.local_min_theory(-5, 2, 4, geometry, "random")
+        with pytest.raises(ValueError, match="n_neg"):
+            sd.local_min_theory(8, 9, 4, geometry, "random")
+    assert math.isnan(sd.local_min_theory(8, 2, 4, "spread", "random"))
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"d": sd.MAX_D + 1}, "^d must be in"),
+    ({"trials": sd.MAX_TRIALS + 1}, "trials"),
+    ({"neg_strength": 1.3e308}, "neg_strength"),
+    ({"neg_strength": 1e-300}, "neg_strength"),
+    ({"mask": "magnitude", "off_scale": 4.4e307}, "off_scale"),
+])
+def test_simulation_limits_are_named(kwargs, name):
+    base = dict(d=6, n_neg=1, density=0.5, trials=20, seed=1)
+    with pytest.raises(ValueError, match=name):
+        sd.simulate_saddles(**{**base, **kwargs})
+
+
+def test_scale_limits_are_usable():
+    # At the documented scale limits nothing overflows (RuntimeWarnings are errors
+    # under the test settings) and the interlacing checks still hold.
+    r = sd.simulate_saddles(6, 2, 0.5, trials=50, seed=2, neg_strength=sd.MAX_SCALE)
+    assert r["interlacing_failures"] == 0 and r["count_bound_failures"] == 0
+    p = sd.prob_magnitude_mask_avoids(4, 1, 2, sd.MAX_SCALE)
+    assert p == pytest.approx(1.0, abs=1e-9)  # off-N weights dwarf the on-N ones
+    with pytest.raises(ValueError, match="off_scale"):
+        sd.prob_magnitude_mask_avoids(4, 1, 2, 4.4e307)

@@ -483,3 +483,58 @@ def test_sweep_toml_loads_and_quick_cells_are_valid():
     # every quick cell is cheap: the weight budget caps the work
     assert all(min(c["trials"], c["max_samples"] // (c["d"] * c["g"])) * c["d"] * c["g"]
                <= 2 ** 20 for c in quick.cells)
+
+
+# --------------------------------------------------------------------------- argument checks
+
+@pytest.mark.parametrize("hist, err", [
+    ("3", TypeError), (np.array(3), ValueError), (np.array([[1, 2]]), ValueError),
+    (np.array([1, -2]), ValueError), (np.array([1.5]), ValueError),
+    (np.array([1j]), TypeError), ([1, [2]], TypeError),
+])
+def test_hist_to_str_rejects_what_is_not_a_histogram(hist, err):
+    with pytest.raises(err, match="hist"):
+        hist_to_str(hist)
+
+
+@pytest.mark.parametrize("text, length, name", [
+    ("1:12,3:3", 0, "length"), ("9:1", 5, "length"), ("0", 5, "text"), ("x:1", 5, "text"),
+    ("1:-2", 5, "text"), ("1:1,1:2", 5, "text"), ("1:2,", 5, "text"), (None, 5, "text"),
+    ("", 2 ** 62, "length"),
+])
+def test_hist_from_str_rejects_malformed_text(text, length, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        hist_from_str(text, length)
+
+
+def test_hist_round_trip_accepts_lists_and_float_counts():
+    assert hist_to_str([0, 2, 0]) == "1:2" and hist_to_str(np.array([0.0, 3.0])) == "1:3"
+    assert hist_from_str("0:1,4:2", 5).tolist() == [1, 0, 0, 0, 2]
+
+
+@pytest.mark.parametrize("args, kwargs, name", [
+    (("exact", "optimal", None, 1), {}, "^d must be an integer"),
+    (("exact", "optimal", 16, 17), {}, "k"),
+    (("group", "optimal", 16, 1), {"g": 0}, "g"),
+    (("exact", "sigma", 16, 1), {"sigma": -1.0}, "sigma"),
+    (("exact", "optimal", 16, 1), {"sigma": 1.7e308}, "sigma"),
+])
+def test_rule_threshold_validates_its_arguments(args, kwargs, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        rule_threshold(*args, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"trials": sr.MAX_TRIALS + 1}, "trials"),
+    ({"d": sr.MAX_TRIAL_WEIGHTS + 1}, "^d must be in"),
+    ({"sigma": 4e307}, "sigma"),
+    ({"sigma": 1e-300}, "sigma"),
+    ({"mu": 1e200}, "mu"),
+])
+def test_support_recovery_limits_are_named(kwargs, name):
+    # trials = 1e18 at d = 8 used to run for days; sigma ~ 1e307 overflowed.
+    base = dict(d=8, k=1, t=1.5, trials=200, seed=0, backend="numpy")
+    with pytest.raises(ValueError, match=name):
+        support_recovery(**{**base, **kwargs})
+    with pytest.raises(ValueError, match="group_size"):
+        group_support_recovery(4, 2 ** 30, 1, 2.0, trials=10, seed=0, backend="numpy")

@@ -15,6 +15,7 @@ generated on the host with NumPy and then moved to the requested backend.
 from __future__ import annotations
 
 import functools
+import math
 import random
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -175,7 +176,8 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     seed : int or SeedSequence
         Fixes teacher, inputs and noise (identical on every backend).
     noise : float
-        Label / target noise standard deviation, ``>= 0``.
+        Label / target noise standard deviation, ``>= 0``; regression targets
+        must stay inside the range of ``dtype``.
     task : {"classification", "regression"}
     backend : {"auto", "numpy", "cupy"}
     dtype : float32 or float64
@@ -186,6 +188,14 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
         The splits plus ``teacher_params`` (one model, ``(1, fan_in, fan_out)``)
         and ``teacher_masks`` (bool, the support).
 
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range, named in the message.
+        Every width and split size, each layer's ``fan_in * fan_out`` and the
+        data's ``(n_train + n_val + n_test) * max(n_in, n_out)`` are at most
+        :data:`sparsesim.nn.mlp.MAX_ELEMENTS` (``2**31``).
+
     Examples
     --------
     >>> d = planted_teacher(n_in=8, hidden=16, n_out=3, density=0.25, n_train=50,
@@ -193,16 +203,31 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     >>> d.X_train.shape, d.y_train.shape, int(d.teacher_masks[0].sum())
     ((50, 8), (50,), 32)
     """
-    n_in = check_int("n_in", n_in, low=1)
-    n_out = check_int("n_out", n_out, low=1)
-    if isinstance(hidden, (bool, np.bool_)) or not isinstance(hidden, (int, np.integer, Sequence)):
+    big = _mlp.MAX_ELEMENTS
+    n_in = check_int("n_in", n_in, low=1, high=big)
+    n_out = check_int("n_out", n_out, low=1, high=big)
+    if isinstance(hidden, (bool, np.bool_)) or isinstance(hidden, (str, bytes)) \
+            or not isinstance(hidden, (int, np.integer, Sequence)):
         raise TypeError(f"hidden must be an int or a sequence of ints; got {type(hidden).__name__}")
-    hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
-    sizes = _mlp._check_sizes((n_in, *hidden, n_out))
+    if isinstance(hidden, (int, np.integer)):
+        hidden = (check_int("hidden", hidden, low=1, high=big),)
+    else:
+        hidden = tuple(check_int(f"hidden[{i}]", h, low=1, high=big)
+                       for i, h in enumerate(hidden))
+    sizes = (n_in, *hidden, n_out)
+    names = ["n_in"] + [f"hidden[{i}]" for i in range(len(hidden))] + ["n_out"]
+    for (fi, fo), (a, b) in zip(zip(sizes[:-1], sizes[1:]), zip(names[:-1], names[1:])):
+        if fi * fo > big:
+            raise ValueError(f"{a} * {b} (the weights of one teacher layer) must be at most "
+                             f"{big}; got {fi} * {fo}")
     density = check_real("density", density, low=0.0, high=1.0, low_open=True)
-    n_train = check_int("n_train", n_train, low=1)
-    n_val = check_int("n_val", n_val, low=0)
-    n_test = check_int("n_test", n_test, low=0)
+    n_train = check_int("n_train", n_train, low=1, high=big)
+    n_val = check_int("n_val", n_val, low=0, high=big)
+    n_test = check_int("n_test", n_test, low=0, high=big)
+    if (n_train + n_val + n_test) * max(n_in, n_out) > big:
+        raise ValueError(f"(n_train + n_val + n_test) * max(n_in, n_out) (the entries of the "
+                         f"inputs or targets) must be at most {big}; got "
+                         f"({n_train} + {n_val} + {n_test}) * {max(n_in, n_out)}")
     noise = check_real("noise", noise, low=0.0)
     check_choice("task", task, ("classification", "regression"))
     if task == "classification" and n_out < 2:
@@ -229,7 +254,12 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     X = np.random.default_rng(input_seed).standard_normal((n_total, n_in))
     z = _mlp.forward(params64, X, masks)[0]
     eps = np.random.default_rng(noise_seed).standard_normal(z.shape)
-    target = z + noise * eps
+    with np.errstate(over="ignore", invalid="ignore"):
+        target = z + noise * eps
+    limit = float(np.finfo(dt).max) if task == "regression" else math.inf
+    if not np.isfinite(target).all() or float(np.abs(target).max(initial=0.0)) > limit:
+        raise ValueError(f"noise={noise} is too large: the noisy teacher outputs leave the "
+                         f"range of {'float64' if task == 'classification' else dt}")
     y = target.argmax(axis=1).astype(np.int64) if task == "classification" else target
 
     cuts = np.cumsum([0, n_train, n_val, n_test])

@@ -618,8 +618,9 @@ class LotteryProtocol:
             raise ValueError(f"rewind_step must be in [0, {steps - 1}] (the training budget is "
                              f"steps={steps}); got {self.rewind_step}")
         check_choice("saliency_scope", self.saliency_scope, SCOPES)
-        check_real("grasp_temperature", self.grasp_temperature, low=0.0, low_open=True)
-        check_int("synflow_iterations", self.synflow_iterations, low=1)
+        check_real("grasp_temperature", self.grasp_temperature, low=_mlp.MIN_TEMPERATURE)
+        check_int("synflow_iterations", self.synflow_iterations, low=1,
+                  high=_sal.MAX_SYNFLOW_ITERATIONS)
 
 
 def _check_conditions(conditions: Any, protocol: LotteryProtocol) -> tuple[str, ...]:

@@ -47,6 +47,16 @@ Validation
     (finiteness of parameters/data/vectors, labels in range, masks 0/1) need a
     full pass over the data and, on a GPU, a device synchronisation; pass
     ``check_values=False`` in hot loops once the inputs are known to be good.
+    With value checks on, a result that overflows the dtype's range (finite
+    but huge weights or data, a tiny temperature) raises ``ValueError``
+    instead of returning inf/NaN; with ``check_values=False`` the numbers are
+    returned as computed.
+Limits
+    Parameters are float32 or float64 (float16 is refused: its range is
+    exceeded by ordinary activations).  At most ``MAX_MODELS`` models per
+    batch and ``MAX_ELEMENTS`` entries per weight array are created, and the
+    cross-entropy temperature is at least ``MIN_TEMPERATURE``: beyond these,
+    a count or scale is taken as a mistake (``ValueError`` naming it).
 
 Derivatives are written once against the array namespace: a reverse pass for
 gradients and Pearlmutter's R-operator (forward-over-reverse) for exact
@@ -68,6 +78,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any, Sequence
 
@@ -95,6 +106,13 @@ __all__ = [
 
 LOSSES = ("cross_entropy", "mse")
 INITS = ("kaiming_normal", "glorot_normal", "torch_uniform")
+#: Largest number of models in one batch (:func:`model_seeds`, :func:`init_mlp`).
+MAX_MODELS = 1 << 20
+#: Largest number of entries of one array created here (a layer width too).
+MAX_ELEMENTS = 1 << 31
+#: Smallest cross-entropy temperature: below it ``logits / T`` overflows for
+#: ordinary logits.
+MIN_TEMPERATURE = 1e-8
 
 
 # --------------------------------------------------------------------------- architecture
@@ -104,7 +122,8 @@ def _check_sizes(sizes: Any) -> tuple[int, ...]:
         raise TypeError(f"sizes must be a sequence of layer widths; got {type(sizes).__name__}")
     if len(sizes) < 2:
         raise ValueError(f"sizes must hold at least 2 widths (n_in, n_out); got {tuple(sizes)}")
-    return tuple(check_int(f"sizes[{i}]", s, low=1) for i, s in enumerate(sizes))
+    return tuple(check_int(f"sizes[{i}]", s, low=1, high=MAX_ELEMENTS)
+                 for i, s in enumerate(sizes))
 
 
 def residual_layers(sizes: Sequence[int], residual: Any = False) -> tuple[bool, ...]:
@@ -167,6 +186,7 @@ def model_seeds(seed: Any, n_models: int) -> list[np.random.SeedSequence]:
     depend on ``n_models``.  ``seed`` may also be a sequence of ``n_models``
     ints/SeedSequences, used one per model as given (to rebuild model ``i`` of a
     batch alone: ``seed=[np.random.SeedSequence(s).spawn(n)[i]]``).
+    ``1 <= n_models <= MAX_MODELS``.
 
     Examples
     --------
@@ -174,7 +194,7 @@ def model_seeds(seed: Any, n_models: int) -> list[np.random.SeedSequence]:
     >>> bool((a.generate_state(4) == b.generate_state(4)).all())
     True
     """
-    n_models = check_int("n_models", n_models, low=1)
+    n_models = check_int("n_models", n_models, low=1, high=MAX_MODELS)
     if isinstance(seed, (list, tuple)):
         if len(seed) != n_models:
             raise ValueError(f"seed given as a sequence must hold n_models={n_models} "
@@ -214,7 +234,9 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
     sizes : sequence of int
         ``(n_in, h_1, ..., n_out)``, at least two widths.
     n_models : int
-        Number B of independent models on the leading axis.
+        Number B of independent models on the leading axis,
+        ``1 <= B <= MAX_MODELS``; each weight array holds at most
+        ``MAX_ELEMENTS`` entries (``B * fan_in * fan_out``).
     seed : int, SeedSequence or sequence of them
         See :func:`model_seeds`: model ``i`` draws from its own stream, child
         ``i`` of ``SeedSequence(seed)``, so model ``i`` of a batch equals the
@@ -247,7 +269,12 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
     True
     """
     sizes = _check_sizes(sizes)
-    n_models = check_int("n_models", n_models, low=1)
+    n_models = check_int("n_models", n_models, low=1, high=MAX_MODELS)
+    for fi, fo in zip(sizes[:-1], sizes[1:]):
+        if n_models * fi * fo > MAX_ELEMENTS:
+            raise ValueError(f"n_models * fan_in * fan_out must be at most {MAX_ELEMENTS} per "
+                             f"layer; got n_models={n_models} and sizes {sizes} "
+                             f"(a {fi} x {fo} layer)")
     check_choice("init", init, INITS)
     dt = _check_float_dtype(dtype)
     residual_layers(sizes, residual)
@@ -287,6 +314,9 @@ def layer_sizes(params: Any) -> tuple[int, ...]:
     return (int(params[0][0].shape[1]),) + tuple(int(W.shape[2]) for W, _ in params)
 
 
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _check_params(params: Any, *, check_values: bool, name: str = "params") -> tuple[Any, int, np.dtype]:
     if not isinstance(params, (list, tuple)) or len(params) == 0:
         raise TypeError(f"{name} must be a non-empty list of (W, b) pairs; "
@@ -300,6 +330,8 @@ def _check_params(params: Any, *, check_values: bool, name: str = "params") -> t
         W, b = layer
         check_array(f"{name}[{l}] W", W, finite=check_values, ndim=3, min_size=1, kinds="f")
         check_array(f"{name}[{l}] b", b, finite=check_values, ndim=2, kinds="f")
+        if W.dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"{name}[{l}] W must have dtype float32 or float64; got {W.dtype}")
         if n_models is None:
             n_models, dtype = int(W.shape[0]), W.dtype
         if W.shape[0] != n_models:
@@ -381,8 +413,18 @@ def _apply(a: Any, m: Any, dtype: Any) -> Any:
     return a * m.astype(dtype, copy=False)
 
 
-def effective_params(params: Any, masks: Any = None) -> list[tuple[Any, Any]]:
+def effective_params(params: Any, masks: Any = None, *,
+                     check_values: bool = True) -> list[tuple[Any, Any]]:
     """The parameters the network computes with: ``(W ⊙ mW, b ⊙ mb)`` per layer.
+
+    ``check_values`` checks that the parameters are finite and the masks hold
+    only 0 and 1, as everywhere in this module (see the module notes).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Malformed parameters or masks (non-finite weights, mask values other
+        than 0/1 with ``check_values``); the message names the argument.
 
     Examples
     --------
@@ -391,8 +433,8 @@ def effective_params(params: Any, masks: Any = None) -> list[tuple[Any, Any]]:
     >>> float(abs(q[0][0]).sum())
     0.0
     """
-    _, _, dtype = _check_params(params, check_values=False)
-    pairs = mask_pairs(masks, params, check_values=False)
+    _, _, dtype = _check_params(params, check_values=check_values)
+    pairs = mask_pairs(masks, params, check_values=check_values)
     return [(_apply(W, mW, dtype), _apply(b, mb, dtype)) for (W, b), (mW, mb) in zip(params, pairs)]
 
 
@@ -463,11 +505,34 @@ def _setup(params, X, masks, residual, check_values):
 
 def _check_loss(loss: str, temperature: Any) -> float:
     check_choice("loss", loss, LOSSES)
-    t = check_real("temperature", temperature, low=0.0, low_open=True)
+    t = check_real("temperature", temperature, low=MIN_TEMPERATURE)
     if loss == "mse" and t != 1.0:
         raise ValueError(f"temperature applies to loss='cross_entropy' only; "
                          f"with loss='mse' it must be 1.0; got {t}")
     return t
+
+
+def _value_guard(check_values: bool):
+    """With value checks, floating-point overflow is left to :func:`_check_results`
+    (a ``ValueError`` naming the arguments) instead of NumPy warnings."""
+    if check_values:
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    return contextlib.nullcontext()
+
+
+def _culprits(loss: str, *extra: str) -> tuple[str, ...]:
+    """The arguments whose scale can make a result overflow."""
+    return ("params", "X") + extra + (("temperature",) if loss == "cross_entropy" else ("y",))
+
+
+def _check_results(xp: Any, arrays: Sequence[Any], what: str, culprits: Sequence[str]) -> None:
+    """Raise ``ValueError`` unless every array is finite (one device sync)."""
+    flags = [xp.isfinite(a).all() for a in arrays if a is not None]
+    if flags and not bool(xp.all(xp.stack(flags))):
+        names = ", ".join(culprits[:-1]) + f" or {culprits[-1]}" if len(culprits) > 1 \
+            else culprits[0]
+        raise ValueError(f"{what} overflowed to inf/NaN from finite inputs (the range of "
+                         f"the parameters' dtype was exceeded); reduce the scale of {names}")
 
 
 # --------------------------------------------------------------------------- kernels
@@ -621,7 +686,8 @@ def forward(params: Any, X: Any, masks: Any = None, *, residual: Any = False,
     Raises
     ------
     TypeError, ValueError
-        Malformed parameters, masks or data; the message names the argument.
+        Malformed parameters, masks or data, or (with ``check_values``) logits
+        beyond the range of the dtype; the message names the argument.
 
     Examples
     --------
@@ -629,10 +695,15 @@ def forward(params: Any, X: Any, masks: Any = None, *, residual: Any = False,
     >>> forward(p, np.zeros((4, 2)), residual=True).shape
     (1, 4, 1)
     """
-    xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual, check_values)
-    Ws = [_apply(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-    bs = [_apply(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
-    return _forward_pass(Ws, bs, X, res)[2]
+    with _value_guard(check_values):
+        xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual,
+                                                           check_values)
+        Ws = [_apply(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+        bs = [_apply(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+        z = _forward_pass(Ws, bs, X, res)[2]
+    if check_values:
+        _check_results(xp, [z], "the logits", ("params", "X"))
+    return z
 
 
 def loss_value(params: Any, X: Any, y: Any, masks: Any = None, *, loss: str = "cross_entropy",
@@ -645,7 +716,11 @@ def loss_value(params: Any, X: Any, y: Any, masks: Any = None, *, loss: str = "c
     >>> loss_value([(0 * p[0][0], p[0][1])], np.ones((4, 2)), np.zeros(4, int))  # uniform softmax
     array([1.09861229, 1.09861229])
     """
-    return _evaluate(params, X, y, masks, loss, temperature, residual, check_values)[7]
+    with _value_guard(check_values):
+        out = _evaluate(params, X, y, masks, loss, temperature, residual, check_values)
+    if check_values:
+        _check_results(out[0], [out[7]], "the loss", _culprits(loss))
+    return out[7]
 
 
 def loss_and_grad(params: Any, X: Any, y: Any, masks: Any = None, *,
@@ -663,7 +738,8 @@ def loss_and_grad(params: Any, X: Any, y: Any, masks: Any = None, *,
     masks : None or list, see the module notes
     loss : {"cross_entropy", "mse"}
     temperature : float
-        ``T > 0``; cross-entropy is computed on ``logits / T``.
+        ``T >= MIN_TEMPERATURE`` (``1e-8``); cross-entropy is computed on
+        ``logits / T``.
     residual : bool or sequence of int
     check_values : bool
 
@@ -678,7 +754,9 @@ def loss_and_grad(params: Any, X: Any, y: Any, masks: Any = None, *,
     ------
     TypeError, ValueError
         Malformed arguments (shapes, dtypes, labels out of range, non-finite
-        values, ``temperature <= 0``); the message names the argument.
+        values, ``temperature < MIN_TEMPERATURE``), or with ``check_values`` a
+        result that overflows the dtype's range; the message names the
+        argument(s).
 
     Examples
     --------
@@ -688,10 +766,15 @@ def loss_and_grad(params: Any, X: Any, y: Any, masks: Any = None, *,
     >>> float(abs(g[0][0]).max())
     0.0
     """
-    xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
-        params, X, y, masks, loss, temperature, residual, check_values)
-    gW, gb, _ = _backward(Ws, acts, gates, dout, res)
-    return value, _masked(gW, gb, pairs, dtype)
+    with _value_guard(check_values):
+        xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
+            params, X, y, masks, loss, temperature, residual, check_values)
+        gW, gb, _ = _backward(Ws, acts, gates, dout, res)
+        grads = _masked(gW, gb, pairs, dtype)
+    if check_values:
+        _check_results(xp, [value] + [a for pair in grads for a in pair],
+                       "the loss or its gradient", _culprits(loss))
+    return value, grads
 
 
 def hvp(params: Any, X: Any, y: Any, vec: Any, masks: Any = None, *,
@@ -723,15 +806,23 @@ def hvp(params: Any, X: Any, y: Any, vec: Any, masks: Any = None, *,
     >>> float(sum(abs(a).sum() + abs(c).sum() for a, c in Hv))
     0.0
     """
-    xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
-        params, X, y, masks, loss, temperature, residual, check_values)
-    _check_vec(vec, params, check_values)
-    namespace_of(params[0][0], *[a for pair in vec for a in pair])
-    vWs = [_apply(vW.astype(dtype, copy=False), mW, dtype) for (vW, _), (mW, _) in zip(vec, pairs)]
-    vbs = [_apply(vb.astype(dtype, copy=False), mb, dtype) for (_, vb), (_, mb) in zip(vec, pairs)]
-    _, _, deltas = _backward(Ws, acts, gates, dout, res)
-    RgW, Rgb = _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t, acts[0].shape[-2])
-    return _masked(RgW, Rgb, pairs, dtype)
+    with _value_guard(check_values):
+        xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
+            params, X, y, masks, loss, temperature, residual, check_values)
+        _check_vec(vec, params, check_values)
+        namespace_of(params[0][0], *[a for pair in vec for a in pair])
+        vWs = [_apply(vW.astype(dtype, copy=False), mW, dtype)
+               for (vW, _), (mW, _) in zip(vec, pairs)]
+        vbs = [_apply(vb.astype(dtype, copy=False), mb, dtype)
+               for (_, vb), (_, mb) in zip(vec, pairs)]
+        _, _, deltas = _backward(Ws, acts, gates, dout, res)
+        RgW, Rgb = _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
+                           acts[0].shape[-2])
+        out = _masked(RgW, Rgb, pairs, dtype)
+    if check_values:
+        _check_results(xp, [a for pair in out for a in pair], "the Hessian-vector product",
+                       _culprits(loss, "vec"))
+    return out
 
 
 def _grad_and_weight_hvp(params, X, y, masks, *, loss, temperature, residual, check_values):
@@ -739,14 +830,20 @@ def _grad_and_weight_hvp(params, X, y, masks, *, loss, temperature, residual, ch
 
     One forward and one backward pass are shared by both products.
     """
-    xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
-        params, X, y, masks, loss, temperature, residual, check_values)
-    gW, gb, deltas = _backward(Ws, acts, gates, dout, res)
-    grads = _masked(gW, gb, pairs, dtype)
-    vWs = [_apply(g, mW, dtype) for (g, _), (mW, _) in zip(grads, pairs)]
-    vbs = [xp.zeros_like(b) for _, b in params]
-    RgW, _ = _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t, acts[0].shape[-2])
-    return value, grads, [_apply(r, mW, dtype) for r, (mW, _) in zip(RgW, pairs)]
+    with _value_guard(check_values):
+        xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
+            params, X, y, masks, loss, temperature, residual, check_values)
+        gW, gb, deltas = _backward(Ws, acts, gates, dout, res)
+        grads = _masked(gW, gb, pairs, dtype)
+        vWs = [_apply(g, mW, dtype) for (g, _), (mW, _) in zip(grads, pairs)]
+        vbs = [xp.zeros_like(b) for _, b in params]
+        RgW, _ = _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
+                         acts[0].shape[-2])
+        hg = [_apply(r, mW, dtype) for r, (mW, _) in zip(RgW, pairs)]
+    if check_values:
+        _check_results(xp, [value] + [a for pair in grads for a in pair] + hg,
+                       "the gradient or its Hessian product", _culprits(loss))
+    return value, grads, hg
 
 
 def predict(params: Any, X: Any, masks: Any = None, *, residual: Any = False,
@@ -774,7 +871,14 @@ def accuracy(params: Any, X: Any, y: Any, masks: Any = None, *, residual: Any = 
     >>> accuracy(p, np.ones((4, 2), np.float32), np.zeros(4, int)).shape
     (3,)
     """
-    xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual, check_values)
-    y = _check_y(y, "cross_entropy", n_models, X.shape[-2], sizes[-1], dtype, check_values)
-    pred = predict(params, X, masks, residual=residual, check_values=False)
+    with _value_guard(check_values):
+        xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual,
+                                                           check_values)
+        y = _check_y(y, "cross_entropy", n_models, X.shape[-2], sizes[-1], dtype, check_values)
+        Ws = [_apply(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+        bs = [_apply(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+        z = _forward_pass(Ws, bs, X, res)[2]
+    if check_values:
+        _check_results(xp, [z], "the logits", ("params", "X"))
+    pred = z.argmax(axis=2)
     return (pred == (y[None, :] if y.ndim == 1 else y)).mean(axis=1)

@@ -69,6 +69,11 @@ __all__ = [
 
 SALIENCY_METHODS = ("magnitude", "random", "snip", "grasp", "synflow")
 GRASP_RULES = ("official", "article")
+#: Largest number of SynFlow rounds (the paper uses 100; each round is a forward
+#: and a backward pass and a top-k selection).
+MAX_SYNFLOW_ITERATIONS = 100_000
+#: Largest number of layers :func:`layerwise_densities` describes.
+MAX_LAYERS = 1 << 20
 
 
 def _pack(pairs: list, include_bias: bool) -> list:
@@ -133,8 +138,12 @@ def snip_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
     _, grads = _mlp.loss_and_grad(params, X, y, masks, loss=loss, temperature=temperature,
                                   residual=residual, check_values=check_values)
     xp = namespace_of(params[0][0])
-    return _pack([(xp.abs(W * gW), xp.abs(b * gb)) for (W, b), (gW, gb) in zip(params, grads)],
-                 include_bias)
+    with _mlp._value_guard(check_values):
+        scores = [(xp.abs(W * gW), xp.abs(b * gb)) for (W, b), (gW, gb) in zip(params, grads)]
+    if check_values:
+        _mlp._check_results(xp, [a for pair in scores for a in pair], "the SNIP scores",
+                            _mlp._culprits(loss))
+    return _pack(scores, include_bias)
 
 
 def grasp_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
@@ -171,7 +180,12 @@ def grasp_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
     """
     _, _, hg = _mlp._grad_and_weight_hvp(params, X, y, masks, loss=loss, temperature=temperature,
                                         residual=residual, check_values=check_values)
-    return [-(W * h) for (W, _), h in zip(params, hg)]
+    with _mlp._value_guard(check_values):
+        scores = [-(W * h) for (W, _), h in zip(params, hg)]
+    if check_values:
+        _mlp._check_results(namespace_of(params[0][0]), scores, "the GraSP scores",
+                            _mlp._culprits(loss))
+    return scores
 
 
 def _synflow_once(abs_params, pairs, res, dtype):
@@ -210,11 +224,19 @@ def synflow_scores(params: Any, *, density: float, iterations: int = 100, masks:
         Final kept fraction in ``[0, 1]`` (of the scored entries, or per layer
         with ``scope="layerwise"``).
     iterations : int
-        Rounds (``>= 1``; 1 is one-shot SynFlow; the paper uses 100).
+        Rounds, ``1 <= iterations <= MAX_SYNFLOW_ITERATIONS`` (100,000); 1 is
+        one-shot SynFlow; the paper uses 100.
     masks : None or list
         Starting masks; masked entries stay pruned.
     residual, scope, layer_densities, include_bias, exclude_layers
         As in :func:`select_mask` / :func:`saliency_masks`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Malformed arguments, or scores beyond the float64 range (``R`` is a
+        product of layer norms: huge ``params`` overflow it); the message names
+        the argument.
 
     Returns
     -------
@@ -236,7 +258,7 @@ def synflow_scores(params: Any, *, density: float, iterations: int = 100, masks:
     """
     xp, n_models, _ = _mlp._check_params(params, check_values=True)
     density = check_real("density", density, low=0.0, high=1.0)
-    iterations = check_int("iterations", iterations, low=1)
+    iterations = check_int("iterations", iterations, low=1, high=MAX_SYNFLOW_ITERATIONS)
     sizes = _mlp.layer_sizes(params)
     res = _mlp.residual_layers(sizes, residual)
     excluded = _check_exclude(exclude_layers, len(params))
@@ -283,7 +305,10 @@ def synflow_scores(params: Any, *, density: float, iterations: int = 100, masks:
     current = start
     scores = None
     for k in range(1, iterations + 1):
-        raw = _synflow_once(abs_params, current, res, f64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = _synflow_once(abs_params, current, res, f64)
+        _mlp._check_results(xp, [a for pair in raw for a in pair], "the SynFlow scores",
+                            ("params",))
         scores = [None if l in excluded else (sw, sb) if include_bias else sw
                   for l, (sw, sb) in enumerate(raw)]
         frac = k / iterations
@@ -551,7 +576,10 @@ def layerwise_densities(density: float, n_layers: int, *, output_rate: float = 0
     - one shot (``per_round_rate=None``): ``1 − output_rate·(1 − density)``;
     - iterative, hidden layers losing ``per_round_rate`` per round: after
       ``r = ln(density)/ln(1 − per_round_rate)`` rounds the output layer keeps
-      ``(1 − output_rate·per_round_rate)^r``.
+      ``(1 − output_rate·per_round_rate)^r`` (computed with ``log1p`` for tiny
+      rates, whose limit is ``density^output_rate``).
+
+    ``1 <= n_layers <= MAX_LAYERS``.
 
     Examples
     --------
@@ -561,7 +589,7 @@ def layerwise_densities(density: float, n_layers: int, *, output_rate: float = 0
     [0.512, 0.729]
     """
     density = check_real("density", density, low=0.0, high=1.0)
-    n_layers = check_int("n_layers", n_layers, low=1)
+    n_layers = check_int("n_layers", n_layers, low=1, high=MAX_LAYERS)
     output_rate = check_real("output_rate", output_rate, low=0.0, high=1.0)
     if per_round_rate is None:
         out = 1.0 - output_rate * (1.0 - density)
@@ -570,9 +598,18 @@ def layerwise_densities(density: float, n_layers: int, *, output_rate: float = 0
                           high_open=True)
         if density == 0.0:  # infinitely many rounds
             out = 1.0 if output_rate == 0.0 else 0.0
-        else:
+        elif rate >= 1e-3:
             rounds = math.log(density) / math.log(1.0 - rate)
             out = (1.0 - output_rate * rate) ** rounds
+        else:
+            # out = density ** (ln(1 - c r) / ln(1 - r)); for tiny r the ratio is
+            # c (1 + (c - 1) r / 2 + O(r²)), where 1 - r would round to 1
+            c = output_rate
+            if rate < 1e-8:
+                ratio = c * (1.0 + 0.5 * (c - 1.0) * rate)
+            else:
+                ratio = math.log1p(-c * rate) / math.log1p(-rate)
+            out = math.exp(math.log(density) * ratio)
     return (density,) * (n_layers - 1) + (out,)
 
 

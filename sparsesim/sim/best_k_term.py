@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_array, check_choice, check_int, check_real
 from ..backend import (BACKENDS, get_namespace, namespace_of, resolve_backend, seed_sequence,
                        to_numpy)
 from ..sparsity import best_k_term, group_best_q, group_labels, keep_count
@@ -43,6 +43,8 @@ from ._streams import iter_block_rngs
 
 __all__ = [
     "KINDS",
+    "MAX_N",
+    "MAX_TRIALS",
     "BestKTermErrorResult",
     "best_k_term_error",
     "relative_errors",
@@ -55,6 +57,10 @@ __all__ = [
 
 KINDS = ("gaussian", "compressible", "group")
 _DEFAULT_CHUNK_ELEMS = {"numpy": 1 << 18, "cupy": 1 << 24}
+#: Largest vector length (one vector is held in memory at once).
+MAX_N = 1 << 31
+#: Largest number of vectors of one call (larger counts are taken as a mistake).
+MAX_TRIALS = 10 ** 15
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,14 @@ class BestKTermErrorResult:
 def compressible_magnitudes(n: int, p: float, *, backend: str = "numpy") -> Any:
     """The magnitudes ``i^(-1/p)``, ``i = 1..n``, float64 (decreasing).
 
+    ``1 <= n <= MAX_N``, ``p > 0``.
+
     Examples
     --------
     >>> compressible_magnitudes(4, 1.0)
     array([1.        , 0.5       , 0.33333333, 0.25      ])
     """
-    n = check_int("n", n, low=1)
+    n = check_int("n", n, low=1, high=MAX_N)
     p = check_real("p", p, low=0.0, low_open=True)
     xp = get_namespace(backend)
     return xp.arange(1, n + 1, dtype=xp.float64) ** (-1.0 / p)
@@ -133,7 +141,24 @@ def relative_errors(w: Any, kept: int, *, group_size: int | None = None) -> tupl
 
     ``P`` is ``best_k_term(w, kept, axis=-1)``, or with ``group_size`` the
     group projection keeping ``kept`` contiguous groups per row.  Every row
-    needs a non-zero squared norm (``ValueError`` otherwise).
+    needs a non-zero squared norm within the float range (``ValueError``
+    otherwise).
+
+    Parameters
+    ----------
+    w : array, shape (..., n)
+        Real vectors along the last axis (typically ``(trials, n)``); integer
+        arrays are computed in float64, float16 in float32.
+    kept : int
+        Entries (or groups) kept per row, ``0 <= kept <= n`` (``n / group_size``).
+    group_size : int, optional
+        Contiguous group size, ``>= 1`` and dividing ``n``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Invalid arguments (named in the message), or a row whose squared norm
+        is zero or beyond the float range.
 
     Examples
     --------
@@ -141,17 +166,36 @@ def relative_errors(w: Any, kept: int, *, group_size: int | None = None) -> tupl
     >>> rel, err
     (array([0.36]), array([3.]))
     """
+    check_array("w", w, finite=True, min_ndim=1, min_size=1, kinds="iuf")
     xp = namespace_of(w)
+    if w.dtype.kind != "f":
+        w = w.astype(xp.float64)
+    elif w.dtype.itemsize < 4:  # float16: squares overflow above 256
+        w = w.astype(xp.float32)
+    n = int(w.shape[-1])
+    if group_size is None:
+        units = n
+    else:
+        group_size = check_int("group_size", group_size, low=1, high=n)
+        if n % group_size:
+            raise ValueError(f"group_size must divide the row length n={n} of w; "
+                             f"got group_size={group_size}")
+        units = n // group_size
+    kept = check_int("kept", kept, low=0, high=units)
     if group_size is None:
         pruned, _ = best_k_term(w, kept, axis=-1)
     else:
-        pruned, _ = group_best_q(w, group_labels(w.shape[-1], group_size, backend_like=w), kept)
-    resid = w - pruned
-    err2 = xp.sum(resid * resid, axis=-1)
-    total = xp.sum(w * w, axis=-1)
+        pruned, _ = group_best_q(w, group_labels(n, group_size, backend_like=w), kept)
+    with np.errstate(over="ignore"):  # checked below
+        resid = w - pruned
+        err2 = xp.sum(resid * resid, axis=-1)
+        total = xp.sum(w * w, axis=-1)
     if bool((total == 0).any()):
         raise ValueError("every row of w must have a non-zero squared norm "
                          "(a zero or underflowing row has no relative error)")
+    if not bool(xp.isfinite(total).all()):
+        raise ValueError(f"every row of w must have a squared norm within the range of "
+                         f"{w.dtype} (an overflowing row has no relative error)")
     return err2 / total, xp.sqrt(err2)
 
 
@@ -191,13 +235,13 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
     ----------
     kind : {"gaussian", "compressible", "group"}
     n : int
-        Vector length, ``>= 1``.
+        Vector length, ``1 <= n <= MAX_N`` (``2**31``).
     density : float
         Fraction kept, in ``[0, 1]``: ``k = keep_count(density, n)`` entries,
         or ``q = keep_count(density, n / group_size)`` groups.
         ``kind="compressible"`` needs ``k >= 1`` (the bound divides by sqrt(k)).
     trials : int
-        Number of vectors, ``>= 1``.
+        Number of vectors, ``1 <= trials <= MAX_TRIALS`` (``10**15``).
     seed : int or numpy.random.SeedSequence
     backend : {"auto", "numpy", "cupy"}
     p : float, optional
@@ -226,9 +270,9 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
     True
     """
     check_choice("kind", kind, KINDS)
-    n = check_int("n", n, low=1)
+    n = check_int("n", n, low=1, high=MAX_N)
     density = check_real("density", density, low=0.0, high=1.0)
-    trials = check_int("trials", trials, low=1)
+    trials = check_int("trials", trials, low=1, high=MAX_TRIALS)
     check_choice("backend", backend, BACKENDS)
     if kind == "compressible":
         if p is None:

@@ -54,6 +54,15 @@ Theory
 
 Each cell compares the Monte Carlo count with the theory by a two-sided exact
 binomial test (``scipy.stats.binomtest``).
+
+Limits
+------
+``1 <= d <= MAX_D`` (4096: the simulation holds ``d x d`` float64 matrices,
+128 MiB each at the cap), ``1 <= trials <= MAX_TRIALS`` (``10**15``), and
+``off_scale`` and ``neg_strength`` in ``[MIN_SCALE, MAX_SCALE]``
+(``[1e-100, 1e100]``: far beyond any ratio the tolerances can resolve, and
+safe from overflow).  Larger or smaller values raise ``ValueError`` naming
+the argument.
 """
 
 from __future__ import annotations
@@ -86,6 +95,10 @@ __all__ = [
     "prob_random_mask_avoids",
     "prob_magnitude_mask_avoids",
     "local_min_theory",
+    "MAX_D",
+    "MAX_TRIALS",
+    "MIN_SCALE",
+    "MAX_SCALE",
 ]
 
 GEOMETRIES = ("confined", "spread")
@@ -113,6 +126,20 @@ DEFAULTS: dict[str, Any] = {
 
 # Bytes of float64 d x d matrices per stream block (see simulate_saddles).
 _BLOCK_BYTES = 8 * 2**20
+#: Largest dimension ``d`` (theory and simulation).
+MAX_D = 1 << 12
+#: Largest number of trials of one simulation.
+MAX_TRIALS = 10 ** 15
+#: Range of ``off_scale`` and ``neg_strength``.
+MIN_SCALE, MAX_SCALE = 1e-100, 1e100
+
+
+def _check_d(d: Any) -> int:
+    return check_int("d", d, low=1, high=MAX_D)
+
+
+def _check_scale(name: str, value: Any) -> float:
+    return check_real(name, value, low=MIN_SCALE, high=MAX_SCALE)
 
 
 # --------------------------------------------------------------------------- theory
@@ -129,7 +156,7 @@ def prob_random_mask_avoids(d: int, n_neg: int, m: int) -> float:
     >>> prob_random_mask_avoids(4, 3, 2)
     0.0
     """
-    d = check_int("d", d, low=1)
+    d = _check_d(d)
     n_neg = check_int("n_neg", n_neg, low=0, high=d)
     m = check_int("m", m, low=0, high=d)
     return float(Fraction(math.comb(d - n_neg, m), math.comb(d, m)))
@@ -143,6 +170,7 @@ def prob_magnitude_mask_avoids(d: int, n_neg: int, m: int, off_scale: float) -> 
     ``E[erf(off_scale · Φ⁻¹((1 + U)/2) / √2)^n_neg]`` with
     ``U ~ Beta(d - n_neg - m + 1, m)`` by adaptive quadrature
     (``scipy.integrate.quad``); absolute error below ``1e-10``.
+    ``off_scale`` in ``[MIN_SCALE, MAX_SCALE]``.
 
     Examples
     --------
@@ -153,10 +181,10 @@ def prob_magnitude_mask_avoids(d: int, n_neg: int, m: int, off_scale: float) -> 
     """
     from scipy import integrate, special, stats  # noqa: PLC0415
 
-    d = check_int("d", d, low=1)
+    d = _check_d(d)
     n_neg = check_int("n_neg", n_neg, low=0, high=d)
     m = check_int("m", m, low=0, high=d)
-    s = check_real("off_scale", off_scale, low=0.0, low_open=True)
+    s = _check_scale("off_scale", off_scale)
     n_off = d - n_neg
     if n_neg == 0 or m == 0:
         return 1.0
@@ -181,6 +209,9 @@ def local_min_theory(d: int, n_neg: int, m: int, geometry: str, mask: str,
                      off_scale: float = 1.0) -> float:
     """Exact P(restricted Hessian ⪰ 0) where known, ``nan`` otherwise (spread geometry).
 
+    The arguments are checked for every geometry (``1 <= d <= MAX_D``,
+    ``0 <= n_neg, m <= d``, ``off_scale`` in ``[MIN_SCALE, MAX_SCALE]``).
+
     Examples
     --------
     >>> local_min_theory(8, 2, 4, "confined", "random")
@@ -190,6 +221,10 @@ def local_min_theory(d: int, n_neg: int, m: int, geometry: str, mask: str,
     """
     check_choice("geometry", geometry, GEOMETRIES)
     check_choice("mask", mask, MASK_KINDS)
+    d = _check_d(d)
+    n_neg = check_int("n_neg", n_neg, low=0, high=d)
+    m = check_int("m", m, low=0, high=d)
+    off_scale = _check_scale("off_scale", off_scale)
     if geometry == "spread":
         return float("nan")
     if mask == "random":
@@ -212,7 +247,7 @@ def _haar_orthogonal(rng, trials: int, n: int, xp) -> Any:
 
 def _spectral_matrix(q, ev, xp) -> Any:
     h = (q * ev[:, None, :]) @ xp.swapaxes(q, -1, -2)
-    return 0.5 * (h + xp.swapaxes(h, -1, -2))
+    return 0.5 * h + 0.5 * xp.swapaxes(h, -1, -2)  # (h + hᵀ)/2 without overflow
 
 
 def saddle_hessians(rng, trials: int, d: int, n_neg: int, geometry: str,
@@ -243,11 +278,11 @@ def saddle_hessians(rng, trials: int, d: int, n_neg: int, geometry: str,
     >>> bool(np.allclose(np.linalg.eigvalsh(H), ev))
     True
     """
-    trials = check_int("trials", trials, low=1)
-    d = check_int("d", d, low=1)
+    trials = check_int("trials", trials, low=1, high=MAX_TRIALS)
+    d = _check_d(d)
     n_neg = check_int("n_neg", n_neg, low=0, high=d)
     check_choice("geometry", geometry, GEOMETRIES)
-    neg_strength = check_real("neg_strength", neg_strength, low=0.0, low_open=True)
+    neg_strength = _check_scale("neg_strength", neg_strength)
     xp = rng.xp
     neg = -neg_strength * (0.5 + rng.uniform((trials, n_neg)))
     pos = 0.5 + rng.uniform((trials, d - n_neg))
@@ -282,7 +317,7 @@ def draw_masks(rng, trials: int, d: int, n_neg: int, m: int, mask: str,
     ((4, 6), [3, 3, 3, 3])
     """
     check_choice("mask", mask, MASK_KINDS)
-    off_scale = check_real("off_scale", off_scale, low=0.0, low_open=True)
+    off_scale = _check_scale("off_scale", off_scale)
     xp = rng.xp
     if mask == "random":
         keys = rng.uniform((trials, d))
@@ -302,13 +337,14 @@ def simulate_saddles(d: int, n_neg: int, density: float, *, geometry: str = "con
     Parameters
     ----------
     d, n_neg : int
-        Dimension and number of negative eigenvalues, ``0 <= n_neg <= d``.
+        Dimension and number of negative eigenvalues, ``1 <= d <= MAX_D``,
+        ``0 <= n_neg <= d``.
     density : float
         In (0, 1]; the mask keeps ``m = keep_count(density, d) >= 1`` coordinates.
     geometry, mask, off_scale, neg_strength
         See the module notes.
     trials : int
-        Independent (H, mask) draws.
+        Independent (H, mask) draws, ``1 <= trials <= MAX_TRIALS``.
     tol : float
         Relative tolerance of the PSD test and of the interlacing checks.
     seed : int or SeedSequence
@@ -332,7 +368,8 @@ def simulate_saddles(d: int, n_neg: int, density: float, *, geometry: str = "con
     ------
     ValueError
         Densities outside (0, 1], ``n_neg > d``, a density that keeps no
-        coordinate, magnitude masks with the spread geometry.
+        coordinate, magnitude masks with the spread geometry, or a size or
+        scale outside the limits of the module notes.
 
     Examples
     --------
@@ -340,14 +377,14 @@ def simulate_saddles(d: int, n_neg: int, density: float, *, geometry: str = "con
     >>> r["m"], r["interlacing_failures"], r["overlap_mismatches"]
     (3, 0, 0)
     """
-    d = check_int("d", d, low=1)
+    d = _check_d(d)
     n_neg = check_int("n_neg", n_neg, low=0, high=d)
     density = check_real("density", density, low=0.0, high=1.0, low_open=True)
     check_choice("geometry", geometry, GEOMETRIES)
     check_choice("mask", mask, MASK_KINDS)
-    off_scale = check_real("off_scale", off_scale, low=0.0, low_open=True)
-    neg_strength = check_real("neg_strength", neg_strength, low=0.0, low_open=True)
-    trials = check_int("trials", trials, low=1)
+    off_scale = _check_scale("off_scale", off_scale)
+    neg_strength = _check_scale("neg_strength", neg_strength)
+    trials = check_int("trials", trials, low=1, high=MAX_TRIALS)
     tol = check_real("tol", tol, low=0.0, high=1e-3)
     if geometry == "spread" and mask == "magnitude":
         raise ValueError("mask='magnitude' needs geometry='confined' (a spread H has no "

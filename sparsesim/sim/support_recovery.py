@@ -52,11 +52,17 @@ samples in one pass (cheap: one comparison per weight and threshold), so the
 counts of one grid are correlated across thresholds — fine for drawing a
 curve ``p(t)``, wrong for treating the points as independent experiments.
 
-Memory
-------
+Memory and limits
+-----------------
 NumPy peak memory is a few times ``chunk_elems * 8`` bytes (default
 ``2**18`` weights per chunk: a few MiB), whatever ``trials`` is: 10^8 trials
-at ``d = 64`` run in constant memory.  Histograms of ``|S_hat|`` and of the
+at ``d = 64`` run in constant memory.  One trial's weights are held at once,
+so ``d`` (``n_groups * group_size`` for groups) is at most
+``MAX_TRIAL_WEIGHTS = 2**31``; ``trials`` is at most ``MAX_TRIALS = 10**15``
+(already a run of weeks on a GPU at small ``d``): larger values are refused
+with a ``ValueError`` rather than left to run for ever.  ``sigma`` is in
+``[MIN_SCALE, MAX_SCALE] = [1e-100, 1e100]`` and ``mu`` at most ``MAX_SCALE``,
+so that weights and their squares (group norms) stay inside the float64 range.  Histograms of ``|S_hat|`` and of the
 false positives are kept only for ``d <= HISTOGRAM_MAX_UNITS`` (65,536 units);
 above that those fields are ``None``.
 
@@ -96,6 +102,10 @@ __all__ = [
     "HISTOGRAM_MAX_UNITS",
     "BLOCK_ELEMS",
     "DEFAULT_CHUNK_ELEMS",
+    "MAX_TRIALS",
+    "MAX_TRIAL_WEIGHTS",
+    "MIN_SCALE",
+    "MAX_SCALE",
     "hist_to_str",
     "hist_from_str",
     "rule_threshold",
@@ -112,6 +122,12 @@ METHODS = ("auto", "array", "philox", "fused")
 HISTOGRAM_MAX_UNITS = 1 << 16
 #: Default weights per chunk (bounds memory); rounded to whole stream blocks.
 DEFAULT_CHUNK_ELEMS = {"numpy": 1 << 18, "cupy": 1 << 24}
+#: Largest number of trials of one call (larger counts are taken as a mistake).
+MAX_TRIALS = 10 ** 15
+#: Largest number of weights of one trial (``d``, or ``n_groups * group_size``).
+MAX_TRIAL_WEIGHTS = 1 << 31
+#: Range of ``sigma`` (and largest ``mu``): squared weights stay finite and normal.
+MIN_SCALE, MAX_SCALE = 1e-100, 1e100
 
 
 # --------------------------------------------------------------------------- results
@@ -400,9 +416,9 @@ def _check_thresholds(name: str, values: Any) -> tuple[float, ...]:
 
 
 def _check_common(sigma, mu, trials, seed, backend, method, chunk_elems):
-    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
-    mu = check_real("mu", mu, low=0.0)
-    trials = check_int("trials", trials, low=1)
+    sigma = check_real("sigma", sigma, low=MIN_SCALE, high=MAX_SCALE)
+    mu = check_real("mu", mu, low=0.0, high=MAX_SCALE)
+    trials = check_int("trials", trials, low=1, high=MAX_TRIALS)
     check_choice("backend", backend, BACKENDS)
     check_choice("method", method, METHODS)
     if chunk_elems is not None:
@@ -449,18 +465,18 @@ def support_recovery_grid(d: int, k: int, t_values: Sequence[float], *, sigma: f
     Parameters
     ----------
     d : int
-        Dimension, ``d >= 1``.
+        Dimension, ``1 <= d <= MAX_TRIAL_WEIGHTS`` (``2**31``).
     k : int
         Support size, ``0 <= k <= d``; the support is the first ``k`` coordinates.
     t_values : sequence of float
         Thresholds ``t >= 0`` (any order, repeats allowed); ``S_hat = {|w_i| > t}``.
     sigma : float
-        Standard deviation of the Gaussian weights, ``> 0``.
+        Standard deviation of the Gaussian weights, in ``[1e-100, 1e100]``.
     mu : float
-        Planted amplitude ``>= 0``: ``w_i = ±mu + sigma z_i`` on the support
-        (random signs); 0 for pure noise.
+        Planted amplitude in ``[0, 1e100]``: ``w_i = ±mu + sigma z_i`` on the
+        support (random signs); 0 for pure noise.
     trials : int
-        Number of independent draws, ``>= 1``.
+        Number of independent draws, ``1 <= trials <= MAX_TRIALS`` (``10**15``).
     seed : int or numpy.random.SeedSequence
         Fixes the counts on a given backend and method.
     backend : {"auto", "numpy", "cupy"}
@@ -494,7 +510,7 @@ def support_recovery_grid(d: int, k: int, t_values: Sequence[float], *, sigma: f
     >>> lo.topk_hits == hi.topk_hits and lo.fp_sum > hi.fp_sum
     True
     """
-    d = check_int("d", d, low=1)
+    d = check_int("d", d, low=1, high=MAX_TRIAL_WEIGHTS)
     k = check_int("k", k, low=0, high=d)
     thresholds = _check_thresholds("t_values", t_values)
     sigma, mu, trials, seed_seq, chunk_elems = _check_common(
@@ -558,7 +574,7 @@ def group_support_recovery_grid(n_groups: int, group_size: int, q: int,
     n_groups : int
         Number of groups ``G >= 1``.
     group_size : int
-        Weights per group ``g >= 1``.
+        Weights per group ``g >= 1``; ``G * g <= MAX_TRIAL_WEIGHTS`` (``2**31``).
     q : int
         Support groups, ``0 <= q <= G`` (the first ``q``).
     tau_values : sequence of float
@@ -579,8 +595,11 @@ def group_support_recovery_grid(n_groups: int, group_size: int, q: int,
     >>> r.count_hist.shape, r.tp_hist.shape
     ((7,), (3,))
     """
-    n_groups = check_int("n_groups", n_groups, low=1)
-    group_size = check_int("group_size", group_size, low=1)
+    n_groups = check_int("n_groups", n_groups, low=1, high=MAX_TRIAL_WEIGHTS)
+    group_size = check_int("group_size", group_size, low=1, high=MAX_TRIAL_WEIGHTS)
+    if n_groups * group_size > MAX_TRIAL_WEIGHTS:
+        raise ValueError(f"n_groups * group_size (the weights of one trial) must be at most "
+                         f"{MAX_TRIAL_WEIGHTS}; got n_groups={n_groups}, group_size={group_size}")
     q = check_int("q", q, low=0, high=n_groups)
     thresholds = _check_thresholds("tau_values", tau_values)
     sigma, mu, trials, seed_seq, chunk_elems = _check_common(
@@ -633,17 +652,69 @@ def hist_to_str(hist: Any) -> str:
     """
     if hist is None:
         return ""
-    h = np.asarray(hist)
+    h = _check_hist(hist)
     return ",".join(f"{i}:{int(h[i])}" for i in np.flatnonzero(h))
 
 
+def _check_hist(hist: Any) -> np.ndarray:
+    """``hist`` as a 1-D host array of non-negative integral counts."""
+    if isinstance(hist, (str, bytes)):
+        raise TypeError(f"hist must be None or a 1-D array of counts; got {type(hist).__name__}")
+    try:
+        h = to_numpy(hist)
+    except (TypeError, ValueError):
+        raise TypeError(f"hist must be None or a 1-D array of counts; "
+                        f"got {type(hist).__name__}") from None
+    if h.dtype.kind not in "biuf":
+        raise TypeError(f"hist must hold integer counts; got dtype {h.dtype}")
+    if h.ndim != 1:
+        raise ValueError(f"hist must be 1-D (one count per value); got shape {h.shape}")
+    if h.dtype.kind == "f" and not (np.isfinite(h).all() and (h == np.floor(h)).all()):
+        raise ValueError("hist must hold whole, finite counts")
+    if h.size and (h < 0).any():
+        raise ValueError("hist must hold counts >= 0")
+    return h
+
+
 def hist_from_str(text: str, length: int) -> np.ndarray:
-    """Inverse of :func:`hist_to_str` (``length`` bins, int64)."""
-    out = np.zeros(check_int("length", length, low=0), np.int64)
-    if isinstance(text, str) and text:
-        for item in text.split(","):
-            i, c = item.split(":")
-            out[int(i)] = int(c)
+    """Inverse of :func:`hist_to_str` (``length`` bins, int64).
+
+    ``text`` is ``""`` (all zeros) or comma-separated ``value:count`` items with
+    distinct values in ``[0, length)`` and counts ``>= 0``;
+    ``0 <= length <= MAX_TRIAL_WEIGHTS + 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``text`` not a string or malformed, or a value outside the ``length``
+        bins (the message names the argument).
+    """
+    length = check_int("length", length, low=0, high=MAX_TRIAL_WEIGHTS + 1)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string of value:count items; got {type(text).__name__}")
+    out = np.zeros(length, np.int64)
+    if not text:
+        return out
+    seen = set()
+    for item in text.split(","):
+        parts = item.split(":")
+        try:
+            i, c = (int(x) for x in parts) if len(parts) == 2 else (None, None)
+        except ValueError:
+            i = c = None
+        if i is None:
+            raise ValueError(f"text must hold comma-separated value:count items of integers; "
+                             f"got the item {item!r}")
+        if not 0 <= i < length:
+            raise ValueError(f"text holds the value {i}, outside the bins [0, length) of "
+                             f"length={length}")
+        if c < 0 or c >= 2 ** 63:
+            raise ValueError(f"text holds the count {c} for value {i}; counts must be in "
+                             "[0, 2**63)")
+        if i in seen:
+            raise ValueError(f"text holds the value {i} twice")
+        seen.add(i)
+        out[i] = c
     return out
 
 
@@ -679,6 +750,15 @@ def rule_threshold(kind: str, t_rule: str, d: int, k: int, g: int = 1,
       weights only).
     * ``"sigma"``: ``sigma`` itself (so ``t_scale`` is ``t / sigma``).
 
+    ``d`` (coordinates, or groups for ``kind="group"``) and ``g`` are in
+    ``[1, MAX_TRIAL_WEIGHTS]``, ``0 <= k <= d``, ``sigma > 0``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Invalid arguments (named in the message), a rule that does not apply,
+        or a threshold beyond the float range (``sigma`` too large).
+
     Examples
     --------
     >>> round(rule_threshold("exact", "optimal", 16, 1), 6)   # Phi^-1(1 - 1/32)
@@ -690,17 +770,27 @@ def rule_threshold(kind: str, t_rule: str, d: int, k: int, g: int = 1,
 
     check_choice("kind", kind, KINDS)
     check_choice("t_rule", t_rule, T_RULES)
+    d = check_int("d", d, low=1, high=MAX_TRIAL_WEIGHTS)
+    k = check_int("k", k, low=0, high=d)
+    g = check_int("g", g, low=1, high=MAX_TRIAL_WEIGHTS)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     if t_rule == "sigma":
-        return float(sigma)
+        return sigma
     if t_rule == "universal":
         if g != 1:
             raise ValueError("t_rule='universal' is defined for single weights (g = 1) only")
-        return float(sigma * math.sqrt(2.0 * math.log(d)))
-    if not 1 <= k <= d:
+        base = math.sqrt(2.0 * math.log(d))
+    elif not 1 <= k <= d:
         raise ValueError(f"t_rule='optimal' needs 1 <= k <= d; got k={k}, d={d}")
-    if g == 1:
-        return float(sigma * -special.ndtri(k / (2.0 * d)))
-    return float(sigma * math.sqrt(stats.chi2.isf(k / d, g)))
+    elif g == 1:
+        base = float(-special.ndtri(k / (2.0 * d)))
+    else:
+        base = math.sqrt(float(stats.chi2.isf(k / d, g)))
+    t = sigma * base
+    if not math.isfinite(t):
+        raise ValueError(f"sigma={sigma} is too large: the threshold sigma * {base:.6g} "
+                         "overflows")
+    return t
 
 
 def valid_cell(params: dict) -> bool:
