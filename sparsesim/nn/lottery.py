@@ -537,11 +537,29 @@ def shuffled_masks(masks: Sequence[tuple[Any, Any]],
     return _per_model(masks, list(seeds), shuffle=True)
 
 
-def _take_models(tree, idx):
+def take_models(tree, idx):
+    """Select models (leading-axis index or slice) from a list of per-layer pairs.
+
+    ``None`` entries (e.g. an unmasked bias) stay ``None``.
+
+    Examples
+    --------
+    >>> tree = [(np.arange(6).reshape(3, 2), None)]
+    >>> take_models(tree, slice(1, 3))[0][0].tolist(), take_models(tree, 0)[0][1]
+    ([[2, 3], [4, 5]], None)
+    """
     return [tuple(None if a is None else a[idx] for a in pair) for pair in tree]
 
 
-def _concat_models(trees):
+def concat_models(trees):
+    """Concatenate lists of per-layer pairs along the model axis (``None`` stays ``None``).
+
+    Examples
+    --------
+    >>> a = [(np.zeros((1, 2)), None)]
+    >>> concat_models([a, a, a])[0][0].shape
+    (3, 2)
+    """
     xp = namespace_of(trees[0][0][0])
     out = []
     for l in range(len(trees[0])):
@@ -797,8 +815,8 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
                 continue
             blocks.append((cond, *_control(cond, r, protocol, roots, w0, ticket, full,
                                            trained_dense, data, first_idx, counts), None, True))
-        params = _concat_models([b[1] for b in blocks])
-        masks = _concat_models([b[2] for b in blocks])
+        params = concat_models([b[1] for b in blocks])
+        masks = concat_models([b[2] for b in blocks])
         starts = None
         if needs_rewind:
             starts = np.concatenate([np.full(S, 0 if b[3] is None else b[3], dtype=np.int64)
@@ -814,9 +832,9 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
             for bi, b in enumerate(blocks):
                 sl = slice(bi * S, (bi + 1) * S)
                 if b[0] == "lottery":
-                    ticket = magnitude_prune(_take_models(trained, sl), ticket, sched, r + 1)
+                    ticket = magnitude_prune(take_models(trained, sl), ticket, sched, r + 1)
                 elif b[0] == "rewind":
-                    rewind_masks = magnitude_prune(_take_models(trained, sl), rewind_masks,
+                    rewind_masks = magnitude_prune(take_models(trained, sl), rewind_masks,
                                                    sched, r + 1)
     return rows
 
@@ -853,7 +871,7 @@ def _control(cond, r, protocol, roots, w0, ticket, full, trained_dense, data, fi
     excluded = tuple(l for l, rho in enumerate(rates) if rho == 0)
     per_model = []
     for i in range(S):
-        pi = _take_models(w0, slice(i, i + 1))
+        pi = take_models(w0, slice(i, i + 1))
         dens_l = [None if l in excluded else int(kw[i, l]) / int(n_w[l]) for l in range(len(w0))]
         pooled = [l for l in range(len(w0)) if l not in excluded]
         dens_g = float(sum(int(kw[i, l]) for l in pooled) / sum(int(n_w[l]) for l in pooled))
@@ -879,5 +897,5 @@ def _control(cond, r, protocol, roots, w0, ticket, full, trained_dense, data, fi
                                   layer_densities=dens_l if layerwise else None, keep=keep)
         per_model.append([(full[l][0][i:i + 1] if m is None else m, None)
                           for l, m in enumerate(mw)])
-    masks_w = _concat_models(per_model)
+    masks_w = concat_models(per_model)
     return w0, [(mW, mb) for (mW, _), (_, mb) in zip(masks_w, bias_masks)]

@@ -215,21 +215,6 @@ def _load_data(p: dict, sweep_seed: int, backend: str, dtype):
                                    backend=backend, dtype=dtype)
 
 
-def _take(tree: Sequence, idx) -> list:
-    return [tuple(None if a is None else a[idx] for a in pair) for pair in tree]
-
-
-def _stack_models(trees: Sequence[Sequence], xp) -> list:
-    out = []
-    for l in range(len(trees[0])):
-        pair = []
-        for part in range(2):
-            arrs = [t[l][part] for t in trees]
-            pair.append(None if arrs[0] is None else xp.concatenate(arrs, axis=0))
-        out.append(tuple(pair))
-    return out
-
-
 # --------------------------------------------------------------------------- linear mode connectivity
 
 def interpolation_errors(params_a: Sequence, params_b: Sequence, X: Any, y: Any,
@@ -448,13 +433,14 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     pos = {s: i for i, s in enumerate(uniq_seeds)}
     model_seed = [pos[int(s)] for s in seeds]
     starts = np.asarray([int(t) for t in taus], dtype=np.int64)
-    w_tau = _stack_models([_take(dense.rewind_params[int(t)], slice(pos[int(s)], pos[int(s)] + 1))
-                           for s, t in zip(seeds, taus)], xp)
+    w_tau = lottery.concat_models([lottery.take_models(dense.rewind_params[int(t)],
+                                                       slice(pos[int(s)], pos[int(s)] + 1))
+                                for s, t in zip(seeds, taus)])
     data_a = [_child(roots[int(s)], _DATA) for s in seeds]
     data_b = [_child(roots[int(s)], _DATA_B) for s in seeds]
     n = len(seeds)
     full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
-    trained_dense = _take(dense.params, xp.asarray(model_seed))
+    trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
     masks = lottery.magnitude_prune(trained_dense, full, sched, 1)
 
     # 2. IMP with rewinding: rounds 1 .. R-1 (copy A only)
@@ -465,15 +451,16 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
 
     # 3. final tickets, copies A and B together
     progress(f"rewinding: final round, {2 * len(seeds)} models (two data orders)")
-    both_params = _stack_models([w_tau, w_tau], xp)
-    both_masks = _stack_models([masks, masks], xp)
+    both_params = lottery.concat_models([w_tau, w_tau])
+    both_masks = lottery.concat_models([masks, masks])
     final = train(both_params, data, data_seed=data_a + data_b, masks=both_masks,
                   start_steps=np.concatenate([starts, starts]), **common)
     A, Bsl = slice(0, n), slice(n, 2 * n)
 
     # 5. linear mode connectivity on the test set
     alphas = np.linspace(0.0, 1.0, p["lmc_points"])
-    errs = interpolation_errors(_take(final.params, A), _take(final.params, Bsl),
+    errs = interpolation_errors(lottery.take_models(final.params, A),
+                                lottery.take_models(final.params, Bsl),
                                 data.x_test, data.y_test, alphas, masks=masks,
                                 residual=residual)
     barrier = error_barrier(errs)
