@@ -418,6 +418,32 @@ def test_sim_run_cells_one_list_of_rows_per_cell():
     assert sim.valid_cell(dict(TEACHER, condition="rewind", seed=0))
 
 
+def test_seed_batching_off_splits_tasks_per_seed_with_the_same_rows():
+    """``seed_batching = false``: one IMP run per seed, rows identical to the joint batch."""
+    from sparsesim.sim import lottery as sim
+    conds = ("dense", "lottery", "reinit")
+    joint = [dict(TEACHER, condition=c, seed=s) for c in conds for s in (0, 1)]
+    split = [dict(c, seed_batching=False) for c in joint]
+    assert len({sim.batch_key(c) for c in joint}) == 1
+    keys = {sim.batch_key(c) for c in split}
+    assert len(keys) == 2                                   # one task per seed
+    assert {sim.batch_key(c) for c in split if c["seed"] == 0} != \
+        {sim.batch_key(c) for c in split if c["seed"] == 1}
+    a = sim.run_cells(joint, [_ctx() for _ in joint])
+    b = []
+    for s in (0, 1):
+        part = [c for c in split if c["seed"] == s]
+        b.append(dict(zip((c["condition"] for c in part),
+                          sim.run_cells(part, [_ctx() for _ in part]))))
+    for cell, rows in zip(joint, a):
+        other = b[cell["seed"]][cell["condition"]]
+        assert [r["round"] for r in rows] == [r["round"] for r in other]
+        for x, y in zip(rows, other):
+            assert x["test_accuracy"] == y["test_accuracy"]
+            assert x["early_stop_iter"] == y["early_stop_iter"]
+            assert x["val_loss"] == pytest.approx(y["val_loss"], rel=1e-12)
+
+
 def test_sim_support_overlap_against_direct_count():
     """support_recall of the lottery rows = |M ∩ S| / |S| computed from the masks."""
     from sparsesim.nn.data import planted_teacher

@@ -92,6 +92,7 @@ PARAMS: dict[str, type] = {
     "n_train": int,
     "n_test": int,
     "noise": float,
+    "seed_batching": bool,     # False: one task per seed (parallel workers on a CPU)
 }
 
 #: The MNIST-1D lottery notebook's protocol (greydanus/mnist1d), with a
@@ -129,6 +130,7 @@ DEFAULTS: dict[str, Any] = {
     "n_train": 5000,
     "n_test": 2000,
     "noise": 0.0,
+    "seed_batching": True,
 }
 
 #: Published test accuracy (%) of the MNIST-1D lottery notebook (trial 0, trial 1).
@@ -216,9 +218,26 @@ def valid_cell(params: dict) -> bool:
 
 
 def batch_key(params: dict) -> tuple:
-    """Cells of one IMP run: every parameter but ``condition`` and ``seed``."""
+    """Cells trained as one batch: every parameter but ``condition`` and ``seed``.
+
+    With ``seed_batching = false`` the seed is part of the key too, so each
+    seed's IMP run is a task of its own: on a multi-core CPU an executor with
+    several workers (``--executor dask``) then trains seeds in parallel,
+    whereas one batch of all seeds would run on one core.  A replicate's
+    numbers do not depend on the batching (its seeds come from
+    ``SeedSequence([sweep_seed, seed])`` alone).
+
+    Examples
+    --------
+    >>> batch_key({"seed": 0}) == batch_key({"seed": 1, "condition": "random"})
+    True
+    >>> batch_key({"seed": 0, "seed_batching": False}) == batch_key(
+    ...     {"seed": 1, "seed_batching": False})
+    False
+    """
     p = _full(params)
-    return tuple(sorted((k, v) for k, v in p.items() if k not in _ROW_KEYS))
+    skip = _ROW_KEYS if p["seed_batching"] else ("condition",)
+    return tuple(sorted((k, v) for k, v in p.items() if k not in skip))
 
 
 # --------------------------------------------------------------------------- running
