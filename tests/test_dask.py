@@ -13,6 +13,7 @@ distributed = pytest.importorskip("distributed")
 from sparsesim.backend import device_name  # noqa: E402
 from sparsesim.cli import main  # noqa: E402
 from sparsesim.sweep import Journal, load_config, run_sweep  # noqa: E402
+from sparsesim.sweep.runner import make_tasks  # noqa: E402
 from sparsesim.sweep.dask_executor import DaskExecutor  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -144,6 +145,22 @@ def test_worker_killed_mid_task_cell_is_rerun_and_nothing_lost(tmp_path, monkeyp
     cols = ["p", "heads", "mean", "cell_key"]
     pd.testing.assert_frame_equal(ref[cols], got[cols])
     assert (got.executor == "dask").all()
+
+
+def test_status_lines_from_inside_tasks_reach_the_client(tmp_path, cluster):
+    """A cell's ``ctx.progress`` text on a worker arrives at the client's progress callable."""
+    cfg = _slow_config(tmp_path, [0.25, 0.75], sleep=2.0)
+    seen: list[str] = []
+    ex = DaskExecutor(scheduler=cluster.scheduler_address, backend="numpy")
+    try:
+        tasks = make_tasks(cfg, [("a", cfg.cells[0]), ("b", cfg.cells[1])], "numpy")
+        results = list(ex.run(tasks, seen.append))
+    finally:
+        ex.close()
+    assert sorted(key for res in results for key, _, _ in res) == ["a", "b"]
+    assert seen[0].startswith("dask: 2 tasks on 2 workers")
+    assert sorted(s for s in seen if s.startswith("task")) == [
+        "task 1/2: flipping p=0.25", "task 2/2: flipping p=0.75"]
 
 
 def test_cli_executor_dask_starts_a_local_cluster(tmp_path, capsys):

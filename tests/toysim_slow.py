@@ -5,7 +5,8 @@ kill-and-resume tests start it many times).
 
 Parameters beyond the coin flips:
 
-- ``sleep`` (seconds) makes a cell take time, so that a kill lands mid-sweep;
+- ``sleep`` (seconds) makes a cell take time, so that a kill lands mid-sweep
+  (the cell first sends the status line ``flipping p=<p>``);
 - ``die = true`` makes the cell SIGKILL its own Dask worker process the first
   time it runs there (marker files in ``$SPARSESIM_TOY_MARKER_DIR``); run
   outside a Dask worker it never dies;
@@ -67,6 +68,7 @@ def run_cell(params, ctx):
     if params["fail"]:
         raise RuntimeError(f"toy cell p={params['p']} fails on purpose")
     if params["sleep"]:
+        ctx.progress(f"flipping p={params['p']}")
         time.sleep(params["sleep"])
     rng = make_rng(ctx.seed, ctx.backend)
     heads = int(to_numpy((rng.uniform(params["trials"]) < params["p"]).sum()))

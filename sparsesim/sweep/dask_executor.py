@@ -32,6 +32,10 @@ Either way a cell reaches the journal once: the runner drops a cell key it
 has already recorded.  When some tasks fail for good, the others still run
 to completion and are journaled; the first failure is then re-raised.
 
+Progress: status lines from inside a task (e.g. "IMP round 12/98") reach
+the client's progress line as Dask events, prefixed with the task's number
+("task 2/4: ...").
+
 Rows produced here record the worker's own backend, device, package version
 and git commit (stamped by ``run_task`` on the worker) and ``executor =
 "dask"`` (stamped by the runner when it journals them).
@@ -49,6 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 import uuid
 from typing import Any, Callable, Iterable, Iterator
 
@@ -73,6 +78,31 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
         return max(1, os.cpu_count() or 1)
+
+
+def _run_reporting(task: Task, label: str, topic: str | None,
+                   interval: float = 1.0) -> list:
+    """:func:`run_task` on a worker, its status lines sent to the client as events.
+
+    At most one line per ``interval`` seconds is sent (the latest one); a
+    status line that cannot be sent never fails the task.
+    """
+    if topic is None:
+        return run_task(task)
+    worker = distributed.get_worker()
+    last = [-float("inf")]
+
+    def progress(text: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < interval:
+            return
+        last[0] = now
+        try:
+            worker.log_event(topic, f"{label}: {text}")
+        except Exception:  # noqa: BLE001 - progress is best effort
+            pass
+
+    return run_task(task, progress)
 
 
 class DaskExecutor:
@@ -178,7 +208,14 @@ class DaskExecutor:
             progress(f"dask: {len(tasks)} tasks on {workers} workers at "
                      f"{client.scheduler.address}")
         run_id = uuid.uuid4().hex[:8]
-        futures = client.map(run_task, tasks,
+        topic = None
+        if progress is not None:
+            # Status lines from inside long tasks travel as Dask events.
+            topic = f"sparsesim-progress-{run_id}"
+            client.subscribe_topic(topic, lambda event: progress(str(event[1])))
+        n = len(tasks)
+        futures = client.map(_run_reporting, tasks,
+                             [f"task {i + 1}/{n}" for i in range(n)], [topic] * n,
                              key=[f"sparsesim-{t.keys[0] if t.keys else i}-{run_id}-{i}"
                                   for i, t in enumerate(tasks)],
                              pure=False, retries=self.retries)
@@ -198,6 +235,8 @@ class DaskExecutor:
         finally:
             if pending:
                 client.cancel(list(pending))
+            if topic is not None:
+                client.unsubscribe_topic(topic)
         if failures:
             _, first = failures[0]
             first.add_note(f"{len(failures)} of {len(tasks)} dask tasks failed after "
