@@ -235,3 +235,16 @@ p = [0.5]
     assert [c["p"] for c in load_config(_write(tmp_path, listed), quick=True).cells] == [0.5]
     with pytest.raises(ConfigError, match=r"grid\[1\].p"):
         load_config(_write(tmp_path, text.replace("p = [0.7]", "p = []")))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "sims").rglob("*.toml")),
+                         ids=lambda p: str(p.relative_to(ROOT / "sims")))
+def test_every_shipped_config_loads_and_validates(path):
+    """Each TOML under sims/ (the CPU-sized ones in sims/cpu/ included) parses, names a
+    simulation module, and every cell of its grid (and quick variant) type-checks."""
+    cfg = load_config(path)
+    assert len(cfg.cells) > 0
+    for quick in (False, True):
+        c = load_config(path, quick=quick)
+        for cell in c.cells:
+            assert set(cell) <= set(c.module.PARAMS)
