@@ -14,7 +14,7 @@ from sparsesim.backend import device_name  # noqa: E402
 from sparsesim.cli import main  # noqa: E402
 from sparsesim.sweep import Journal, load_config, run_sweep  # noqa: E402
 from sparsesim.sweep.runner import make_tasks  # noqa: E402
-from sparsesim.sweep.dask_executor import DaskExecutor  # noqa: E402
+from sparsesim.sweep.dask_executor import DaskExecutor, local_cluster  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TOY = HERE / "toysims" / "toy.toml"
@@ -185,6 +185,29 @@ def test_cli_executor_dask_with_scheduler_address(tmp_path, cluster):
     assert list(cells.executor) == ["dask"] and list(cells.backend) == ["numpy"]
 
 
+def _worker_env(ex, *names):
+    return list(ex._connect().run(lambda: tuple(os.environ.get(n) for n in names)).values())
+
+
+@pytest.mark.parametrize("exported", [None, "131072"])
+def test_local_cluster_workers_keep_glibc_malloc_defaults(monkeypatch, exported):
+    """Falsified if Dask's MALLOC_TRIM_THRESHOLD_=65536 reaches the executor's own workers.
+
+    That setting switches off glibc's dynamic mmap threshold and made NumPy
+    MLP training 3-4x slower on a worker; Dask's single-threaded BLAS default
+    must still apply, and a value the user exported must still be inherited.
+    """
+    if exported is None:
+        monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    else:
+        monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", exported)
+    with DaskExecutor(backend="numpy", n_workers=1) as ex:
+        env = _worker_env(ex, "MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS")
+    assert env == [(exported, "1")]
+    import dask  # noqa: PLC0415
+    assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] == 65536
+
+
 def test_no_pending_cells_starts_no_cluster(tmp_path, cluster):
     cfg = _slow_config(tmp_path, [0.5])
     run_sweep(cfg, out=tmp_path / "o", backend="numpy", show_progress=False)
@@ -205,6 +228,17 @@ def test_no_pending_cells_starts_no_cluster(tmp_path, cluster):
 def test_bad_arguments_name_the_argument(kwargs, exc, name):
     with pytest.raises(exc, match=name):
         DaskExecutor(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, exc, name", [
+    ({"backend": "auto"}, ValueError, "backend"),
+    ({"backend": 3}, TypeError, "backend"),
+    ({"n_workers": 0}, ValueError, "n_workers"),
+    ({"n_workers": 2.0}, TypeError, "n_workers"),
+])
+def test_local_cluster_bad_arguments_name_the_argument(kwargs, exc, name):
+    with pytest.raises(exc, match=name):
+        local_cluster(**kwargs)
 
 
 def test_unreachable_scheduler_names_the_address(tmp_path):

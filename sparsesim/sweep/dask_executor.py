@@ -16,7 +16,13 @@ Where the cells run
 no address, CPU backend
     A ``LocalCluster`` sized to this machine: one single-threaded worker
     process per usable core (NumPy's BLAS is kept single-threaded per worker
-    by Dask's default ``OMP_NUM_THREADS=1``).
+    by Dask's default ``OMP_NUM_THREADS=1``).  Dask's default
+    ``MALLOC_TRIM_THRESHOLD_=65536`` for worker processes is *not* applied to
+    the clusters started here: setting it at all switches off glibc's dynamic
+    mmap threshold, so every NumPy temporary above 128 KiB is mapped and
+    unmapped afresh, which made the batched MLP training of the lottery
+    sweeps 3-4 times slower on a worker than in the client process.  A
+    variable the user exported, or a ``--scheduler`` cluster, is left alone.
 no address, ``backend`` resolving to ``cupy``
     ``dask_cuda.LocalCUDACluster`` when ``dask-cuda`` is installed: one worker
     per GPU, each seeing only its own device through ``CUDA_VISIBLE_DEVICES``.
@@ -58,6 +64,7 @@ import uuid
 from typing import Any, Callable, Iterable, Iterator
 
 try:
+    import dask
     import distributed
 except ImportError as _exc:  # pragma: no cover - exercised by a test that hides dask
     raise ImportError(
@@ -69,7 +76,9 @@ from .._validation import check_choice, check_int
 from ..backend import BACKENDS, resolve_backend
 from .runner import Task, run_task
 
-__all__ = ["DaskExecutor", "usable_cores"]
+__all__ = ["DaskExecutor", "local_cluster", "usable_cores"]
+
+_PRE_SPAWN = "distributed.nanny.pre-spawn-environ"
 
 
 def usable_cores() -> int:
@@ -78,6 +87,52 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
         return max(1, os.cpu_count() or 1)
+
+
+def local_cluster(backend: str = "numpy", *, n_workers: int | None = None) -> Any:
+    """Start the local cluster ``--executor dask`` uses when given no scheduler address.
+
+    CPU (``backend="numpy"``): a ``distributed.LocalCluster`` of ``n_workers``
+    single-threaded worker processes (default: one per usable core).  CuPy:
+    ``dask_cuda.LocalCUDACluster`` (one worker per GPU, or ``n_workers``), or
+    one worker process driving the default GPU when ``dask-cuda`` is missing.
+    Either way Dask's ``MALLOC_TRIM_THRESHOLD_`` default is left out of the
+    workers' environment (see the module notes).
+
+    Parameters
+    ----------
+    backend : {"numpy", "cupy"}
+        A resolved backend name (not ``"auto"``).
+    n_workers : int, optional
+        Number of worker processes (``>= 1``).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Running; the caller closes it.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a backend other than ``"numpy"``/``"cupy"`` or a bad ``n_workers``.
+    """
+    backend = check_choice("backend", backend, ("numpy", "cupy"))
+    if n_workers is not None:
+        n_workers = check_int("n_workers", n_workers, low=1)
+    common = {"threads_per_worker": 1, "dashboard_address": ":0"}
+    # Nannies read their workers' environment when they are created, i.e.
+    # inside the cluster's constructor.
+    with dask.config.set({f"{_PRE_SPAWN}.MALLOC_TRIM_THRESHOLD_": None}):
+        if backend == "cupy":  # pragma: no cover - GPU machines only
+            try:
+                from dask_cuda import LocalCUDACluster  # noqa: PLC0415
+            except ImportError:
+                # Without dask-cuda every worker would share the default GPU:
+                # one worker process drives it.
+                return distributed.LocalCluster(n_workers=1, processes=True, **common)
+            return LocalCUDACluster(n_workers=n_workers, **common)
+        return distributed.LocalCluster(n_workers=n_workers or usable_cores(),
+                                        processes=True, **common)
 
 
 def _run_reporting(task: Task, label: str, topic: str | None,
@@ -157,18 +212,7 @@ class DaskExecutor:
     # ------------------------------------------------------------------ cluster
 
     def _local_cluster(self) -> Any:
-        backend = resolve_backend(self.backend)
-        common = {"threads_per_worker": 1, "dashboard_address": ":0"}
-        if backend == "cupy":  # pragma: no cover - GPU machines only
-            try:
-                from dask_cuda import LocalCUDACluster  # noqa: PLC0415
-            except ImportError:
-                # Without dask-cuda every worker would share the default GPU:
-                # one worker process drives it.
-                return distributed.LocalCluster(n_workers=1, processes=True, **common)
-            return LocalCUDACluster(n_workers=self.n_workers, **common)
-        return distributed.LocalCluster(n_workers=self.n_workers or usable_cores(),
-                                        processes=True, **common)
+        return local_cluster(resolve_backend(self.backend), n_workers=self.n_workers)
 
     def _connect(self) -> Any:
         if self.client is not None:
