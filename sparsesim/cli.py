@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import runpy
 import sys
 import time
@@ -209,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`sparsesim list | head`): stop
+        # quietly, and keep Python's shutdown flush from raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (ValueError, TypeError, RuntimeError) as exc:
         if getattr(args, "command", None) == "run" and type(exc).__name__ == "ConfigError":
             print(f"sparsesim: {exc}", file=sys.stderr)

@@ -205,6 +205,25 @@ def test_cli_version_and_help(capsys):
     assert "sparsesim run all --quick" in capsys.readouterr().out
 
 
+def test_python_dash_m_sparsesim_and_a_closed_pipe():
+    """`python -m sparsesim` runs the CLI; a reader that closes the pipe early gives no traceback."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    done = subprocess.run([sys.executable, "-m", "sparsesim", "--version"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("sparsesim")
+    # The read end is closed before the child writes: its first print gets EPIPE.
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "sparsesim", "list"], env=env, stdout=w,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_cli_config_error_exit_code(tmp_path, capsys):
     bad = _write(tmp_path, BASE + "bogus = 1\n")
     assert main(["run", str(bad), "--out", str(tmp_path / "x"), "--quiet"]) == 2

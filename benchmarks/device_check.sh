@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Every GPU check of sparsesim in one prepared, time-boxed run.
+#
+# GPU time is scarce, so this script runs the checks in order of importance,
+# each under its own time limit and all of them under one overall budget; a
+# step that no longer fits is skipped and listed as such.  Order:
+#   1. env              the device, CuPy, torch, mnist1d
+#   2. gpu_tests        python -m pytest -m gpu (fused kernel vs its Philox twin,
+#                       CUDA-graph trainer vs the plain step, NumPy vs CuPy, ...)
+#   3. bench_support    fused Philox kernel vs plain CuPy vs NumPy, samples/s
+#   4. bench_training   batched trainer at B = 1, 16, 256 vs a PyTorch loop
+#   5. sweep_lottery    the default lottery_mnist1d sweep on CuPy (timed)
+#   6. bench_hvp        HVP / gradient cost and Lanczos spectrum on CuPy
+#   7. bench_saliency   SNIP / GraSP on CuPy
+#   8. bench_projection best_k_term, NumPy vs CuPy
+#   9. sweep_rewinding  the default rewinding_geometry sweep on CuPy
+#  10. sweep_support    the default support_recovery sweep on CuPy
+# Sweeps write to a fresh folder per simulation under $WORK_DIR (never over the
+# committed results/) and journal every finished cell, so a sweep stopped by
+# its limit keeps its finished cells: copy the folder's journal.jsonl into
+# results/<sim>/ (or pass --out to a later run) and the same command resumes.
+#
+# Usage (from the repository root):
+#   bash benchmarks/device_check.sh [--budget SECONDS] [--only STEP[,STEP...]] [--quick]
+#                                   [--dry-run] [OUTDIR]
+# OUTDIR defaults to $OUT (the device tool's output folder) or
+# scratch/device_check.  It receives at most five files: device_check.log (all
+# output), summary.md (one line per step: exit code, seconds), junit.xml (the
+# GPU tests), results.tgz (the sweeps' folders) and pip.log when wheels were
+# installed.  --quick runs the sweeps' quick variants and small benchmarks (a
+# smoke test of this script; on a CPU machine the CuPy parts skip or fail
+# fast).  --budget defaults to 540 s.
+#
+# On the device machine, which cannot reach a package index, mnist1d (needed
+# by the MNIST-1D sweeps and their GPU tests) travels as a wheel: here, once,
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#       --implementation cp -d .whl mnist1d
+# (.whl/ is git-ignored); this script installs every .whl/*.whl into a
+# private folder before it starts.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+budget=540
+only=""
+quick=0
+dry=0
+outdir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --budget) budget=$2; shift 2 ;;
+    --only) only=",$2,"; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --dry-run) dry=1; shift ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -*) echo "device_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) outdir=$1; shift ;;
+  esac
+done
+case "$budget" in
+  ''|*[!0-9]*) echo "device_check.sh: --budget must be a whole number of seconds; got '$budget'" >&2
+               exit 2 ;;
+esac
+outdir=${outdir:-${OUT:-scratch/device_check}}
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+WORK_DIR=${WORK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sparsesim_check.XXXXXX")}
+log=$outdir/device_check.log
+summary=$outdir/summary.md
+: >"$log"
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+
+if ls .whl/*.whl >/dev/null 2>&1 && [ "$dry" -eq 0 ]; then
+  site=$WORK_DIR/site
+  if "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+       --target "$site" .whl/*.whl >"$outdir/pip.log" 2>&1; then
+    export PYTHONPATH=$PYTHONPATH:$site
+  else
+    echo "device_check.sh: installing .whl/*.whl failed (see pip.log); going on without" | tee -a "$log"
+  fi
+fi
+
+start=$(date +%s)
+{
+  echo "# device check, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), budget ${budget} s"
+  echo
+  echo "| step | exit | seconds | limit | command |"
+  echo "|---|---|---|---|---|"
+} >"$summary"
+
+# step NAME LIMIT COMMAND...: run COMMAND under min(LIMIT, budget left), log it.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  if [ -n "$only" ] && [[ "$only" != *",$name,"* ]]; then
+    return 0
+  fi
+  local left=$(( budget - ($(date +%s) - start) ))
+  local cmd="$*"
+  [[ "$cmd" == *$'\n'* ]] && cmd="${cmd%%$'\n'*} …"   # one line in the summary
+  if [ "$dry" -eq 1 ]; then
+    echo "$name (limit ${limit} s): $cmd"
+    return 0
+  fi
+  if [ "$left" -lt 20 ]; then
+    echo "| $name | skipped | 0 | $limit | $cmd (budget spent) |" >>"$summary"
+    echo "== $name: skipped, ${left} s of the budget left" | tee -a "$log"
+    return 0
+  fi
+  [ "$left" -lt "$limit" ] && limit=$left
+  echo "== $name (limit ${limit} s): $cmd" | tee -a "$log"
+  local t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log"
+  local rc=${PIPESTATUS[0]}
+  local dt=$(( $(date +%s) - t0 ))
+  [ "$rc" -eq 124 ] && rc="124 (time limit)"
+  echo "| $name | $rc | $dt | $limit | \`$cmd\` |" >>"$summary"
+  echo "== $name: exit $rc after ${dt} s" | tee -a "$log"
+}
+
+sweep() {  # sweep NAME LIMIT SIM: the default (or quick) sweep of SIM on CuPy, timed
+  local name=$1 limit=$2 sim=$3 extra=()
+  [ "$quick" -eq 1 ] && extra=(--quick)
+  step "$name" "$limit" "$PY" -m sparsesim run "$sim" --backend "${BACKEND:-cupy}" \
+       --out "$WORK_DIR/results/$sim" "${extra[@]}"
+}
+
+if [ "$quick" -eq 1 ]; then
+  sr_args=(--d 64 --gpu-samples 16777216 --numpy-samples 1048576 --philox-samples 65536 --repeats 1)
+  tr_args=(--models 1,4 --steps 6 --base-steps 2)
+  hvp_args=(--examples 200 --repeats 1 --no-lanczos)
+  sal_args=(--models 1 --repeats 1)
+  proj_args=(--rows 512 --cols 512 --repeats 1 --warmup 1)
+else
+  sr_args=(--repeats 3)
+  tr_args=(--models 1,16,256)
+  hvp_args=(--repeats 3)
+  sal_args=(--repeats 3)
+  proj_args=(--repeats 5)
+fi
+
+step env 60 "$PY" -c "
+import platform, sparsesim
+from sparsesim.backend import cupy_available, device_name
+print('sparsesim', sparsesim.__version__, 'python', platform.python_version())
+print('cupy usable:', cupy_available(), '|', device_name('cupy') if cupy_available() else 'no device')
+for name in ('cupy', 'torch', 'mnist1d', 'distributed'):
+    try:
+        mod = __import__(name)
+        print(name, getattr(mod, '__version__', '?'))
+    except ImportError as exc:
+        print(name, 'missing:', exc)
+"
+step gpu_tests 240 "$PY" -m pytest -m gpu -q -p no:cacheprovider --junitxml="$outdir/junit.xml" tests
+step bench_support 120 "$PY" benchmarks/bench_support_recovery.py "${sr_args[@]}"
+step bench_training 150 "$PY" benchmarks/bench_training.py --backends cupy "${tr_args[@]}"
+sweep sweep_lottery 330 lottery_mnist1d
+step bench_hvp 150 "$PY" benchmarks/bench_hvp.py --backends cupy "${hvp_args[@]}"
+step bench_saliency 90 "$PY" benchmarks/bench_saliency.py --backends cupy "${sal_args[@]}"
+step bench_projection 90 "$PY" benchmarks/bench_projection.py "${proj_args[@]}"
+sweep sweep_rewinding 400 rewinding_geometry
+sweep sweep_support 200 support_recovery
+
+[ "$dry" -eq 1 ] && exit 0
+if [ -d "$WORK_DIR/results" ]; then
+  tar -czf "$outdir/results.tgz" -C "$WORK_DIR" results
+fi
+echo "== done in $(( $(date +%s) - start )) s; summary:" | tee -a "$log"
+tee -a "$log" <"$summary"
