@@ -683,8 +683,9 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     vector.  When the active dimension is too small for the iterative solver
     (``dim < k + 3``), the operator is materialised (``dim`` products) and
     solved densely (``method="dense"``, all eigenvalues, exact counts); so
-    is an operator of dimension up to ``MAX_DENSE_FALLBACK`` on which ARPACK
-    breaks down (e.g. the zero operator, whose Krylov space is trivial).
+    is an operator of dimension up to ``MAX_DENSE_FALLBACK`` on which the
+    solver breaks down (ARPACK raises, cupyx returns NaN; e.g. the zero
+    operator, whose Krylov space is trivial).
 
     Parameters
     ----------
@@ -764,7 +765,10 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
     def solve(which):
         nonlocal converged
         try:
-            vals = spla.eigsh(lin, k=k, which=which, tol=solver_tol, v0=v0,
+            # cupyx's eigsh uses v0 as its work vector and overwrites it, so
+            # each run gets its own copy (both start from the seeded vector).
+            vals = spla.eigsh(lin, k=k, which=which, tol=solver_tol,
+                              v0=v0 if xp is np else v0.copy(),
                               return_eigenvectors=False, **kwargs)
         except Exception as exc:  # ArpackNoConvergence carries the converged values
             if type(exc).__name__ == "ArpackError":  # e.g. a start vector in the null space
@@ -777,6 +781,11 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
             converged = False
             vals = np.asarray(getattr(exc, "eigenvalues", np.zeros(0)), dtype=np.float64).real
             vals = xp.asarray(vals.astype(op.dtype))
+        if xp is not np and not bool(xp.isfinite(vals).all()):
+            # cupyx's eigsh reports no breakdown: it divides by a zero Lanczos
+            # norm (e.g. the zero operator) and returns NaN Ritz values.
+            raise _SolverBreakdown(FloatingPointError(
+                "cupyx eigsh returned non-finite Ritz values (Lanczos breakdown)"))
         return xp.sort(xp.asarray(vals))
 
     n0 = op.n_matvec

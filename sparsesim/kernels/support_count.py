@@ -206,10 +206,11 @@ extern "C" __global__ void support_count(
             my_hits[j] += (tp == n_support && fp == 0) ? 1ull : 0ull;
             my_fp[j] += (u64)fp;
             my_fpsq[j] += (u64)fp * (u64)fp;
-            hist_add(tp_hist + j * tp_bins, tp_base + j * tp_bins, tp);
+            /* 64-bit row offsets: NT * (n_support + 1) may exceed 2**31 */
+            hist_add(tp_hist + (u64)j * tp_bins, tp_base + j * tp_bins, tp);
 #if FULL_HIST
-            hist_add(size_hist + j * size_bins, size_base + j * size_bins, tp + fp);
-            hist_add(fp_hist + j * fp_bins, fp_base + j * fp_bins, fp);
+            hist_add(size_hist + (u64)j * size_bins, size_base + j * size_bins, tp + fp);
+            hist_add(fp_hist + (u64)j * fp_bins, fp_base + j * fp_bins, fp);
 #endif
         }
     }

@@ -467,6 +467,9 @@ class _CudaGraphStep:  # pragma: no cover - needs a CUDA device
             self.graph = self.stream.end_capture()
 
     def close(self):
+        # Launches may still be pending when training raised: wait for them
+        # before the pool's blocks are handed back.
+        self.stream.synchronize()
         self.graph = None
         self.pool.free_all_blocks()
 
