@@ -29,7 +29,9 @@
 # GPU tests), results.tgz (the sweeps' folders) and pip.log when wheels were
 # installed.  --quick runs the sweeps' quick variants and small benchmarks (a
 # smoke test of this script; on a CPU machine the CuPy parts skip or fail
-# fast).  --budget defaults to 540 s.
+# fast).  --budget defaults to 540 s; a step is skipped once less than
+# $MIN_STEP_SECONDS (default 20) of it is left.  $PYTHON (default python3)
+# runs every step; $BACKEND (default cupy) is the sweeps' backend.
 #
 # On the device machine, which cannot reach a package index, mnist1d (needed
 # by the MNIST-1D sweeps and their GPU tests) travels as a wheel: here, once,
@@ -103,7 +105,7 @@ step() {
     echo "$name (limit ${limit} s): $cmd"
     return 0
   fi
-  if [ "$left" -lt 20 ]; then
+  if [ "$left" -lt "${MIN_STEP_SECONDS:-20}" ]; then
     echo "| $name | skipped | 0 | $limit | $cmd (budget spent) |" >>"$summary"
     echo "== $name: skipped, ${left} s of the budget left" | tee -a "$log"
     return 0
