@@ -178,6 +178,75 @@ def test_magnitude_prune_exact_counts_nested_and_largest(seed, frac, prune_biase
             assert not np.any(c2 & ~c)
 
 
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), frac=st.floats(0.05, 0.9),
+       output_rate=st.sampled_from([1.0, 0.5, 0.0]))
+def test_joint_bias_ranking_is_one_ranking_per_layer(seed, frac, output_rate):
+    """bias_ranking='joint': per model and layer, the kept weights and biases are exactly the
+    largest |.| of the layer's surviving weights and bias together (ties to the lower index,
+    weights before bias), with the same layer total as separate ranking; nested over rounds."""
+    rng = np.random.default_rng(seed)
+    params = [(rng.normal(size=(3, 5, 6)), rng.normal(size=(3, 6)) * rng.uniform(0.1, 3)),
+              (rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 4)) * rng.uniform(0.1, 3))]
+    kw = dict(prune_biases=True, output_rate=output_rate)
+    joint = PruningSchedule.fixed_fraction(frac, 2, bias_ranking="joint", **kw)
+    sep = PruningSchedule.fixed_fraction(frac, 2, **kw)
+    full = [(np.ones(W.shape, bool), np.ones(b.shape, bool)) for W, b in params]
+    m1 = magnitude_prune(params, full, joint, 1)
+    s1 = magnitude_prune(params, full, sep, 1)
+    k = keep_counts(joint, (5, 6, 4))
+    for l, ((W, b), (mW, mb), (sW, sb)) in enumerate(zip(params, m1, s1)):
+        for i in range(3):
+            got = np.concatenate([mW[i].ravel(), mb[i]])
+            assert got.sum() == int(sW[i].sum() + sb[i].sum()) == int(k[1, l].sum())
+            v = np.concatenate([np.abs(W[i]).ravel(), np.abs(b[i])])
+            want = np.zeros(v.size, bool)
+            want[np.argsort(-v, kind="stable")[:int(k[1, l].sum())]] = True
+            np.testing.assert_array_equal(got, want)
+    noisy = [(W + rng.normal(size=W.shape), b + rng.normal(size=b.shape)) for W, b in params]
+    m2 = magnitude_prune([(W * mW, b * mb) for (W, b), (mW, mb) in zip(noisy, m1)], m1, joint, 2)
+    for l, ((a, c), (a2, c2)) in enumerate(zip(m1, m2)):
+        assert not np.any(a2 & ~a) and not np.any(c2 & ~c)
+        assert (a2.sum(axis=(1, 2)) + c2.sum(axis=1) == int(k[2, l].sum())).all()
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(prune_biases=False, bias_ranking="joint"), "prune_biases=True"),
+    (dict(prune_biases=True, scope="global", bias_ranking="joint"), "scope='layerwise'"),
+    (dict(prune_biases=True, bias_ranking="together"), "bias_ranking"),
+])
+def test_bad_bias_ranking(kw, match):
+    with pytest.raises(ValueError, match=match):
+        PruningSchedule.from_densities([0.5], **kw)
+
+
+def test_prune_step_ranks_the_snapshot_and_the_end_is_the_default():
+    """prune_step = k: round r+1's ticket is magnitude_prune of round r's lottery model after k
+    steps (recomputed here by training that model again); prune_step = steps = the default."""
+    proto = _protocol(prune_step=5)
+    rec = _Recorder()
+    run_imp(_data(), proto, conditions=["lottery"], seeds=[3, 4], backend="numpy",
+            extra_columns=rec)
+    seeds = [np.random.SeedSequence(s) for s in (3, 4)]
+    for r in (1, 2):
+        masks, params = rec.get(r, "lottery")
+        again = train(params, _data(), optimizer=Adam(lr=proto.lr), steps=proto.steps,
+                      batch_size=proto.batch_size, data_seed=[L._child(s, L._DATA) for s in seeds],
+                      masks=masks, residual=True, rewind_steps=(5,))
+        want = magnitude_prune(again.rewind_params[5], masks, proto.schedule, r + 1)
+        late = magnitude_prune(again.params, masks, proto.schedule, r + 1)
+        got, _ = rec.get(r + 1, "lottery")
+        for (gW, gb), (wW, wb) in zip(got, want):
+            np.testing.assert_array_equal(gW, wW)
+        # the snapshot is not the end of training: some mask differs (else the test is void)
+        assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(want, late))
+    end = run_imp(_data(), _protocol(prune_step=proto.steps), conditions=["lottery"],
+                  seeds=[3, 4], backend="numpy")
+    default = run_imp(_data(), _protocol(), conditions=["lottery"], seeds=[3, 4],
+                      backend="numpy")
+    assert end == default
+
+
 def test_random_and_shuffled_masks_keep_counts_per_model():
     """Exact per-model per-tensor counts; a permutation of the ticket (shuffled) and a fresh
     draw (random) both differ from the ticket; the same seed reproduces."""
@@ -378,6 +447,8 @@ def test_bad_input_raises_before_training(no_training, kw, err, match):
     (dict(optimizer="lbfgs"), "optimizer"),
     (dict(saliency_scope="per-neuron"), "saliency_scope"),
     (dict(residual=(0,)), "residual"),
+    (dict(prune_step=0), "prune_step"),
+    (dict(prune_step=13), "prune_step"),
 ])
 def test_bad_protocol(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -396,6 +467,21 @@ TEACHER = dict(dataset="teacher", n_in=12, n_out=3, hidden="", teacher_hidden=""
                steps=30, eval_every=10, batch_size=25, lr=0.05, dtype="float64",
                schedule="fraction", prune_fraction=0.4, rounds=3, prune_biases=False,
                rewind_step=3, synflow_iterations=3)
+
+
+def test_sim_params_prune_step_and_bias_ranking():
+    from sparsesim.sim import lottery as SL
+    assert SL.protocol_from_params({}).prune_step is None           # 0 = the end of training
+    proto = SL.protocol_from_params({"prune_step": 1000, "bias_ranking": "joint"})
+    assert proto.prune_step == 1000 and proto.schedule.bias_ranking == "joint"
+    with pytest.raises(ValueError, match="prune_step"):
+        SL.protocol_from_params({"prune_step": -1})
+    with pytest.raises(ValueError, match="prune_step"):
+        SL.protocol_from_params({"prune_step": 2000})               # beyond steps = 1501
+    with pytest.raises(TypeError, match="prune_step"):
+        SL.protocol_from_params({"prune_step": 2.5})
+    with pytest.raises(ValueError, match="bias_ranking"):
+        SL.protocol_from_params({"bias_ranking": "joint", "prune_biases": False})
 
 
 def test_sim_run_cells_one_list_of_rows_per_cell():

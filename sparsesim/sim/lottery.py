@@ -78,6 +78,8 @@ PARAMS: dict[str, type] = {
     "densities": str,          # schedule="densities": "0.5,0.2,0.1"
     "output_rate": float,
     "prune_biases": bool,
+    "bias_ranking": str,       # "separate" or "joint" (a layer's weights and bias ranked together)
+    "prune_step": int,         # weights of this step rank the IMP masks; 0 = end of training
     "scope": str,
     "rewind_step": int,
     "saliency_scope": str,
@@ -116,6 +118,8 @@ DEFAULTS: dict[str, Any] = {
     "densities": "",
     "output_rate": 1.0,
     "prune_biases": True,
+    "bias_ranking": "separate",
+    "prune_step": 0,
     "scope": "layerwise",
     "rewind_step": 50,
     "saliency_scope": "layerwise",
@@ -180,12 +184,21 @@ def schedule_from_params(p: dict) -> PruningSchedule:
     """The pruning schedule a parameter dict describes."""
     p = _full(p)
     check_choice("schedule", p["schedule"], ("linspace", "fraction", "densities"))
-    kw = dict(output_rate=p["output_rate"], prune_biases=p["prune_biases"], scope=p["scope"])
+    kw = dict(output_rate=p["output_rate"], prune_biases=p["prune_biases"], scope=p["scope"],
+              bias_ranking=p["bias_ranking"])
     if p["schedule"] == "linspace":
         return PruningSchedule.from_densities(mnist1d_densities(p["n_sparsities"]), **kw)
     if p["schedule"] == "fraction":
         return PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"], **kw)
     return PruningSchedule.from_densities(_floats(p["densities"], "densities"), **kw)
+
+
+def _prune_step(value: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"prune_step must be an integer (0 = the end of training); got {value!r}")
+    if value < 0:
+        raise ValueError(f"prune_step must be >= 0 (0 = the end of training); got {value}")
+    return None if value == 0 else int(value)
 
 
 def protocol_from_params(p: dict) -> LotteryProtocol:
@@ -208,6 +221,7 @@ def protocol_from_params(p: dict) -> LotteryProtocol:
         optimizer=p["optimizer"], lr=p["lr"], momentum=p["momentum"], steps=p["steps"],
         batch_size=p["batch_size"], eval_every=p["eval_every"],
         rewind_step=p["rewind_step"], saliency_scope=p["saliency_scope"],
+        prune_step=_prune_step(p["prune_step"]),
         grasp_temperature=p["grasp_temperature"], synflow_iterations=p["synflow_iterations"])
 
 
@@ -539,6 +553,15 @@ def _support_table(c):
     return pd.DataFrame(rows)
 
 
+def _ranked_on(prune_step) -> str:
+    """Protocol note on the weights that rank the IMP masks (empty for the default)."""
+    try:
+        step = int(prune_step)
+    except (TypeError, ValueError):
+        return ""
+    return f"IMP masks ranked on the weights at step {step}; " if step > 0 else ""
+
+
 def tables(cells) -> list:
     """Accuracy / early-stop tables per density, the claims, published numbers, support overlap."""
     from .._table import TheoryTable  # noqa: PLC0415
@@ -551,8 +574,10 @@ def tables(cells) -> list:
     proto = (f"hidden widths {v('hidden') or '(none)'}, residual {v('residual')}, "
              f"{v('optimizer')} lr {v('lr')}, batch {v('batch_size')}, {v('steps')} steps, "
              f"schedule {v('schedule')}, scope {v('scope')}, output rate {v('output_rate')}, "
-             f"biases pruned: {v('prune_biases')}; rewind step {v('rewind_step')}; "
-             f"{summary['n_seeds'].max()} seeds")
+             f"biases pruned: {v('prune_biases')}"
+             f"{' (ranked with their layer' + chr(39) + 's weights)' if v('bias_ranking') == 'joint' else ''}"
+             f"; rewind step {v('rewind_step')}; "
+             f"{_ranked_on(v('prune_step'))}{summary['n_seeds'].max()} seeds")
     out = [
         TheoryTable(
             title="Test accuracy (%) per density, mean ± sd over seeds",
