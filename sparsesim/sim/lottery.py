@@ -613,7 +613,12 @@ def tables(cells) -> list:
             title="MNIST-1D: ours beside the published lottery notebook",
             frame=_published(summary), agree_col="agree",
             note=("Published: greydanus/mnist1d lottery notebook, test accuracy of trial 0 / "
-                  "trial 1 (labelled published; PyTorch default init, no validation split). "
+                  "trial 1 at its last step (labelled published; PyTorch default init, all "
+                  "4,000 training signals (no validation split), sequential batches; each "
+                  "round's masks rank the step-1000 checkpoint, with a layer's weights and "
+                  "bias against one threshold — here `prune_step` = "
+                  f"{int(float(v('prune_step') or 0)) or 'end of training'}, `bias_ranking` = "
+                  f"{v('bias_ranking')}). "
                   "Ours: mean ± sd over seeds at the round whose density is nearest (within "
                   "20%) to 1 − sparsity. Agreement = the published pattern (lottery above "
                   "random) holds for our means; for the dense row, our mean lies in the "
