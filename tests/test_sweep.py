@@ -205,6 +205,66 @@ def test_cli_version_and_help(capsys):
     assert "sparsesim run all --quick" in capsys.readouterr().out
 
 
+_EVOLVING = """
+from sparsesim.backend import make_rng, to_numpy
+PARAMS = {{"p": float, "trials": int{extra_param}}}
+DEFAULTS = {{{extra_default}}}
+{neutral}
+def run_cell(params, ctx):
+    rng = make_rng(ctx.seed, ctx.backend)
+    return {{"heads": int(to_numpy((rng.uniform(params["trials"]) < params["p"]).sum()))}}
+"""
+
+_EVOLVING_TOML = """
+[sim]
+name = "evolving"
+module = "evolving_sim"
+seed = 5
+[params]
+trials = 1000
+{mode}
+[grid]
+p = [0.2, 0.6]
+"""
+
+
+def _evolve(tmp_path, *, with_mode, mode_line=""):
+    """(Re)write the simulation module, optionally with a new parameter ``mode``."""
+    code = _EVOLVING.format(
+        extra_param=', "mode": str' if with_mode else "",
+        extra_default='"mode": "old"' if with_mode else "",
+        neutral='NEUTRAL_DEFAULTS = {"mode": "old"}' if with_mode else "")
+    (tmp_path / "evolving_sim.py").write_text(code)
+    sys.modules.pop("evolving_sim", None)
+    cfg = tmp_path / "evolving.toml"
+    cfg.write_text(_EVOLVING_TOML.format(mode=mode_line))
+    return load_config(cfg)
+
+
+def test_a_new_parameter_at_its_neutral_value_keeps_keys_and_seeds(tmp_path, monkeypatch):
+    """Falsified if a journal written before a parameter existed stops resuming once the
+    simulation gains it at its neutral value, or if its cells' random numbers change; a
+    non-neutral value must be a new cell."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "o"
+    before = run_sweep(_evolve(tmp_path, with_mode=False), out=out, backend="numpy",
+                       show_progress=False)
+    journal = out / "journal.jsonl"
+    n_lines = len(journal.read_text().splitlines())
+    after = run_sweep(_evolve(tmp_path, with_mode=True), out=out, backend="numpy",
+                      show_progress=False)
+    assert len(journal.read_text().splitlines()) == n_lines        # nothing recomputed
+    assert list(after.cell_key) == list(before.cell_key)
+    # the same cells computed afresh by the new module draw the same numbers
+    fresh = run_sweep(_evolve(tmp_path, with_mode=True), out=tmp_path / "fresh",
+                      backend="numpy", show_progress=False)
+    assert list(fresh.heads) == list(before.heads)
+    new = run_sweep(_evolve(tmp_path, with_mode=True, mode_line='mode = "new"'), out=out,
+                    backend="numpy", show_progress=False)
+    assert len(journal.read_text().splitlines()) == n_lines + 2
+    assert not set(new.cell_key) & set(before.cell_key)
+
+
 def test_python_dash_m_sparsesim_and_a_closed_pipe():
     """`python -m sparsesim` runs the CLI; a reader that closes the pipe early gives no traceback."""
     root = Path(__file__).resolve().parents[1]

@@ -54,7 +54,7 @@ from ..nn.lottery import (
     run_imp,
 )
 
-__all__ = ["PARAMS", "DEFAULTS", "PUBLISHED_MNIST1D", "PUBLISHED_DENSE_RANGE", "valid_cell",
+__all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "PUBLISHED_MNIST1D", "PUBLISHED_DENSE_RANGE", "valid_cell",
            "batch_key", "run_cells", "run_cell", "protocol_from_params", "tables", "figures"]
 
 PARAMS: dict[str, type] = {
@@ -136,6 +136,11 @@ DEFAULTS: dict[str, Any] = {
     "noise": 0.0,
     "seed_batching": True,
 }
+
+#: Parameters added after sweeps were journaled, at the value that reproduces the
+#: earlier behaviour (see :func:`sparsesim.sweep.provenance.cell_identity`).
+NEUTRAL_DEFAULTS: dict[str, Any] = {"seed_batching": True, "bias_ranking": "separate",
+                                     "prune_step": 0}
 
 #: Published test accuracy (%) of the MNIST-1D lottery notebook (trial 0, trial 1).
 PUBLISHED_MNIST1D = {

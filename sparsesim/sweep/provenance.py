@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["git_commit", "cell_key", "cell_seed"]
+__all__ = ["git_commit", "cell_key", "cell_seed", "cell_identity"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,6 +32,29 @@ def git_commit() -> str:
 
 def _canonical(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def cell_identity(params: dict[str, Any], neutral: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters that identify a cell: ``params`` less those at a neutral value.
+
+    A simulation that gains a parameter lists it in its module's
+    ``NEUTRAL_DEFAULTS`` with the value that reproduces its earlier behaviour;
+    a cell whose value equals it (same type, same value) is keyed and seeded
+    without it, so journals written before the parameter existed still resume
+    and their cells keep their random numbers.  Any other value is part of
+    the identity.
+
+    Examples
+    --------
+    >>> cell_identity({"d": 4, "mode": "old"}, {"mode": "old"})
+    {'d': 4}
+    >>> cell_identity({"d": 4, "mode": "new"}, {"mode": "old"})
+    {'d': 4, 'mode': 'new'}
+    """
+    if not neutral:
+        return dict(params)
+    return {k: v for k, v in params.items()
+            if not (k in neutral and type(v) is type(neutral[k]) and v == neutral[k])}
 
 
 def cell_key(params: dict[str, Any], sweep_seed: int) -> str:

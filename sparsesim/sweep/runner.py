@@ -25,7 +25,7 @@ from ..backend import BACKENDS, device_name, resolve_backend
 from .config import SweepConfig
 from .journal import Journal
 from .progress import Progress
-from .provenance import cell_key, cell_seed, git_commit
+from .provenance import cell_identity, cell_key, cell_seed, git_commit
 
 __all__ = ["CellContext", "run_sweep", "run_task", "LocalExecutor", "make_tasks",
            "rows_frame", "PROVENANCE_COLUMNS"]
@@ -88,7 +88,9 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
     backend = resolve_backend(task.backend)
     device = device_name(backend)
     commit = git_commit()  # cached: the tree as it was when this process first asked
-    ctxs = [CellContext(seed=cell_seed(c, task.sweep_seed), sweep_seed=task.sweep_seed,
+    neutral = getattr(module, "NEUTRAL_DEFAULTS", None)
+    ctxs = [CellContext(seed=cell_seed(cell_identity(c, neutral), task.sweep_seed),
+                        sweep_seed=task.sweep_seed,
                         backend=backend, progress=progress) for c in task.cells]
     t0 = time.perf_counter()
     if hasattr(module, "run_cells") and len(task.cells) > 0:
@@ -221,7 +223,8 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     git_commit()  # record the source tree as it is now, before any cell runs
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
-    keys = [cell_key(c, config.seed) for c in config.cells]
+    neutral = getattr(config.module, "NEUTRAL_DEFAULTS", None)
+    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
     stream = stream or sys.stderr
     bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
