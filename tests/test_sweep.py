@@ -241,6 +241,18 @@ def _evolve(tmp_path, *, with_mode, mode_line=""):
     return load_config(cfg)
 
 
+@pytest.mark.parametrize("args, name", [((["p", 1],), "params"), (({"p": 1}, ["p"]), "neutral")])
+def test_cell_identity_bad_arguments_name_the_argument(args, name):
+    from sparsesim.sweep.provenance import cell_identity
+    with pytest.raises(TypeError, match=name):
+        cell_identity(*args)
+
+
+def test_cell_identity_compares_type_and_value():
+    from sparsesim.sweep.provenance import cell_identity
+    assert cell_identity({"flag": 1, "n": True}, {"flag": True, "n": True}) == {"flag": 1}
+
+
 def test_a_new_parameter_at_its_neutral_value_keeps_keys_and_seeds(tmp_path, monkeypatch):
     """Falsified if a journal written before a parameter existed stops resuming once the
     simulation gains it at its neutral value, or if its cells' random numbers change; a

@@ -51,6 +51,11 @@ def cell_identity(params: dict[str, Any], neutral: dict[str, Any] | None = None)
     >>> cell_identity({"d": 4, "mode": "new"}, {"mode": "old"})
     {'d': 4, 'mode': 'new'}
     """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of cell parameters; got {type(params).__name__}")
+    if neutral is not None and not isinstance(neutral, dict):
+        raise TypeError(f"neutral must be a dict of parameter values or None; "
+                        f"got {type(neutral).__name__}")
     if not neutral:
         return dict(params)
     return {k: v for k, v in params.items()
