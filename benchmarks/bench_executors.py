@@ -206,8 +206,8 @@ def main(argv=None) -> int:
             else:
                 dask = _best(config, backend, on(clusters["executor"]), args.repeats)
                 stock = _best(config, backend, on(clusters["dask env"]), args.repeats)
-            print(f"{name:<26} {backend:<7} {n:>6} {n / local:>10.1f} {n / dask:>10.1f} "
-                  f"{n / stock:>13.1f} {1e3 * local / n:>14.2f} {1e3 * dask / n:>13.2f} "
+            print(f"{name:<26} {backend:<7} {n:>6} {n / local:>10.3g} {n / dask:>10.3g} "
+                  f"{n / stock:>13.3g} {1e3 * local / n:>14.2f} {1e3 * dask / n:>13.2f} "
                   f"{local / dask:>9.2f}")
     finally:
         import logging
