@@ -54,8 +54,9 @@ from ..nn.lottery import (
     run_imp,
 )
 
-__all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "PUBLISHED_MNIST1D", "PUBLISHED_DENSE_RANGE", "valid_cell",
-           "batch_key", "run_cells", "run_cell", "protocol_from_params", "tables", "figures"]
+__all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "PUBLISHED_MNIST1D", "PUBLISHED_DENSE_RANGE",
+           "valid_cell", "batch_key", "run_cells", "run_cell", "protocol_from_params", "tables",
+           "figures"]
 
 PARAMS: dict[str, type] = {
     "dataset": str,            # "mnist1d" or "teacher"
@@ -576,12 +577,11 @@ def tables(cells) -> list:
     rounds = _table_rounds(summary)
     dataset = str(_param(c, "dataset"))
     v = lambda k: _param(c, k)  # noqa: E731
+    joint = " (ranked with their layer's weights)" if v("bias_ranking") == "joint" else ""
     proto = (f"hidden widths {v('hidden') or '(none)'}, residual {v('residual')}, "
              f"{v('optimizer')} lr {v('lr')}, batch {v('batch_size')}, {v('steps')} steps, "
              f"schedule {v('schedule')}, scope {v('scope')}, output rate {v('output_rate')}, "
-             f"biases pruned: {v('prune_biases')}"
-             f"{' (ranked with their layer' + chr(39) + 's weights)' if v('bias_ranking') == 'joint' else ''}"
-             f"; rewind step {v('rewind_step')}; "
+             f"biases pruned: {v('prune_biases')}{joint}; rewind step {v('rewind_step')}; "
              f"{_ranked_on(v('prune_step'))}{summary['n_seeds'].max()} seeds")
     out = [
         TheoryTable(
