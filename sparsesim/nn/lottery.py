@@ -83,12 +83,13 @@ from ..sparsity import keep_count
 from . import mlp as _mlp
 from . import saliency as _sal
 from .optim import check_real, make_optimizer
-from .train import MAX_STEPS, TrainData, _check_data, data_order, train
+from .train import BATCH_ORDERS, MAX_STEPS, TrainData, _check_data, data_order, train
 
 __all__ = [
     "CONDITIONS",
     "SCOPES",
     "BIAS_RANKINGS",
+    "COUNT_RULES",
     "PruningSchedule",
     "LotteryProtocol",
     "mnist1d_densities",
@@ -108,6 +109,7 @@ CONDITIONS = ("dense", "lottery", "rewind", "reinit", "random", "shuffled", "sni
               "synflow", "oneshot")
 SCOPES = ("layerwise", "global")
 BIAS_RANKINGS = ("separate", "joint")
+COUNT_RULES = ("nearest", "truncate")
 _SALIENCY = ("snip", "grasp", "synflow")
 
 # spawn-key purposes of a replicate seed
@@ -164,6 +166,14 @@ class PruningSchedule:
         together and keeps the same total per layer (the MNIST-1D notebook
         scores the concatenated weights and bias of a layer against one
         threshold), so a bias competes with its layer's weights.
+    count_rule : {"nearest", "truncate"}
+        How an explicit density ``d`` becomes a count of ``n`` ranked entries
+        (rate ``ρ``, sparsity ``s = ρ (1 - d)``): ``"nearest"`` (default)
+        keeps ``floor((1 - s) n + 1/2)``; ``"truncate"`` drops ``int(s · n)``
+        and keeps the rest — the MNIST-1D notebook's ``num_to_drop =
+        int(sparsity · len)``, where ``n`` is the ranked unit: a tensor, a
+        layer's weights and bias together (``bias_ranking="joint"``) or the
+        global pool.  Fixed-fraction schedules use ``"nearest"`` only.
 
     Examples
     --------
@@ -182,6 +192,7 @@ class PruningSchedule:
     prune_biases: bool = False
     scope: str = "layerwise"
     bias_ranking: str = "separate"
+    count_rule: str = "nearest"
 
     def __post_init__(self):
         if not isinstance(self.densities, tuple) or not all(
@@ -203,6 +214,33 @@ class PruningSchedule:
                              "needs prune_biases=True and scope='layerwise' (global scope pools "
                              f"them already); got prune_biases={self.prune_biases}, "
                              f"scope={self.scope!r}")
+        check_choice("count_rule", self.count_rule, COUNT_RULES)
+        if self.count_rule == "truncate" and self.fraction is not None:
+            raise ValueError("count_rule='truncate' applies to explicit densities "
+                             "(PruningSchedule.from_densities); fixed-fraction schedules use "
+                             "count_rule='nearest'")
+
+    def kept(self, round_index: int, n: int, rate: float = 1.0) -> int:
+        """Entries of a ranked unit of ``n`` kept at round ``round_index`` (explicit densities).
+
+        Examples
+        --------
+        >>> s = PruningSchedule.from_densities([0.75], count_rule="truncate")
+        >>> s.kept(1, 10), PruningSchedule.from_densities([0.75]).kept(1, 10)
+        (8, 8)
+        >>> s = PruningSchedule.from_densities([0.33], count_rule="truncate")
+        >>> s.kept(1, 10), PruningSchedule.from_densities([0.33]).kept(1, 10)
+        (4, 3)
+        """
+        round_index = check_int("round_index", round_index, low=1, high=self.rounds)
+        n = check_int("n", n, low=0)
+        if self.fraction is not None:
+            raise ValueError("kept() needs explicit densities; fixed-fraction counts are "
+                             "recursive (see keep_counts)")
+        d = self.densities[round_index - 1]
+        if self.count_rule == "truncate":
+            return n - int((rate * (1.0 - d)) * n)
+        return keep_count(1.0 - rate * (1.0 - d), n)
 
     @classmethod
     def fixed_fraction(cls, fraction: float, rounds: int, *, output_rate: float = 1.0,
@@ -226,7 +264,8 @@ class PruningSchedule:
     @classmethod
     def from_densities(cls, densities: Sequence[float], *, output_rate: float = 1.0,
                        prune_biases: bool = False, scope: str = "layerwise",
-                       bias_ranking: str = "separate") -> "PruningSchedule":
+                       bias_ranking: str = "separate",
+                       count_rule: str = "nearest") -> "PruningSchedule":
         """Explicit target densities of rounds 1, 2, ... (strictly decreasing, in (0, 1)).
 
         A leading ``1.0`` is read as the dense round 0 and dropped.
@@ -262,7 +301,8 @@ class PruningSchedule:
                 raise ValueError(f"densities must be strictly decreasing; got {d} after "
                                  f"{vals[i - 1]} (round {i + 1})")
         return cls(densities=tuple(vals), fraction=None, output_rate=output_rate,
-                   prune_biases=prune_biases, scope=scope, bias_ranking=bias_ranking)
+                   prune_biases=prune_biases, scope=scope, bias_ranking=bias_ranking,
+                   count_rule=count_rule)
 
     @property
     def rounds(self) -> int:
@@ -309,7 +349,8 @@ def keep_counts(schedule: PruningSchedule, sizes: Sequence[int]) -> np.ndarray:
         for r in range(1, R + 1):
             out[r] = (keep_count(1.0 - schedule.fraction, int(out[r - 1]))
                       if schedule.fraction is not None
-                      else keep_count(schedule.densities[r - 1], pool))
+                      else keep_count(schedule.densities[r - 1], pool)
+                      if schedule.count_rule == "nearest" else schedule.kept(r, pool))
         return out
     out = np.empty((R + 1, len(tensors), 2), dtype=np.int64)
     for l, ((nw, nb), rho) in enumerate(zip(tensors, rates)):
@@ -323,7 +364,7 @@ def keep_counts(schedule: PruningSchedule, sizes: Sequence[int]) -> np.ndarray:
                     out[r, l, part] = keep_count(1.0 - rho * schedule.fraction,
                                                  int(out[r - 1, l, part]))
                 else:
-                    out[r, l, part] = keep_count(1.0 - rho * (1.0 - schedule.densities[r - 1]), n)
+                    out[r, l, part] = schedule.kept(r, n, rho)
     return out
 
 
@@ -470,14 +511,18 @@ def magnitude_prune(params: Any, masks: Sequence[tuple[Any, Any]], schedule: Pru
     k = counts[round_index]
     if schedule.bias_ranking == "joint":
         # One ranking per layer over its weights and bias, keeping the layer's
-        # total of the separate counts: a global selection over that layer alone.
+        # total of the separate counts ("nearest") or, with count_rule
+        # "truncate", n - int(s·n) of the layer's n = weights + biases: a
+        # global selection over that layer alone.
         out = []
         for l, ((W, b), (mW, mb)) in enumerate(zip(params, masks)):
             if rates[l] == 0:
                 out.append((mW, mb))
                 continue
             n = sum(tensors[l])
-            new = _sal.select_mask([(xp.abs(W), xp.abs(b))], int(k[l].sum()) / n,
+            total = (schedule.kept(round_index, n, rates[l])
+                     if schedule.count_rule == "truncate" else int(k[l].sum()))
+            new = _sal.select_mask([(xp.abs(W), xp.abs(b))], total / n,
                                    scope="global", existing_masks=[(mW, mb)])
             out.append(new[0])
         return out
@@ -636,6 +681,22 @@ class LotteryProtocol:
         notebook prunes its last checkpoint, taken at step 1000 of 1,501.
         Test accuracy and the other row columns still come from the end of
         training; ``oneshot`` still prunes the fully trained dense network.
+        ``prune_step = s`` is the checkpoint taken after ``s`` updates: the
+        notebook's ``step % 1000 == 0`` checkpoint of ``for step in
+        range(1502)`` follows update number 1,001, i.e. ``prune_step = 1001``.
+    batch_order : {"shuffled", "sequential"}
+        Minibatch order of every round (:func:`sparsesim.nn.train.train`):
+        ``"shuffled"`` (default) random epochs per replicate, the same in
+        every round; ``"sequential"`` the MNIST-1D notebook's fixed order
+        ``bix = (step·batch) mod n_train``, the same for every replicate.
+
+    Notes
+    -----
+    The notebook's ``for step in range(1501 + 1)`` makes 1,502 updates per
+    round, but its last evaluation (the reported test accuracy) follows
+    update 1,501 and nothing it reports or prunes reads the parameters after
+    update 1,502; ``steps = 1501`` therefore reproduces every number it
+    reports, with ``prune_step = 1001``.
     """
 
     sizes: tuple
@@ -656,6 +717,7 @@ class LotteryProtocol:
     synflow_iterations: int = 100
     use_graph: bool | None = None
     prune_step: int | None = None
+    batch_order: str = "shuffled"
 
     def __post_init__(self):
         object.__setattr__(self, "sizes", _mlp._check_sizes(tuple(self.sizes)))
@@ -680,6 +742,7 @@ class LotteryProtocol:
                 raise ValueError(f"prune_step must be in [1, {steps}] (the training budget is "
                                  f"steps={steps}) or None; got {self.prune_step}")
         check_choice("saliency_scope", self.saliency_scope, SCOPES)
+        check_choice("batch_order", self.batch_order, BATCH_ORDERS)
         check_real("grasp_temperature", self.grasp_temperature, low=_mlp.MIN_TEMPERATURE)
         check_int("synflow_iterations", self.synflow_iterations, low=1,
                   high=_sal.MAX_SYNFLOW_ITERATIONS)
@@ -802,7 +865,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
                      eval_every=protocol.eval_every, masks=masks, loss=protocol.loss,
                      residual=protocol.residual, start_steps=start,
                      rewind_steps=tuple(sorted(set(rewind) | set(snap))),
-                     use_graph=protocol.use_graph)
+                     use_graph=protocol.use_graph, batch_order=protocol.batch_order)
 
     def ranked(result):
         """The weights whose magnitudes choose the next IMP masks (see ``prune_step``)."""
@@ -851,7 +914,8 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
 
     # first minibatch of every replicate (SNIP / GraSP)
     if any(c in conditions for c in ("snip", "grasp")):
-        first = np.stack([data_order([ds], 1, data.n_train, protocol.batch_size, 1)[0, 0]
+        first = np.stack([data_order([ds], 1, data.n_train, protocol.batch_size, 1,
+                                     batch_order=protocol.batch_order)[0, 0]
                           for ds in data_seeds])
         first_idx = xp.asarray(first)
     else:

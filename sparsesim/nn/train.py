@@ -7,7 +7,8 @@ own seed), optionally its own learning rate, mask and starting step.
 Protocol
 --------
 Data order
-    Model ``i`` draws its minibatches from its own generator (PCG64 seeded by
+    ``batch_order="shuffled"`` (default): model ``i`` draws its minibatches
+    from its own generator (PCG64 seeded by
     child ``i`` of ``data_seed``, see :func:`sparsesim.nn.model_seeds`): the
     training set is visited in consecutive random permutations (epochs without
     replacement; a minibatch may straddle two epochs), so the order of model
@@ -16,6 +17,12 @@ Data order
     segments of at most ``MAX_ORDER_ENTRIES`` indices), so a data
     seed gives the same order on NumPy and CuPy.  Step ``s`` of every model
     reads position ``s`` of its stream (also a model that starts late).
+    ``batch_order="sequential"``: every model reads the training set in its
+    stored order, cycled — step ``s`` (0-based) takes the examples
+    ``(s·batch + j) mod n_train``, ``j < batch`` — the same order for every
+    model, every epoch and every call, whatever ``data_seed`` (the MNIST-1D
+    notebook's ``bix = (step·batch) mod n_train``, which it equals when the
+    batch size divides ``n_train``).
 Masks
     Enforced at every step: the gradient is zeroed on pruned entries (so the
     optimizer's moments stay 0 there) and the mask is re-applied after the
@@ -30,7 +37,9 @@ Early stopping
     ``early_stop_iter`` is the evaluation step with the minimum validation
     loss (Frankle & Carbin 2019; the first such step on ties; a NaN loss
     counts as +inf).  A model that starts at step ``tau`` only counts the
-    evaluation points ``>= tau``.
+    evaluation points ``>= tau``.  Without a validation split (``x_val``
+    with 0 rows: every training signal is trained on) early stopping is off:
+    the validation curves are NaN and ``early_stop_iter`` is the last step.
 Test accuracy
     ``final_test_accuracy`` is the test accuracy at the last step — the
     "test_accuracy" of the MNIST-1D lottery notebook (which trains for a fixed
@@ -88,7 +97,10 @@ from . import mlp as _mlp
 from .optim import _float_masks, _Optimizer
 
 __all__ = ["TrainData", "TrainResult", "train", "data_order", "eval_points",
-           "early_stopping", "MAX_STEPS", "MAX_EVALS", "MAX_ORDER_ENTRIES"]
+           "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS", "MAX_ORDER_ENTRIES"]
+
+#: Minibatch orders of :func:`train` (see the module notes).
+BATCH_ORDERS = ("shuffled", "sequential")
 
 #: Largest step budget (keeps every step count inside int64 arithmetic).
 MAX_STEPS = 10 ** 12
@@ -109,7 +121,9 @@ class TrainData:
     x_train, x_val, x_test : arrays ``(n, n_in)``
     y_train, y_val, y_test : arrays
         Integer class ids ``(n,)`` (cross-entropy) or float targets
-        ``(n, n_out)`` (MSE).
+        ``(n, n_out)`` (MSE).  The validation split may have 0 rows (no
+        validation split: early stopping is then off, see
+        :func:`train`); the training and test splits need at least one.
 
     Examples
     --------
@@ -131,13 +145,14 @@ class TrainData:
         y_kind = None
         for split in ("train", "val", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
-            check_array(f"x_{split}", x, ndim=2, min_size=1, kinds="iuf")
+            min_size = 0 if split == "val" else 1
+            check_array(f"x_{split}", x, ndim=2, min_size=min_size, kinds="iuf")
             if n_in is None:
                 n_in = int(x.shape[1])
             elif x.shape[1] != n_in:
                 raise ValueError(f"x_{split} must have the {n_in} features of x_train; "
                                  f"got shape {tuple(x.shape)}")
-            check_array(f"y_{split}", y, finite=True, min_size=1, kinds="iuf")
+            check_array(f"y_{split}", y, finite=True, min_size=min_size, kinds="iuf")
             kind = "labels" if (y.ndim == 1 and y.dtype.kind in "iu") else "targets"
             if kind == "targets" and not (y.ndim == 2 and y.dtype.kind == "f"):
                 raise ValueError(f"y_{split} must hold integer class ids (n,) or float targets "
@@ -198,6 +213,8 @@ def _check_data(data: Any, sizes: tuple[int, ...], loss: str) -> None:
             if y.ndim != 1:
                 raise ValueError(f"data.y_{split} must hold integer class ids for "
                                  f"loss='cross_entropy'; got shape {tuple(y.shape)}")
+            if y.shape[0] == 0:
+                continue
             lo, hi = int(y.min()), int(y.max())
             if lo < 0 or hi >= n_out:
                 raise ValueError(f"data.y_{split} must hold class ids in [0, {n_out - 1}]; "
@@ -232,15 +249,23 @@ def eval_points(steps: int, eval_every: int) -> np.ndarray:
 class _DataOrder:
     """Per-model minibatch index streams (host side, one PCG64 per model)."""
 
-    def __init__(self, seeds: Sequence[np.random.SeedSequence], n_train: int, batch_size: int):
+    def __init__(self, seeds: Sequence[np.random.SeedSequence], n_train: int, batch_size: int,
+                 batch_order: str = "shuffled"):
         self.gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
         self.n_train = n_train
         self.batch_size = batch_size
         self.buffers = [np.zeros(0, dtype=np.int64) for _ in seeds]
+        self.sequential = batch_order == "sequential"
+        self.position = 0          # entries of the sequential stream already taken
 
     def take(self, n_steps: int) -> np.ndarray:
         """Indices of the next ``n_steps`` minibatches, shape ``(n_steps, B, batch)``."""
         need = n_steps * self.batch_size
+        if self.sequential:
+            idx = (self.position + np.arange(need, dtype=np.int64)) % self.n_train
+            self.position = (self.position + need) % self.n_train
+            return np.broadcast_to(idx.reshape(n_steps, 1, self.batch_size),
+                                   (n_steps, len(self.gens), self.batch_size)).copy()
         out = np.empty((len(self.gens), need), dtype=np.int64)
         for i, gen in enumerate(self.gens):
             buf = self.buffers[i]
@@ -257,17 +282,21 @@ class _DataOrder:
 
 
 def data_order(data_seed: Any, n_models: int, n_train: int, batch_size: int,
-               steps: int) -> np.ndarray:
+               steps: int, batch_order: str = "shuffled") -> np.ndarray:
     """The minibatch indices every model sees, shape ``(steps, n_models, batch_size)``.
 
-    The same streams :func:`train` uses (see the module notes).
+    The same streams :func:`train` uses (see the module notes); with
+    ``batch_order="sequential"`` the seed is not used.
 
     Examples
     --------
     >>> idx = data_order(0, 2, 10, 5, 4)
     >>> idx.shape, sorted(idx[:2, 0].ravel().tolist()) == list(range(10))
     ((4, 2, 5), True)
+    >>> data_order(0, 1, 10, 4, 3, batch_order="sequential")[:, 0].tolist()
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]
     """
+    check_choice("batch_order", batch_order, BATCH_ORDERS)
     n_models = check_int("n_models", n_models, low=1)
     n_train = check_int("n_train", n_train, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
@@ -277,7 +306,7 @@ def data_order(data_seed: Any, n_models: int, n_train: int, batch_size: int,
                          f"batch_size={batch_size}) indices exceed {MAX_ORDER_ENTRIES} "
                          "(materialised at once); ask for fewer steps or models")
     seeds = _data_seeds(data_seed, n_models)
-    return _DataOrder(seeds, n_train, batch_size).take(steps)
+    return _DataOrder(seeds, n_train, batch_size, batch_order).take(steps)
 
 
 def early_stopping(val_loss: np.ndarray, eval_steps: np.ndarray,
@@ -326,7 +355,8 @@ class TrainResult:
         Curves, shape ``(B, n_evals)``; accuracies are NaN for MSE.  Points
         before a model's start step are NaN.
     early_stop_index : ndarray ``(B,)``
-        Index into ``eval_steps`` of the minimum validation loss.
+        Index into ``eval_steps`` of the minimum validation loss (the last
+        point when the validation split is empty: early stopping off).
     early_stop_iter : ndarray ``(B,)``
         ``eval_steps[early_stop_index]`` (iterations, i.e. optimizer steps).
     start_steps : ndarray ``(B,)``
@@ -505,7 +535,8 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
           data_seed: Any, eval_every: int = 100, masks: Any = None,
           loss: str = "cross_entropy", temperature: float = 1.0, residual: Any = False,
           start_steps: Any = None, rewind_steps: Sequence[int] = (),
-          use_graph: bool | None = None, eval_chunk: int | None = None) -> TrainResult:
+          use_graph: bool | None = None, eval_chunk: int | None = None,
+          batch_order: str = "shuffled") -> TrainResult:
     """Train B models together for a fixed number of steps (see the module notes).
 
     Parameters
@@ -525,7 +556,8 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
         Minibatch size, ``1 .. n_train``.
     data_seed : int, SeedSequence or sequence of B of them
         Data-order seeds (model ``i`` uses child ``i``, or entry ``i`` of a
-        sequence), independent of the initialisation seed.
+        sequence), independent of the initialisation seed; validated but
+        unused with ``batch_order="sequential"``.
     eval_every : int
         Steps between evaluations (the last step is always evaluated).
     masks : None or list
@@ -542,6 +574,10 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
     eval_chunk : int, optional
         Examples per forward pass at evaluation (default: a chunk of about
         2**24 activations across the batch).
+    batch_order : {"shuffled", "sequential"}
+        ``"shuffled"``: per-model random epochs from ``data_seed``;
+        ``"sequential"``: the stored order, cycled, identical for every model
+        and call (see the module notes).
 
     Returns
     -------
@@ -568,6 +604,7 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
     data = TrainData.from_dataset(data)
     _check_data(data, sizes, loss)
     batch_size = check_int("batch_size", batch_size, low=1, high=data.n_train)
+    check_choice("batch_order", batch_order, BATCH_ORDERS)
     seeds = _data_seeds(data_seed, n_models)
     rewind_steps = _check_steps_list("rewind_steps", rewind_steps, steps, high=steps)
     if start_steps is None:
@@ -614,7 +651,7 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
     step_dev = xp.zeros((), dtype=xp.int64)     # global step
     gated = bool(starts.max() > 0)
     start_dev = xp.asarray(starts)
-    order = _DataOrder(seeds, data.n_train, batch_size)
+    order = _DataOrder(seeds, data.n_train, batch_size, batch_order)
     x_train, y_train = data.x_train, data.y_train
 
     def step_fn():
@@ -631,6 +668,8 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
     def evaluate(j):
         for k, split in enumerate(("train", "val", "test")):
             x, y = data.splits()[split]
+            if int(x.shape[0]) == 0:
+                continue            # no validation split: its curves stay NaN
             lv, av = _split_metrics(work, x, y, loss=loss, temperature=temperature,
                                     residual=residual, chunk=eval_chunk)
             curves[2 * k, :, j] = lv
@@ -669,7 +708,10 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
     host = to_numpy(curves).astype(np.float64)
     before = points[None, :] < starts[:, None]
     host[:, before] = np.nan
-    stop = early_stopping(host[2], points, starts)
+    if int(data.x_val.shape[0]) == 0:
+        stop = np.full(n_models, n_evals - 1, dtype=np.int64)   # early stopping off
+    else:
+        stop = early_stopping(host[2], points, starts)
     return TrainResult(params=work, eval_steps=points, train_loss=host[0],
                        train_accuracy=host[1], val_loss=host[2], val_accuracy=host[3],
                        test_loss=host[4], test_accuracy=host[5], early_stop_index=stop,
