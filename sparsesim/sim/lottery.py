@@ -80,7 +80,9 @@ PARAMS: dict[str, type] = {
     "output_rate": float,
     "prune_biases": bool,
     "bias_ranking": str,       # "separate" or "joint" (a layer's weights and bias ranked together)
-    "prune_step": int,         # weights of this step rank the IMP masks; 0 = end of training
+    "prune_step": int,         # weights after this many updates rank the IMP masks; 0 = end
+    "count_rule": str,         # "nearest" or "truncate" (the notebook's int(sparsity·len) dropped)
+    "batch_order": str,        # "shuffled" or "sequential" (the notebook's fixed order)
     "scope": str,
     "rewind_step": int,
     "saliency_scope": str,
@@ -121,6 +123,8 @@ DEFAULTS: dict[str, Any] = {
     "prune_biases": True,
     "bias_ranking": "separate",
     "prune_step": 0,
+    "count_rule": "nearest",
+    "batch_order": "shuffled",
     "scope": "layerwise",
     "rewind_step": 50,
     "saliency_scope": "layerwise",
@@ -141,7 +145,8 @@ DEFAULTS: dict[str, Any] = {
 #: Parameters added after sweeps were journaled, at the value that reproduces the
 #: earlier behaviour (see :func:`sparsesim.sweep.provenance.cell_identity`).
 NEUTRAL_DEFAULTS: dict[str, Any] = {"seed_batching": True, "bias_ranking": "separate",
-                                     "prune_step": 0}
+                                     "prune_step": 0, "count_rule": "nearest",
+                                     "batch_order": "shuffled"}
 
 #: Published test accuracy (%) of the MNIST-1D lottery notebook (trial 0, trial 1).
 PUBLISHED_MNIST1D = {
@@ -193,10 +198,16 @@ def schedule_from_params(p: dict) -> PruningSchedule:
     kw = dict(output_rate=p["output_rate"], prune_biases=p["prune_biases"], scope=p["scope"],
               bias_ranking=p["bias_ranking"])
     if p["schedule"] == "linspace":
-        return PruningSchedule.from_densities(mnist1d_densities(p["n_sparsities"]), **kw)
+        return PruningSchedule.from_densities(mnist1d_densities(p["n_sparsities"]),
+                                              count_rule=p["count_rule"], **kw)
     if p["schedule"] == "fraction":
+        if p["count_rule"] != "nearest":
+            raise ValueError(f"count_rule={p['count_rule']!r} needs explicit densities "
+                             "(schedule = 'linspace' or 'densities'); schedule = 'fraction' "
+                             "uses count_rule = 'nearest'")
         return PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"], **kw)
-    return PruningSchedule.from_densities(_floats(p["densities"], "densities"), **kw)
+    return PruningSchedule.from_densities(_floats(p["densities"], "densities"),
+                                          count_rule=p["count_rule"], **kw)
 
 
 def _prune_step(value: int) -> int | None:
@@ -227,7 +238,7 @@ def protocol_from_params(p: dict) -> LotteryProtocol:
         optimizer=p["optimizer"], lr=p["lr"], momentum=p["momentum"], steps=p["steps"],
         batch_size=p["batch_size"], eval_every=p["eval_every"],
         rewind_step=p["rewind_step"], saliency_scope=p["saliency_scope"],
-        prune_step=_prune_step(p["prune_step"]),
+        prune_step=_prune_step(p["prune_step"]), batch_order=p["batch_order"],
         grasp_temperature=p["grasp_temperature"], synflow_iterations=p["synflow_iterations"])
 
 
