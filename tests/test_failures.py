@@ -196,7 +196,7 @@ def test_report_is_rebuilt_from_cells_csv_alone(tmp_path, monkeypatch, capsys):
     for col in ("device", "backend", "version", "git_commit", "executor", "config_hash"):
         assert str(cells[col].iloc[0]) in header, col
     assert str(cells["finished_at"].min()) in header and "(UTC)" in header
-    assert "3 of 3 rows agree" in md
+    assert "3 of 3 tested rows agree" in md
 
 
 def test_every_row_carries_provenance(tmp_path):

@@ -191,7 +191,7 @@ def test_cli_run_report_list(tmp_path, capsys, monkeypatch):
     assert main(["run", "toy", "--quick", "--backend", "numpy", "--quiet"]) == 0
     out = tmp_path / "results" / "quick" / "toy"
     text = (out / "table.md").read_text()
-    assert "1 of 1 rows agree" in text and "Produced on cpu" in text
+    assert "1 of 1 tested rows agree" in text and "Produced on cpu" in text
     (out / "table.md").unlink()
     assert main(["report", "toy", "--out", str(out)]) == 0
     assert "rows agree" in (out / "table.md").read_text()

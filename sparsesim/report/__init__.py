@@ -1,6 +1,6 @@
 """Reports: theory tables (Markdown + CSV) and figures from a sweep's ``cells.csv``."""
 
-from .tables import FAMILY_ALPHA, TheoryTable, judge, provenance_header, to_markdown, write_report
+from .tables import FAMILY_ALPHA, Judgement, TheoryTable, judge, provenance_header, to_markdown, write_report
 
-__all__ = ["FAMILY_ALPHA", "TheoryTable", "judge", "provenance_header", "to_markdown",
+__all__ = ["FAMILY_ALPHA", "Judgement", "TheoryTable", "judge", "provenance_header", "to_markdown",
            "write_report"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -10,48 +11,198 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._table import TheoryTable
+from .._table import FAMILY_ALPHA, TheoryTable
+from ..sim import Simulation, as_simulation
 
-__all__ = ["TheoryTable", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
+__all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
            "provenance_header"]
 
-#: Family-wise error rate of the agreement line of every ``table.md``: the
-#: chance that at least one row of a file is marked ✗ although the simulation
-#: and the theory agree (Holm's step-down correction across the file's rows).
-FAMILY_ALPHA = 0.01
 
 
-def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> tuple[list[np.ndarray], int, int]:
-    """Verdict per row of every table (``True`` agree, ``False`` disagree, ``None`` untested).
+@dataclass
+class Judgement:
+    """The verdicts of a file's rows and their counts by kind (:func:`judge`).
 
-    P-values from all tables are corrected together (Holm, family-wise
-    ``alpha``); rows without a p-value use their ``agree_col``.
-    Returns (verdicts per table, rows agreeing, rows judged).
+    ``verdicts[i][r]`` is ``True`` (✓), ``False`` (✗), ``"inconclusive"``,
+    ``"not testable: ..."`` or ``None`` (descriptive) for row ``r`` of table
+    ``i``; ``kinds[i][r]`` its kind.
+    """
+
+    verdicts: list
+    kinds: list
+    alpha: float
+    n_tests: int = 0
+    n_intervals: int = 0
+    agree: int = 0
+    inconclusive: int = 0
+    identities: int = 0
+    identities_hold: int = 0
+    descriptive: int = 0
+    not_testable: int = 0
+    interval_levels: list = field(default_factory=list)
+    test_names: list = field(default_factory=list)
+
+    @property
+    def tested(self) -> int:
+        """Rows in the agreement line (tests, claims and intervals with a verdict)."""
+        return self.n_tests + self.n_intervals
+
+    def interval_budget(self) -> float:
+        """Σ (1 − level) over the interval rows: their share of the file's error budget."""
+        return float(sum(1.0 - lv for lv in self.interval_levels))
+
+    def agreement_line(self) -> str:
+        """The line under a file's title: tested rows by kind, identities, descriptive rows."""
+        parts = []
+        if self.tested:
+            kinds = []
+            if self.n_tests:
+                kinds.append(f"{self.n_tests} test{'s' * (self.n_tests != 1)}")
+            if self.n_intervals:
+                kinds.append(f"{self.n_intervals} interval{'s' * (self.n_intervals != 1)}")
+            how = ", ".join(kinds)
+            if self.n_tests and not self.n_intervals:
+                how += f"; Holm, family-wise α = {self.alpha:g}"
+            elif self.n_intervals:
+                levels = sorted({round(lv, 6) for lv in self.interval_levels})
+                lv = " / ".join(f"{100 * v:g} %" for v in levels)
+                budget = self.interval_budget() + (self.alpha if self.n_tests else 0.0)
+                how += (f"; Holm at family-wise α = {self.alpha:g} over the tests, "
+                        if self.n_tests else "; ") + (
+                    f"intervals at {lv} coverage; chance of any false ✗ in this file "
+                    f"≤ {budget:.3g} (union bound)")
+            line = f"**{self.agree} of {self.tested} tested rows agree** ({how})"
+            if self.inconclusive:
+                line += f"; {self.inconclusive} inconclusive"
+            parts.append(line)
+        else:
+            parts.append("**No row of this file is tested against a theory**")
+        if self.identities:
+            parts.append(f"identities: {self.identities_hold} of {self.identities} hold")
+        if self.not_testable:
+            parts.append(f"{self.not_testable} row{'s' * (self.not_testable != 1)} "
+                         "not testable")
+        if self.descriptive:
+            parts.append(f"{self.descriptive} row{'s' * (self.descriptive != 1)} descriptive")
+        return "; ".join(parts) + "."
+
+
+def _is_missing(v) -> bool:
+    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(float(v)))
+
+
+def _bool_col(t: TheoryTable, col: str | None) -> list:
+    if col is None:
+        return [None] * len(t.frame)
+    out = []
+    for v in t.frame[col].to_numpy():
+        if _is_missing(v) or (isinstance(v, str) and v.strip() in ("", "nan", "None")):
+            out.append(None)
+        elif isinstance(v, str):
+            out.append(v.strip().lower() in ("true", "1", "✓"))
+        else:
+            out.append(bool(v))
+    return out
+
+
+def _num_col(t: TheoryTable, col: str | None) -> np.ndarray:
+    if col is None:
+        return np.full(len(t.frame), np.nan)
+    return pd.to_numeric(t.frame[col], errors="coerce").to_numpy(dtype=float)
+
+
+def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
+    """Verdict of every row of a file by its kind (:mod:`sparsesim._table`).
+
+    Test and claim p-values from all tables form one Holm family at
+    family-wise ``alpha``; a claim is ✓ when Holm rejects its one-sided
+    p-value, ✗ when Holm (the same family, the claim's p-value replaced by the
+    opposite one-sided p-value) rejects the opposite direction, else
+    ``"inconclusive"``.  Any failing check (``agree_col`` of a test row,
+    ``check_cols``) makes a row ✗.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = TheoryTable.tests("t", pd.DataFrame({"p_value": [1e-5, 0.4]}), test="z-test")
+    >>> j = judge([t], alpha=0.01)
+    >>> list(j.verdicts[0]), j.agreement_line()
+    ([False, True], '**1 of 2 tested rows agree** (2 tests; Holm, family-wise α = 0.01).')
     """
     from ..stats import holm  # noqa: PLC0415
 
-    pvals, where = [], []
+    if not (isinstance(alpha, (int, float)) and 0.0 < float(alpha) < 1.0):
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    kinds = [t.row_kinds() for t in tables]
+    p_main = [_num_col(t, t.p_col) for t in tables]
+    p_opp = [_num_col(t, t.p_opposite_col) for t in tables]
+    flags = [_bool_col(t, t.agree_col) for t in tables]
+    checks = [[_bool_col(t, c) for c in t.check_cols] for t in tables]
+    reasons = [_bool_col(t, None) if t.reason_col is None else
+               [None if _is_missing(v) else str(v) for v in t.frame[t.reason_col]]
+               for t in tables]
+
+    where, p1, p2 = [], [], []
     for ti, t in enumerate(tables):
-        if t.p_col is not None:
-            col = pd.to_numeric(t.frame[t.p_col], errors="coerce").to_numpy(dtype=float)
-            for ri, p in enumerate(col):
-                if not math.isnan(p):
-                    pvals.append(p)
-                    where.append((ti, ri))
-    reject = holm(np.asarray(pvals, dtype=float), alpha) if pvals else np.zeros(0, bool)
-    verdicts = [np.full(len(t.frame), None, dtype=object) for t in tables]
-    for (ti, ri), rej in zip(where, reject):
-        verdicts[ti][ri] = not bool(rej)
+        for ri, k in enumerate(kinds[ti]):
+            if k in ("test", "claim") and not math.isnan(p_main[ti][ri]) and (
+                    k == "test" or not math.isnan(p_opp[ti][ri])):
+                where.append((ti, ri))
+                p1.append(p_main[ti][ri])
+                p2.append(p_opp[ti][ri] if k == "claim" else p_main[ti][ri])
+    rej1 = holm(np.asarray(p1, float), alpha) if p1 else np.zeros(0, bool)
+    rej2 = holm(np.asarray(p2, float), alpha) if p2 else np.zeros(0, bool)
+    rejected = {w: (bool(a), bool(b)) for w, a, b in zip(where, rej1, rej2)}
+
+    j = Judgement(verdicts=[np.full(len(t.frame), None, dtype=object) for t in tables],
+                  kinds=kinds, alpha=float(alpha))
+    names = []
     for ti, t in enumerate(tables):
-        if t.agree_col is not None:
-            col = t.frame[t.agree_col].to_numpy()
-            for ri, ok in enumerate(col):
-                if verdicts[ti][ri] is None and ok is not None and not (
-                        isinstance(ok, float) and math.isnan(ok)):
-                    verdicts[ti][ri] = bool(ok)
-    judged = sum(int(sum(v is not None for v in vs)) for vs in verdicts)
-    agree = sum(int(sum(v is True for v in vs)) for vs in verdicts)
-    return verdicts, agree, judged
+        for ri, k in enumerate(kinds[ti]):
+            failed_check = any(c[ri] is False for c in checks[ti])
+            reason = reasons[ti][ri]
+            untestable = "not testable" + (f": {reason}" if reason else "")
+            if k.startswith("not testable"):
+                v = k
+            elif k == "descriptive":
+                v = None
+            elif k == "test":
+                if (ti, ri) not in rejected:
+                    v = untestable
+                else:
+                    v = (not rejected[(ti, ri)][0]) and flags[ti][ri] is not False \
+                        and not failed_check
+            elif k == "claim":
+                if (ti, ri) not in rejected:
+                    v = untestable
+                elif failed_check or flags[ti][ri] is False:
+                    v = False
+                else:
+                    yes, no = rejected[(ti, ri)]
+                    v = True if yes else False if no else "inconclusive"
+            else:   # interval, identity
+                v = untestable if flags[ti][ri] is None else (
+                    bool(flags[ti][ri]) and not failed_check)
+            j.verdicts[ti][ri] = v
+            if v is None:
+                j.descriptive += 1
+            elif isinstance(v, str) and v.startswith("not testable"):
+                j.not_testable += 1
+            elif k == "identity":
+                j.identities += 1
+                j.identities_hold += v is True
+            else:
+                if k == "interval":
+                    j.n_intervals += 1
+                    j.interval_levels.append(float(t.level))
+                else:
+                    j.n_tests += 1
+                    if t.test and t.test not in names:
+                        names.append(t.test)
+                j.agree += v is True
+                j.inconclusive += v == "inconclusive"
+    j.test_names = names
+    return j
 
 
 def _fmt(value: Any) -> str:
@@ -110,39 +261,57 @@ def provenance_header(cells: pd.DataFrame) -> str:
             f"(hash {uniq('config_hash')}).")
 
 
-def write_report(module: ModuleType, cells: pd.DataFrame, outdir: str | Path, *, name: str,
+def _verdict_text(v) -> Any:
+    if v is True or v is False or v is None:
+        return v
+    return str(v)
+
+
+def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: str | Path, *,
+                 name: str,
                  description: str = "", alpha: float = FAMILY_ALPHA) -> list[Path]:
-    """Write ``table.md``, one CSV per table and the module's figures into ``outdir``."""
+    """Write ``table.md``, one CSV per table and the module's figures into ``outdir``.
+
+    The file opens with :meth:`Judgement.agreement_line`; identity tables are
+    shown in their own section at the end ("Identities: N of N hold").
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    tables: list[TheoryTable] = list(module.tables(cells)) if hasattr(module, "tables") else []
-    verdicts, agree, judged = judge(tables, alpha)
+    sim = as_simulation(module)  # checked before any work
+    tables: list[TheoryTable] = list(sim.tables(cells)) if sim.tables is not None else []
+    j = judge(tables, alpha)
     parts = [f"# {name}", ""]
     if description:
         parts += [description, ""]
-    if judged:
-        parts += [f"**{agree} of {judged} rows agree** (family-wise α = {alpha:g}, Holm "
-                  "correction across every tested row of this file; rows with an exact check "
-                  "are judged by it).", ""]
-    else:
-        parts += ["**No row of this file is judged against a theory**: its tables are "
-                  "measurements and associations, read them as such.", ""]
+    parts += [j.agreement_line(), ""]
+    if j.test_names:
+        parts += ["Tests: " + "; ".join(j.test_names) + ".", ""]
     parts += [provenance_header(cells), ""]
-    written = []
-    for i, (t, v) in enumerate(zip(tables, verdicts)):
+    written, identity_parts = [], []
+    for i, (t, v) in enumerate(zip(tables, j.verdicts)):
         frame = t.frame.copy()
-        if t.p_col is not None or t.agree_col is not None:
-            frame["agree"] = list(v)
-            if t.agree_col is not None and t.agree_col != "agree":
-                frame = frame.drop(columns=[t.agree_col])
-        parts += [f"## {t.title}", ""]
+        if t.kind != "descriptive" or t.kind_col is not None:
+            frame = frame.drop(columns=[t.agree_col]) if t.agree_col is not None else frame
+            frame["agree"] = [_verdict_text(x) for x in v]
+        heading = [f"## {t.title}", ""]
         if t.note:
-            parts += [t.note, ""]
-        parts += [to_markdown(frame), ""]
+            heading += [t.note, ""]
+        if t.kind == "identity" and t.kind_col is None:
+            held = sum(x is True for x in v)
+            identity_parts += [f"### {t.title}", "", f"{held} of {len(v)} hold (tolerance: "
+                               f"{t.tolerance or 'exact'}).", ""]
+            identity_parts += ([t.note, ""] if t.note else []) + [to_markdown(frame), ""]
+        else:
+            parts += heading + [to_markdown(frame), ""]
         csv = outdir / f"table_{i + 1}.csv"
         frame.to_csv(csv, index=False)
         written.append(csv)
-    figs = list(module.figures(cells, outdir)) if hasattr(module, "figures") else []
+    if identity_parts:
+        parts += [f"## Identities: {j.identities_hold} of {j.identities} hold", "",
+                  "Mathematical identities and inequalities checked to the stated tolerance; "
+                  "they guard the implementation and are not counted among the tested rows.",
+                  ""] + identity_parts
+    figs = list(sim.figures(cells, outdir)) if sim.figures is not None else []
     if figs:
         parts += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figs] + [""]
     md = outdir / "table.md"
