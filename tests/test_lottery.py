@@ -613,3 +613,128 @@ def test_sim_config_files_load():
     assert proto.sizes == (40, 500, 500, 10) and proto.lr == 0.02 and proto.steps == 1501
     assert proto.schedule.rounds == 98 and proto.schedule.prune_biases
     assert proto.schedule.output_rate == 1.0 and proto.residual is True
+
+
+# --------------------------------------------------------------------------- the MNIST-1D notebook's protocol
+
+def _notebook_drop(sparsity, n):
+    """The notebook's get_mask: num_to_drop = int(sparsity * len(scores))."""
+    return int(sparsity * n)
+
+
+def test_truncate_count_rule_is_the_notebooks_int_sparsity_len():
+    """count_rule='truncate' on the 98-round schedule and the 40-500-500-10 network: every
+    tensor keeps n - int(s n) and a jointly ranked layer keeps n - int(s (n_w + n_b)), with s
+    the notebook's own np.linspace(0, 1, 100) values; 'nearest' differs somewhere."""
+    sizes = (40, 500, 500, 10)
+    trunc = PruningSchedule.from_densities(mnist1d_densities(100), prune_biases=True,
+                                           bias_ranking="joint", count_rule="truncate")
+    near = PruningSchedule.from_densities(mnist1d_densities(100), prune_biases=True,
+                                          bias_ranking="joint")
+    sparsity = np.linspace(0, 1.0, 100)
+    k = keep_counts(trunc, sizes)
+    differs = 0
+    for r in range(1, 99):
+        for l, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
+            assert k[r, l, 0] == fi * fo - _notebook_drop(sparsity[r], fi * fo)
+            assert k[r, l, 1] == fo - _notebook_drop(sparsity[r], fo)
+            n = fi * fo + fo
+            assert trunc.kept(r, n) == n - _notebook_drop(sparsity[r], n)
+            differs += trunc.kept(r, n) != int(keep_counts(near, sizes)[r, l].sum())
+    assert differs > 0
+
+
+def test_truncate_joint_pruning_keeps_the_notebooks_count_per_layer():
+    """magnitude_prune with joint ranking and count_rule='truncate' keeps exactly
+    n_layer - int(s n_layer) entries per layer and model, the largest |w| and |b| of the
+    layer among the surviving entries."""
+    sizes = (7, 9, 3)
+    params = init_mlp(sizes, 2, seed=5, backend="numpy", dtype=np.float64)
+    params = [(W, b + np.random.default_rng(1).normal(size=b.shape)) for W, b in params]
+    sched = PruningSchedule.from_densities([0.77, 0.41, 0.13], prune_biases=True,
+                                           bias_ranking="joint", count_rule="truncate")
+    masks = L._full_masks(params, True)
+    for r in (1, 2, 3):
+        prev = masks
+        masks = magnitude_prune(params, masks, sched, r)
+        for (W, b), (mW, mb), (pW, pb) in zip(params, masks, prev):
+            n = W[0].size + b.shape[1]
+            want = n - int((1.0 - sched.densities[r - 1]) * n)
+            for i in range(2):
+                assert not (mW[i] & ~pW[i]).any() and not (mb[i] & ~pb[i]).any()   # nested
+                kept = np.concatenate([np.abs(W[i])[mW[i]], np.abs(b[i])[mb[i]]])
+                dropped = np.concatenate([np.abs(W[i])[pW[i] & ~mW[i]],
+                                          np.abs(b[i])[pb[i] & ~mb[i]]])
+                assert kept.size == want and dropped.size > 0
+                assert kept.min() >= dropped.max()
+    with pytest.raises(ValueError, match="count_rule"):
+        PruningSchedule.from_densities([0.5], count_rule="floor")
+    with pytest.raises(ValueError, match="count_rule"):
+        PruningSchedule(densities=(0.8,), fraction=0.2, count_rule="truncate")
+
+
+def test_batch_order_sequential_reaches_every_round_and_the_first_minibatch():
+    """LotteryProtocol(batch_order='sequential'): every round trains on the stored order (the
+    next round's ticket is magnitude_prune of that training, recomputed here), and SNIP's first
+    minibatch is the first 16 stored examples for every seed."""
+    proto = _protocol(batch_order="sequential", prune_step=None)
+    rec = _Recorder()
+    run_imp(_data(), proto, conditions=["lottery"], seeds=[3, 4], backend="numpy",
+            extra_columns=rec)
+    masks, params = rec.get(1, "lottery")
+    again = train(params, _data(), optimizer=Adam(lr=proto.lr), steps=proto.steps,
+                  batch_size=proto.batch_size, data_seed=0, masks=masks, residual=True,
+                  batch_order="sequential")
+    want = magnitude_prune(again.params, masks, proto.schedule, 2)
+    got, _ = rec.get(2, "lottery")
+    for (gW, _), (wW, _) in zip(got, want):
+        np.testing.assert_array_equal(gW, wW)
+    shuffled = run_imp(_data(), _protocol(), conditions=["lottery"], seeds=[3, 4],
+                       backend="numpy")
+    seq = run_imp(_data(), proto, conditions=["lottery"], seeds=[3, 4], backend="numpy")
+    assert [r["test_accuracy"] for r in seq] != [r["test_accuracy"] for r in shuffled]
+    with pytest.raises(ValueError, match="batch_order"):
+        _protocol(batch_order="fixed")
+
+
+def test_sim_params_of_the_notebook_protocol():
+    """batch_order, count_rule and n_validation = 0 reach the protocol and the rows: early
+    stopping is off (the early-stop accuracy is the final one); the new parameters' neutral
+    defaults are their DEFAULTS, so journals written before them keep their cell identity."""
+    from sparsesim.sim import lottery as SL
+    for key in ("batch_order", "count_rule", "prune_step", "bias_ranking"):
+        assert SL.NEUTRAL_DEFAULTS[key] == SL.DEFAULTS[key]
+    proto = SL.protocol_from_params({"batch_order": "sequential", "count_rule": "truncate",
+                                     "bias_ranking": "joint", "prune_step": 1001})
+    assert proto.batch_order == "sequential" and proto.schedule.count_rule == "truncate"
+    assert proto.prune_step == 1001
+    with pytest.raises(ValueError, match="count_rule"):
+        SL.protocol_from_params({"schedule": "fraction", "count_rule": "truncate"})
+    with pytest.raises(ValueError, match="batch_order"):
+        SL.protocol_from_params({"batch_order": "fixed"})
+    ctx = SimpleNamespace(backend="numpy", sweep_seed=11)
+    cells = [dict(TEACHER, n_validation=0, batch_order="sequential", condition=c, seed=0)
+             for c in ("dense", "lottery")]
+    rows = SL.run_cells(cells, [ctx, ctx])
+    for cell_rows in rows:
+        for row in cell_rows:
+            assert row["early_stop_iter"] == TEACHER["steps"]
+            assert row["test_accuracy_early_stop"] == row["test_accuracy"]
+            assert np.isnan(row["val_loss"])
+
+
+def test_sim_notebook_config_uses_every_notebook_detail():
+    from sparsesim.sweep import load_config
+    from sparsesim.sim import lottery as SL
+    for path in ("sims/cpu/lottery_mnist1d_notebook.toml", "lottery_mnist1d"):
+        cfg = load_config(path)
+        p = dict(cfg.cells[0])
+        assert (p["batch_order"], p["count_rule"], p["bias_ranking"]) == \
+            ("sequential", "truncate", "joint")
+        assert (p["n_validation"], p["prune_step"], p["steps"]) == (0, 1001, 1501)
+        proto = SL.protocol_from_params(p)
+        assert proto.schedule.rounds == 98 and proto.init == "torch_uniform"
+    nb = load_config("sims/cpu/lottery_mnist1d_notebook.toml")
+    assert {c["condition"] for c in nb.cells} >= {"lottery", "random"}
+    assert len({c["seed"] for c in nb.cells}) >= 4
+    assert len({nb.module.batch_key(c) for c in nb.cells}) == len({c["seed"] for c in nb.cells})

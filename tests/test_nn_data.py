@@ -53,6 +53,20 @@ def test_mnist1d_split_partitions_the_training_set_deterministically():
     assert mnist1d(seed=0, n_validation=0, backend="numpy").X_val.shape == (0, 40)
 
 
+def test_mnist1d_without_validation_is_the_notebooks_training_set_in_its_order():
+    """n_validation = 0 (the lottery notebook's protocol): all 4,000 training signals in the
+    generated order, whatever the seed, so sequential batches read the notebook's batches;
+    float32 inputs are the float64 signals rounded, as torch.Tensor(dataset['x']) does."""
+    x, y, _, _ = data_mod._mnist1d_arrays()
+    for seed in (0, 5):
+        d = mnist1d(seed=seed, n_validation=0, backend="numpy", dtype=np.float64)
+        np.testing.assert_array_equal(d.X_train, x)
+        np.testing.assert_array_equal(d.y_train, y)
+    f32 = mnist1d(seed=0, n_validation=0, backend="numpy")
+    assert f32.X_train.dtype == np.float32 and f32.y_val.shape == (0,)
+    np.testing.assert_array_equal(f32.X_train, x.astype(np.float32))
+
+
 def test_mnist1d_without_the_package_explains_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "mnist1d.data", None)  # makes the import fail
     with pytest.raises(ImportError, match=r"pip install sparsesim\[data\]"):

@@ -156,10 +156,10 @@ def test_active_gating_freezes_models():
 
 
 def _reference_training(params, data, opt_name, lr, steps, batch_size, data_seed, masks,
-                        starts, momentum=0.0):
+                        starts, momentum=0.0, batch_order="shuffled"):
     """A straightforward loop: one model, loss_and_grad, textbook Adam / SGD."""
     B = params[0][0].shape[0]
-    idx = data_order(data_seed, B, data.n_train, batch_size, steps)
+    idx = data_order(data_seed, B, data.n_train, batch_size, steps, batch_order=batch_order)
     out = []
     for i in range(B):
         p = [(W[i].copy(), b[i].copy()) for W, b in params]
@@ -501,3 +501,69 @@ def test_gpu_matches_numpy(xp_gpu):
     np.testing.assert_allclose(cp.asnumpy(g.params[0][0]), n.params[0][0], rtol=1e-8,
                                atol=1e-10)
     np.testing.assert_allclose(g.val_loss, n.val_loss, rtol=1e-8)
+
+
+# --------------------------------------------------------------------------- the MNIST-1D notebook's protocol
+
+def test_sequential_order_is_the_stored_order_cycled():
+    """batch_order='sequential': step s reads (s*batch + j) mod n for every model, whatever
+    the data seed (the notebook's bix = (step*batch) mod n when batch divides n)."""
+    n, batch, steps = 12, 4, 7
+    idx = data_order(7, 3, n, batch, steps, batch_order="sequential")
+    want = np.array([[(s * batch + j) % n for j in range(batch)] for s in range(steps)])
+    for i in range(3):
+        np.testing.assert_array_equal(idx[:, i], want)
+    np.testing.assert_array_equal(data_order(8, 3, n, batch, steps, batch_order="sequential"),
+                                  idx)
+    odd = data_order(0, 1, 10, 4, 4, batch_order="sequential")[:, 0]   # 4 does not divide 10
+    assert odd.ravel().tolist() == [(k % 10) for k in range(16)]
+    with pytest.raises(ValueError, match="batch_order"):
+        data_order(0, 1, 10, 4, 4, batch_order="random")
+
+
+def test_sequential_training_matches_the_loop_on_sequential_batches(monkeypatch):
+    """The trainer with batch_order='sequential' (segments of 2 steps, crossing evaluation
+    windows and epochs) equals the straightforward loop fed the notebook's batches; the data
+    seed then changes nothing."""
+    import sparsesim.nn.train as train_mod
+    data = _data()
+    params = _params(2)
+    masks = _masks(2)
+    lr = np.array([1e-2, 2e-2])
+    kw = dict(optimizer=Adam(lr=lr), steps=17, batch_size=16, eval_every=5, masks=masks,
+              residual=True, batch_order="sequential")
+    res = train(params, data, data_seed=1, **kw)
+    ref = _reference_training(params, data, "adam", lr, 17, 16, 1, masks, [0, 0],
+                              batch_order="sequential")
+    for i in range(2):
+        for l in range(len(SIZES) - 1):
+            np.testing.assert_allclose(res.params[l][0][i], ref[i][l][0], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(res.params[l][1][i], ref[i][l][1], rtol=1e-10, atol=1e-12)
+    monkeypatch.setattr(train_mod, "MAX_ORDER_ENTRIES", 2 * 2 * 16)
+    other = train(params, data, data_seed=99, **kw)
+    for (a, b), (c, d) in zip(res.params, other.params):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    shuffled = train(params, data, data_seed=1, **{**kw, "batch_order": "shuffled"})
+    assert np.any(shuffled.params[0][0] != res.params[0][0])
+    with pytest.raises(ValueError, match="batch_order"):
+        train(params, data, data_seed=1, **{**kw, "batch_order": "fixed"})
+
+
+def test_no_validation_split_turns_early_stopping_off():
+    """A validation split with 0 rows: training and test curves as with a split (same
+    training data, same order), validation curves NaN, early stopping at the last step."""
+    d = _data()
+    empty = TrainData(d.x_train, d.y_train, d.x_val[:0], d.y_val[:0], d.x_test, d.y_test)
+    kw = dict(optimizer=Adam(lr=1e-2), steps=14, batch_size=16, eval_every=5, data_seed=4,
+              residual=True)
+    a = train(_params(2), empty, **kw)
+    b = train(_params(2), d, **kw)
+    assert np.isnan(a.val_loss).all() and np.isnan(a.val_accuracy).all()
+    assert a.early_stop_iter.tolist() == [14, 14]
+    np.testing.assert_array_equal(a.early_stop_test_accuracy, a.final_test_accuracy)
+    np.testing.assert_array_equal(a.test_accuracy, b.test_accuracy)
+    np.testing.assert_array_equal(a.train_loss, b.train_loss)
+    assert np.isfinite(a.test_loss).all()
+    with pytest.raises(ValueError, match="x_train"):
+        TrainData(d.x_train[:0], d.y_train[:0], d.x_val, d.y_val, d.x_test, d.y_test)
