@@ -35,6 +35,7 @@ from ._validation import check_choice, check_int
 __all__ = [
     "BACKENDS",
     "cupy_available",
+    "cupy_unusable_reason",
     "resolve_backend",
     "get_namespace",
     "namespace_of",
@@ -50,18 +51,43 @@ __all__ = [
 BACKENDS = ("auto", "numpy", "cupy")
 
 
+_UNUSABLE_REASON: dict[str, str] = {}
+
+
+def _versions(cupy) -> str:
+    """Driver / runtime / NVRTC / CuPy versions, as far as they can be read."""
+    parts = [f"CuPy {getattr(cupy, '__version__', '?')}"]
+    for label, get in (("driver", lambda: cupy.cuda.runtime.driverGetVersion()),
+                       ("runtime", lambda: cupy.cuda.runtime.runtimeGetVersion()),
+                       ("NVRTC", lambda: ".".join(map(str, cupy.cuda.nvrtc.getVersion())))):
+        try:
+            parts.append(f"{label} {get()}")
+        except Exception as exc:  # noqa: BLE001 - a report, never fatal
+            parts.append(f"{label} unknown ({type(exc).__name__})")
+    return ", ".join(parts)
+
+
 @functools.lru_cache(maxsize=1)
 def _cupy_or_none():
-    """Import CuPy and check that a CUDA device answers; ``None`` otherwise."""
+    """Import CuPy and check that a CUDA device answers; ``None`` otherwise.
+
+    The reason CuPy is unusable is kept for :func:`cupy_unusable_reason`.
+    """
+    _UNUSABLE_REASON.clear()
     try:
         import cupy  # noqa: PLC0415 - deliberately lazy
-    except Exception:  # ImportError, or a broken CUDA install raising at import
+    except Exception as exc:  # ImportError, or a broken CUDA install raising at import
+        _UNUSABLE_REASON["why"] = f"CuPy does not import: {type(exc).__name__}: {exc}"
         return None
     try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
+        n = cupy.cuda.runtime.getDeviceCount()
+        if n < 1:
+            _UNUSABLE_REASON["why"] = f"CuPy sees no CUDA device ({_versions(cupy)})"
             return None
         cupy.zeros(1).sum()  # a real round trip: driver, context, kernel launch
-    except Exception:
+    except Exception as exc:
+        _UNUSABLE_REASON["why"] = (f"cupy.zeros(1).sum() failed: {type(exc).__name__}: "
+                                   f"{exc} ({_versions(cupy)})")
         return None
     return cupy
 
@@ -75,6 +101,19 @@ def cupy_available() -> bool:
     True
     """
     return _cupy_or_none() is not None
+
+
+def cupy_unusable_reason() -> str | None:
+    """Why CuPy cannot be used (the import or device error, with versions); ``None`` if usable.
+
+    Examples
+    --------
+    >>> cupy_available() or "CuPy" in cupy_unusable_reason()
+    True
+    """
+    if _cupy_or_none() is not None:
+        return None
+    return _UNUSABLE_REASON.get("why", "CuPy is unusable (reason not recorded)")
 
 
 def resolve_backend(backend: str = "auto") -> str:
@@ -100,8 +139,9 @@ def resolve_backend(backend: str = "auto") -> str:
     if not cupy_available():
         raise RuntimeError(
             "backend='cupy' needs CuPy and a usable CUDA device, and none was "
-            "found (install the extra with `pip install sparsesim[gpu]` on a "
-            "machine with an NVIDIA GPU, or use backend='numpy' / 'auto')")
+            f"found ({cupy_unusable_reason()}; install the extra with "
+            "`pip install sparsesim[gpu]` on a machine with an NVIDIA GPU, or use "
+            "backend='numpy' / 'auto')")
     return "cupy"
 
 

@@ -1,21 +1,103 @@
-"""Shared pytest configuration: GPU tests are skipped cleanly without a device."""
+"""Shared pytest configuration: the GPU tests and the CPU stand-in for CuPy.
+
+* Normal run (no ``-m``): tests marked ``gpu`` run on a usable CUDA device
+  and are skipped cleanly without one (the main suite stays fast).
+* ``python -m pytest -m gpu`` without a usable device: ``tests/cupy_standin``
+  is installed as ``cupy`` before the backend first looks for CuPy, so every
+  gpu-marked test runs the package's CuPy code paths through
+  :mod:`sparsesim.backend` on NumPy arithmetic; those marked ``needs_cuda``
+  (a RawKernel launch, CUDA-graph capture, the fused elementwise kernels)
+  are skipped with that reason.  ``SPARSESIM_CUPY_STANDIN=1`` forces the
+  stand-in for any selection, ``=0`` forbids it.
+"""
+
+import os
 
 import pytest
 
-from sparsesim.backend import cupy_available
+from sparsesim import backend as _backend
+
+_STANDIN = {"on": False}
+
+
+def _want_standin(config) -> bool:
+    flag = os.environ.get("SPARSESIM_CUPY_STANDIN", "")
+    if flag == "0":
+        return False
+    if flag == "1":
+        return True
+    markexpr = config.getoption("markexpr", "") or ""
+    return "gpu" in markexpr and "not gpu" not in markexpr
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_cuda: needs real CUDA (kernel compilation/launch or CUDA graphs); "
+                   "skipped under the CPU stand-in for CuPy")
+    if _want_standin(config) and not _backend.cupy_available():
+        import cupy_standin  # noqa: PLC0415 - tests/ is on sys.path (rootdir conftest)
+        cupy_standin.install()
+        _backend._cupy_or_none.cache_clear()
+        _STANDIN["on"] = _backend.cupy_available()
+
+
+def pytest_report_header(config):
+    if _STANDIN["on"]:
+        return "cupy: CPU stand-in (tests/cupy_standin.py); needs_cuda tests skip"
+    return f"cupy: {'usable' if _backend.cupy_available() else _backend.cupy_unusable_reason()}"
 
 
 def pytest_collection_modifyitems(config, items):
-    if cupy_available():
+    if _STANDIN["on"]:
+        skip = pytest.mark.skip(reason="needs real CUDA: the CPU stand-in for CuPy cannot "
+                                       "compile or launch kernels or capture CUDA graphs")
+        for item in items:
+            if item.get_closest_marker("needs_cuda") is not None:
+                item.add_marker(skip)
         return
-    skip = pytest.mark.skip(reason="needs CuPy and a usable CUDA device")
+    if _backend.cupy_available():
+        return
+    skip = pytest.mark.skip(reason="needs CuPy and a usable CUDA device "
+                                   f"({_backend.cupy_unusable_reason()}); "
+                                   "`python -m pytest -m gpu` runs them on the CPU stand-in")
     for item in items:
         if item.get_closest_marker("gpu") is not None:
             item.add_marker(skip)
 
 
+def standin_active() -> bool:
+    """True when the CPU stand-in plays CuPy in this session."""
+    return _STANDIN["on"]
+
+
 @pytest.fixture
 def xp_gpu():
-    """The CuPy module (only for tests marked ``gpu``)."""
+    """The CuPy module (only for tests marked ``gpu``): real CuPy or the CPU stand-in."""
     from sparsesim.backend import get_namespace
     return get_namespace("cupy")
+
+
+@pytest.fixture
+def host_syncs():
+    """A context-manager factory counting host synchronisations (gpu tests).
+
+    Under the stand-in it counts every device-to-host read (``float()``,
+    ``.get()``, boolean-mask indexing, ...).  On real CuPy it runs the block
+    under ``cupyx.allow_synchronize(False)``, which raises on the
+    synchronisations CuPy can detect, and reports 0 when none was raised.
+    """
+    import contextlib
+
+    if _STANDIN["on"]:
+        import cupy_standin  # noqa: PLC0415
+        return cupy_standin.count_syncs
+
+    @contextlib.contextmanager
+    def real():
+        import types
+
+        import cupyx  # noqa: PLC0415
+        out = types.SimpleNamespace(syncs=0, uploads=0, last="")
+        with cupyx.allow_synchronize(False):
+            yield out
+    return real

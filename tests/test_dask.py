@@ -265,6 +265,7 @@ def test_missing_dask_says_how_to_install(monkeypatch, tmp_path, capsys):
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda  # worker processes import the real CuPy
 def test_gpu_cluster_records_the_worker_gpu(tmp_path):
     """On a GPU machine: cells run on a GPU worker (LocalCUDACluster with dask-cuda) and
     the rows name the GPU, with the same numbers as the local executor on CuPy."""

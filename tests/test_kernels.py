@@ -399,6 +399,7 @@ def _chisq_pvalue(observed, probs, min_expected=5.0):
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 def test_gpu_philox_bits_equal_twin():
     from sparsesim.kernels.support_count import gpu_philox4x32_10
     rng = np.random.default_rng(0)
@@ -412,6 +413,7 @@ def test_gpu_philox_bits_equal_twin():
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 def test_gpu_normals_equal_twin_within_ulps():
     # Same integer bits and the same float64 operations; only CUDA's log/cos/sin
     # may differ from NumPy's in the last bits (documented <= 2 ulp each), so a
@@ -426,6 +428,7 @@ def test_gpu_normals_equal_twin_within_ulps():
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 @pytest.mark.parametrize("case", EMU_CASES)
 def test_gpu_fused_counts_equal_philox_method(case):
     # Exact equality with the NumPy reference for the same seed, after ruling
@@ -451,6 +454,7 @@ def test_gpu_fused_counts_equal_philox_method(case):
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 def test_gpu_fused_splits_thresholds_and_launches_consistently(monkeypatch):
     # More thresholds than one launch holds, and trials split over several
     # launches, must give the counts of one launch (counter-based stream).
@@ -466,6 +470,7 @@ def test_gpu_fused_splits_thresholds_and_launches_consistently(monkeypatch):
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 def test_gpu_fused_without_full_histograms_matches_philox():
     # d above HISTOGRAM_MAX_UNITS: no |S_hat| / FP histograms, other counts exact.
     d, t = 70_000, 3.0
@@ -478,6 +483,7 @@ def test_gpu_fused_without_full_histograms_matches_philox():
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 def test_gpu_fused_agrees_with_array_path_statistically():
     # Two independent samples (fused kernel vs plain CuPy array path) of the
     # |S_hat| law at d=64, t=2: chi-square homogeneity test at 1e-4, and a
@@ -497,6 +503,7 @@ def test_gpu_fused_agrees_with_array_path_statistically():
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 @pytest.mark.parametrize("d,k,t", [(16, 1, 1.86), (64, 2, 2.0), (1024, 4, 3.0)])
 def test_gpu_fused_follows_binomial_laws(d, k, t):
     # |S_hat| ~ Binomial(d, q), TP ~ Binomial(k, q), FP ~ Binomial(d-k, q) with

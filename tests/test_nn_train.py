@@ -444,6 +444,7 @@ def _gpu_problem(cp, B=4, dtype=np.float64):
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=["sgd", "momentum", "adam"])
 def test_gpu_graph_path_equals_plain_path(xp_gpu, opt):
     """The CUDA-graph path gives the plain path's results (same kernels, same order)."""
@@ -465,6 +466,7 @@ def test_gpu_graph_path_equals_plain_path(xp_gpu, opt):
 
 
 @pytest.mark.gpu
+@pytest.mark.needs_cuda
 def test_gpu_fused_adam_equals_plain(xp_gpu):
     """The fused Adam kernel equals its plain-array twin (float64, 1e-12)."""
     cp = xp_gpu

@@ -240,7 +240,8 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
     seed : int, SeedSequence or sequence of them
         See :func:`model_seeds`: model ``i`` draws from its own stream, child
         ``i`` of ``SeedSequence(seed)``, so model ``i`` of a batch equals the
-        same model initialised alone.
+        same model initialised alone.  The draws are made on the host (NumPy)
+        and uploaded, so a seed gives the same network on every backend.
     init : {"kaiming_normal", "glorot_normal", "torch_uniform"}
         Weights ``N(0, 2/fan_in)`` (He et al. 2015) or
         ``N(0, 2/(fan_in + fan_out))`` (Glorot & Bengio 2010), biases 0; or
@@ -286,8 +287,12 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
             for fi, fo in shapes]
     per_layer: list[list[Any]] = [[] for _ in shapes]
     per_bias: list[list[Any]] = [[] for _ in shapes]
+    # Drawn on the host from NumPy streams on every backend, then uploaded once:
+    # a seed gives the same initial network on NumPy and CuPy (a device
+    # generator would draw another stream), and B models cost one transfer per
+    # layer instead of B device generators.
     for s in seeds:  # one stream per model: initialisation only, not a hot path
-        rng = make_rng(s, backend)
+        rng = make_rng(s, "numpy")
         for l, (fi, fo) in enumerate(shapes):
             if init == "torch_uniform":
                 bound = dt.type(1.0 / math.sqrt(fi))
@@ -295,8 +300,9 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
                 per_bias[l].append((rng.uniform((fo,), dtype=dt) * 2 - 1) * bound)
             else:
                 per_layer[l].append(rng.normal((fi, fo), dtype=dt) * dt.type(stds[l]))
-                per_bias[l].append(xp.zeros((fo,), dtype=dt))
-    return [(xp.stack(ws).astype(dt, copy=False), xp.stack(bs).astype(dt, copy=False))
+                per_bias[l].append(np.zeros((fo,), dtype=dt))
+    return [(xp.asarray(np.stack(ws).astype(dt, copy=False)),
+             xp.asarray(np.stack(bs).astype(dt, copy=False)))
             for ws, bs in zip(per_layer, per_bias)]
 
 

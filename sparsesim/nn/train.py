@@ -619,7 +619,7 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
                              f"steps={steps}); got values in [{starts.min()}, {starts.max()}]")
         starts = starts.astype(np.int64)
     pairs = _float_masks(masks, params, check_values=True)
-    has_graph_api = hasattr(xp, "cuda")
+    has_graph_api = hasattr(getattr(getattr(xp, "cuda", None), "Stream", None), "begin_capture")
     if use_graph is None:
         use_graph = has_graph_api
     elif use_graph not in (True, False):
