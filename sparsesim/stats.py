@@ -9,7 +9,10 @@ probability; these are the tools that turn that comparison into a verdict:
 * Pearson chi-square and G goodness-of-fit tests with pooling of sparse
   cells;
 * Holm and Bonferroni family-wise error control, with NaN meaning "not
-  tested".
+  tested";
+* paired comparisons of conditions that share a seed (one-sided paired
+  t-test, exact sign-flip permutation test), the smallest paired effect a
+  number of seeds can detect, and the prediction interval for one new run.
 
 All functions work on host (NumPy) data: counts, probabilities and p-values
 are small tables.  Array arguments may be anything ``numpy.asarray`` accepts.
@@ -34,6 +37,12 @@ __all__ = [
     "pool_cells",
     "holm",
     "bonferroni",
+    "paired_t_test",
+    "sign_flip_test",
+    "paired_test",
+    "paired_min_detectable",
+    "prediction_interval",
+    "EXACT_BELOW",
 ]
 
 
@@ -692,3 +701,168 @@ def bonferroni(p_values: Any, alpha: float) -> np.ndarray:
     m = int(np.count_nonzero(~np.isnan(pv)))
     with np.errstate(invalid="ignore"):
         return np.asarray(pv <= alpha / max(m, 1)) & ~np.isnan(pv)
+
+
+# ---------------------------------------------------------------------------
+# paired comparisons over seeds
+# ---------------------------------------------------------------------------
+
+#: Below this many pairs :func:`paired_test` uses the exact sign-flip test.
+EXACT_BELOW = 8
+
+_ALTERNATIVES = ("greater", "less")
+
+
+def _paired(x: Any, y: Any) -> np.ndarray:
+    a = _as_array("x", x, "iuf").astype(np.float64).ravel()
+    b = _as_array("y", y, "iuf").astype(np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"x and y must pair up (one value per seed each); got {a.size} and "
+                         f"{b.size} values")
+    if a.size < 2:
+        raise ValueError(f"a paired test needs at least 2 pairs (seeds); got {a.size}")
+    d = a - b
+    if not np.isfinite(d).all():
+        raise ValueError(f"x and y must be finite; got {_first_bad(d, ~np.isfinite(d))}")
+    return d
+
+
+def _alternative(alternative: str) -> str:
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {_ALTERNATIVES}; got {alternative!r}")
+    return alternative
+
+
+def paired_t_test(x: Any, y: Any, alternative: str = "greater") -> float:
+    """One-sided paired t-test of mean(x − y) > 0 (``"greater"``) or < 0 (``"less"``).
+
+    Pairs with identical differences (sd 0) give p = 0 when the mean lies in
+    the alternative's direction, 1 otherwise (0 difference: p = 1).
+
+    Examples
+    --------
+    >>> round(paired_t_test([3.0, 4.0, 5.0, 6.0], [1.0, 2.5, 2.0, 4.0]), 4)
+    0.0033
+    >>> paired_t_test([1.0, 2.0], [1.0, 2.0])
+    1.0
+    """
+    d = _paired(x, y)
+    alt = _alternative(alternative)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    sign = 1.0 if alt == "greater" else -1.0
+    if sd == 0.0 or sd <= 1e-12 * max(abs(mean), 1e-300):
+        return 0.0 if sign * mean > 0 else 1.0
+    t = sign * mean / (sd / math.sqrt(d.size))
+    return float(stats.t.sf(t, d.size - 1))
+
+
+def sign_flip_test(x: Any, y: Any, alternative: str = "greater") -> float:
+    """Exact sign-flip permutation test of the paired differences ``x − y``.
+
+    Under the null hypothesis (each difference symmetric about 0) every one
+    of the ``2**n`` sign patterns is equally likely; the p-value is the
+    fraction whose mean is at least the observed one (``"greater"``) or at
+    most (``"less"``).  It is never below ``2**-n``; differences that are all
+    0 give p = 1 in both directions.
+
+    Examples
+    --------
+    >>> sign_flip_test([3.0, 4.0, 5.0, 6.0], [1.0, 2.5, 2.0, 4.0])  # every difference > 0
+    0.0625
+    >>> sign_flip_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], "less")
+    1.0
+    """
+    d = _paired(x, y)
+    alt = _alternative(alternative)
+    n = d.size
+    if n > 20:
+        raise ValueError(f"sign_flip_test enumerates 2**n sign patterns; n = {n} pairs is too "
+                         "many (use paired_t_test)")
+    signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
+    means = (signs * d).mean(axis=1)
+    obs = float(d.mean())
+    tol = 1e-12 * float(np.abs(d).max(initial=0.0))
+    hits = means >= obs - tol if alt == "greater" else means <= obs + tol
+    return float(np.count_nonzero(hits)) / 2 ** n
+
+
+def paired_test(x: Any, y: Any, alternative: str = "greater", *,
+                exact_below: int = EXACT_BELOW) -> tuple[float, str]:
+    """One-sided paired comparison: (p-value, test name).
+
+    The exact sign-flip test for fewer than ``exact_below`` pairs, the paired
+    t-test otherwise.
+
+    Examples
+    --------
+    >>> paired_test([3.0, 4.0, 5.0], [1.0, 2.0, 3.0])
+    (0.125, 'exact sign-flip test')
+    """
+    d = _paired(x, y)
+    if d.size < exact_below:
+        return sign_flip_test(x, y, alternative), "exact sign-flip test"
+    return paired_t_test(x, y, alternative), "paired t-test"
+
+
+def paired_min_detectable(sd: float, n: int, alpha: float, *, power: float = 0.8,
+                          exact_below: int = EXACT_BELOW) -> float:
+    """Smallest mean paired difference a one-sided test at ``alpha`` detects with ``power``.
+
+    For the paired t-test with ``n`` pairs whose differences have standard
+    deviation ``sd``: the δ at which the noncentral t distribution (noncentrality
+    δ√n / sd) exceeds the critical value with probability ``power``.  The
+    sign-flip test used below ``exact_below`` pairs cannot reach a p-value
+    under ``2**-n``: when ``2**-n > alpha`` it can detect nothing (``inf``);
+    otherwise the t-test value is used as its approximation.
+
+    Examples
+    --------
+    >>> round(paired_min_detectable(1.0, 10, 0.05), 3)
+    0.853
+    >>> paired_min_detectable(1.0, 4, 0.01)
+    inf
+    """
+    sd = _nonneg_real("sd", sd)
+    alpha = _unit_open("alpha", alpha)
+    power = _unit_open("power", power)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (pairs); got {n!r}")
+    n = int(n)
+    if n < exact_below and 2.0 ** -n > alpha:
+        return math.inf
+    if sd == 0.0:
+        return 0.0
+    df = n - 1
+    crit = stats.t.isf(alpha, df)
+
+    def shortfall(delta: float) -> float:
+        return float(stats.nct.sf(crit, df, delta * math.sqrt(n) / sd)) - power
+
+    hi = sd
+    while shortfall(hi) < 0:
+        hi *= 2.0
+    from scipy.optimize import brentq  # noqa: PLC0415
+    return float(brentq(shortfall, 0.0, hi, xtol=1e-10 * sd))
+
+
+def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]:
+    """Interval that holds one new run with probability ``level`` (normal runs).
+
+    ``mean ± t_{(1+level)/2, n−1} · sd · √(1 + 1/n)`` from the ``n`` runs in
+    ``values`` (``n >= 2``).
+
+    Examples
+    --------
+    >>> lo, hi = prediction_interval([64.0, 66.0, 65.0, 67.0])
+    >>> round(lo, 2), round(hi, 2)
+    (60.91, 70.09)
+    """
+    v = _as_array("values", values, "iuf").astype(np.float64).ravel()
+    if v.size < 2:
+        raise ValueError(f"a prediction interval needs at least 2 runs; got {v.size}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"values must be finite; got {_first_bad(v, ~np.isfinite(v))}")
+    level = _unit_open("level", level)
+    n = v.size
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / n))
+    return float(v.mean()) - half, float(v.mean()) + half

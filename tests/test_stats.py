@@ -387,6 +387,16 @@ BAD_CALLS = [
     # small float dtypes are checked in float64 (no overflow in the check itself)
     (S.chisquare_gof, (np.array([1.5, 2.0], np.float16), [0.5, 0.5]), {}, TypeError,
      "observed_counts must hold integers"),
+    # paired comparisons over seeds
+    (S.paired_t_test, ([1.0, 2.0], [1.0]), {}, ValueError, "x and y must pair up"),
+    (S.paired_t_test, ([1.0, np.nan], [1.0, 2.0]), {}, ValueError, "x and y must be finite"),
+    (S.sign_flip_test, ([1.0], [0.0]), {}, ValueError, "at least 2 pairs"),
+    (S.sign_flip_test, (np.ones(21), np.zeros(21)), {}, ValueError, "n = 21 pairs is too many"),
+    (S.paired_test, ([1.0, 2.0], [0.0, 0.0]), {"alternative": "both"}, ValueError,
+     "alternative must be one of"),
+    (S.paired_min_detectable, (-1.0, 5, 0.01), {}, ValueError, "sd must be"),
+    (S.paired_min_detectable, (1.0, 5, 0.01), {"power": 1.0}, ValueError, "power must be"),
+    (S.prediction_interval, ([1.0, 2.0],), {"level": 1.0}, ValueError, "level must be"),
 ]
 
 
@@ -400,4 +410,82 @@ def test_bad_inputs_raise_naming_the_argument(func, args, kwargs, exc, text):
 
 def test_every_public_function_has_a_bad_input_case():
     covered = {c[0].__name__ for c in BAD_CALLS}
-    assert set(S.__all__) <= covered, set(S.__all__) - covered
+    assert set(S.__all__) - {"EXACT_BELOW"} <= covered, set(S.__all__) - covered
+
+
+# --------------------------------------------------------------------------- paired tests
+
+def test_sign_flip_matches_brute_force_and_floor():
+    from itertools import product
+
+    from sparsesim.stats import sign_flip_test
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(1.0, 1.0, 6), rng.normal(0.0, 1.0, 6)
+    d = x - y
+    means = [np.mean(np.array(s) * d) for s in product((1, -1), repeat=6)]
+    assert sign_flip_test(x, y) == pytest.approx(np.mean([m >= d.mean() - 1e-12 for m in means]))
+    assert sign_flip_test(x, y, "less") == pytest.approx(
+        np.mean([m <= d.mean() + 1e-12 for m in means]))
+    # All differences positive: the smallest p-value there is, 2**-n.
+    assert sign_flip_test(np.arange(5) + 1.0, np.zeros(5)) == 2.0 ** -5
+    # Equal conditions never reject in either direction.
+    assert sign_flip_test(x, x) == 1.0 and sign_flip_test(x, x, "less") == 1.0
+
+
+def test_paired_t_test_matches_scipy_and_picks_the_test():
+    from sparsesim.stats import paired_t_test, paired_test
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(0.3, 1.0, 12), rng.normal(0.0, 1.0, 12)
+    for alt in ("greater", "less"):
+        ref = sstats.ttest_rel(x, y, alternative=alt).pvalue
+        assert paired_t_test(x, y, alt) == pytest.approx(ref, rel=1e-10)
+    assert paired_test(x, y)[1] == "paired t-test"
+    assert paired_test(x[:7], y[:7])[1] == "exact sign-flip test"
+
+
+def test_paired_tests_false_alarm_rate():
+    # 2,000 null replicates (fixed seed): the one-sided tests at 0.05 reject at
+    # most ~5 % (binomial sd 0.5 %; bound 0.065 leaves 3 sd). The sign-flip
+    # test with 6 pairs is discrete (p in multiples of 1/64): still <= 0.05.
+    from sparsesim.stats import paired_t_test, sign_flip_test
+    rng = np.random.default_rng(13)
+    t_rej = s_rej = 0
+    for _ in range(2000):
+        x, y = rng.normal(size=10), rng.normal(size=10)
+        t_rej += paired_t_test(x, y) <= 0.05
+        s_rej += sign_flip_test(x[:6], y[:6]) <= 0.05
+    assert t_rej / 2000 < 0.065 and s_rej / 2000 < 0.065
+
+
+def test_min_detectable_effect_has_the_stated_power():
+    from sparsesim.stats import paired_min_detectable
+    delta = paired_min_detectable(2.0, 12, 0.01)
+    rng = np.random.default_rng(14)
+    d = rng.normal(delta, 2.0, (20000, 12))
+    t = d.mean(1) / (d.std(1, ddof=1) / np.sqrt(12))
+    power = np.mean(t > sstats.t.isf(0.01, 11))
+    assert abs(power - 0.8) < 0.015            # 20,000 draws: sd 0.003
+    # Fewer seeds than 2**-n <= alpha allows: nothing detectable.
+    assert paired_min_detectable(1.0, 6, 0.01) == np.inf
+    assert paired_min_detectable(1.0, 7, 0.01) < np.inf
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        paired_min_detectable(1.0, 1, 0.01)
+
+
+def test_prediction_interval_coverage_and_errors():
+    from sparsesim.stats import prediction_interval
+    rng = np.random.default_rng(15)
+    hits = 0
+    for _ in range(4000):
+        v = rng.normal(size=4)
+        lo, hi = prediction_interval(v, 0.95)
+        hits += lo <= rng.normal() <= hi
+    assert abs(hits / 4000 - 0.95) < 0.012     # sd 0.0034
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        prediction_interval([1.0])
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        from sparsesim.stats import paired_test
+        paired_test([1.0], [2.0])
+    with pytest.raises(ValueError, match="alternative must be one of"):
+        from sparsesim.stats import sign_flip_test
+        sign_flip_test([1.0, 2.0], [0.0, 0.0], "two-sided")
