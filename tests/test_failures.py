@@ -51,12 +51,39 @@ def _lines(journal: Path) -> int:
     return journal.read_bytes().count(b"\n") if journal.exists() else 0
 
 
-def _wait_for_lines(journal, n, proc, timeout=30.0):
+def _wait_until(done, proc, what, timeout=300.0):
+    """Poll ``done()`` while ``proc`` runs; a generous timeout only catches a hung run."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _lines(journal) >= n:
-            return
+    while not done():
+        assert proc.poll() is None, f"the run exited before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.002)
+
+
+class Gate:
+    """The toy cells' gate (``$SPARSESIM_TOY_GATE_DIR``): a cell runs once its go-file exists."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.env = dict(ENV, SPARSESIM_TOY_GATE_DIR=str(path))
+
+    def open(self, *ps: float) -> None:
+        for p in ps:
+            (self.path / f"go-{p!r}").touch()
+
+    def started(self, p: float) -> bool:
+        return (self.path / f"started-{p!r}").exists()
+
+    def close_all(self) -> None:
+        """Every gate shut again and every start forgotten (before a new run)."""
+        for f in [*self.path.glob("started-*"), *self.path.glob("go-*")]:
+            f.unlink()
+
+
+def _journaled_ps(journal: Path) -> set:
+    return {r["params"]["p"] for r in Journal(journal).load().values()} if journal.exists() \
+        else set()
 
 
 @pytest.mark.slow
@@ -64,20 +91,27 @@ def test_kill9_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     """SIGKILL `sparsesim run` 20 times at seeded random points; the final cells.csv must
     equal an uninterrupted run's (scientific columns and cell keys).
 
-    Each kill point is drawn at random: either a random time after the start
-    (imports, config, journal load, the first cells; once every cell is done,
-    the cells.csv write), or a random moment after the journal has grown by 1-3
-    cells (mid-sweep, possibly mid-append).  Falsified if a finished cell is
-    lost, recomputed with other numbers or journaled twice, if a torn line
-    breaks the resume, or if a half-written cells.csv is ever visible.
+    Each run's cells wait at a gate (a file per cell) that the test opens, so the
+    kill points are drawn, not timed: for a draw ``grow`` of 1-3 the test opens
+    the gates of the next ``grow`` pending cells, waits until the cell after them
+    has started (so those are journaled and the run is inside a cell) and kills
+    it there; for ``grow = 0`` it kills at a random time after the start
+    (imports, config, journal load, the first gate, possibly mid-append of one
+    released cell); once every remaining gate is open, at a random time in the
+    rest of the run (the last cells, their appends, the cells.csv write).
+    Falsified if a finished cell is lost, recomputed with other numbers or
+    journaled twice, if a torn line breaks the resume, or if a half-written
+    cells.csv is ever visible.  No outcome depends on how loaded the machine is.
     """
     n_cells = 24
-    cfg_path = _config_file(tmp_path, n_cells, sleep=0.02)
+    cfg_path = _config_file(tmp_path, n_cells, sleep=0.0)
+    ps = [round(i / n_cells, 6) for i in range(n_cells)]
     ref_out = tmp_path / "ref"
     subprocess.run(_cli(cfg_path, ref_out), env=ENV, check=True, capture_output=True)
     ref = pd.read_csv(ref_out / "cells.csv")
-    # Kill delays are scaled by a run with nothing left to do (start-up + cells.csv)
-    # and by one cell's time, so that they land where intended on any machine.
+    # Random kill times are scaled by a run with nothing left to do (start-up +
+    # cells.csv) and by one cell's time; they choose where a kill lands, never
+    # whether the test passes.
     t0 = time.monotonic()
     subprocess.run(_cli(cfg_path, ref_out), env=ENV, check=True, capture_output=True)
     t_start = time.monotonic() - t0
@@ -86,22 +120,33 @@ def test_kill9_at_random_points_then_resume_equals_uninterrupted(tmp_path):
     rng = random.Random(20260611)
     out = tmp_path / "killed"
     journal = out / "journal.jsonl"
+    gate = Gate(tmp_path / "gate")
     mid_sweep_kills = 0
     for _ in range(20):
         before = _lines(journal)
-        proc = subprocess.Popen(_cli(cfg_path, out), env=ENV, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        pending = [p for p in ps if p not in _journaled_ps(journal)]
+        gate.close_all()
         grow = rng.randint(0, 3)
-        if grow == 0 or before >= n_cells:
+        proc = subprocess.Popen(_cli(cfg_path, out), env=gate.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        if 0 < grow < len(pending):  # deterministic: inside cell pending[grow], `grow` journaled
+            gate.open(*pending[:grow])
+            _wait_until(lambda: gate.started(pending[grow]), proc,
+                        f"cell p={pending[grow]} started")
+        elif grow == 0:
+            if pending and rng.random() < 0.5:
+                gate.open(pending[0])
             time.sleep(rng.uniform(0.0, t_start + cell_time))
         else:
-            _wait_for_lines(journal, before + grow, proc)
-            time.sleep(rng.uniform(0.0, cell_time))
+            gate.open(*pending)
+            time.sleep(rng.uniform(0.0, t_start + len(pending) * cell_time))
         killed = proc.poll() is None
         if killed:
             proc.send_signal(signal.SIGKILL)
         proc.wait()
         after = _lines(journal)
+        if 0 < grow < len(pending):
+            assert killed and after == before + grow
         mid_sweep_kills += killed and before < after < n_cells
         # Whatever a kill leaves behind reads back: the journal without error and
         # without losing a recorded cell; cells.csv complete or absent.
@@ -148,17 +193,23 @@ def test_kill9_client_of_a_dask_run_then_resume(tmp_path):
     Falsified if the resumed Dask run loses, repeats or changes a cell.
     """
     pytest.importorskip("distributed")
-    cfg_path = _config_file(tmp_path, 12, sleep=0.15)
+    cfg_path = _config_file(tmp_path, 12, sleep=0.0)
+    ps = [round(i / 12, 6) for i in range(12)]
     out = tmp_path / "o"
     journal = out / "journal.jsonl"
     cmd = _cli(cfg_path, out, "--executor", "dask")
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for_lines(journal, 3, proc, timeout=60)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert 3 <= _lines(journal) < 12
-    subprocess.run(cmd, env=ENV, check=True, capture_output=True, timeout=120)
+    gate = Gate(tmp_path / "gate")  # cells run only once the test opens their gate
+    proc = subprocess.Popen(cmd, env=gate.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        gate.open(*ps[:3])
+        _wait_until(lambda: _lines(journal) >= 3, proc, "3 cells journaled")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        gate.open(*ps)  # let orphaned workers of the killed client finish at once
+    assert _lines(journal) == 3  # every other cell was held at its gate
+    subprocess.run(cmd, env=ENV, check=True, capture_output=True, timeout=300)
     ref = run_sweep(load_config(cfg_path), out=tmp_path / "ref", backend="numpy",
                     show_progress=False)
     got = pd.read_csv(out / "cells.csv")

@@ -153,31 +153,40 @@ def test_cells_with_several_rows(tmp_path):
 def test_kill_minus_9_then_resume_gives_identical_cells(tmp_path):
     """kill -9 the CLI mid-sweep; re-running must finish with the uninterrupted result.
 
-    Falsified if a finished cell is lost, redone with other numbers, or counted twice.
+    The cells wait at a gate the test opens (``$SPARSESIM_TOY_GATE_DIR`` of
+    ``toysim_slow``): two are let through, the kill lands while the third waits,
+    so exactly two are journaled however loaded the machine is.  Falsified if a
+    finished cell is lost, redone with other numbers, or counted twice.
     """
-    text = BASE.replace("p = [0.5]", "p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]") + "sleep = [0.15]\n"
-    cfg_path = _write(tmp_path, text)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]))
+    ps = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    cfg_path = _write(tmp_path, BASE.replace('"toysim"', '"toysim_slow"')
+                      .replace("p = [0.5]", f"p = {ps}"))
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]),
+               SPARSESIM_TOY_GATE_DIR=str(gate))
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sparsesim.cli", "run", str(cfg_path), "--out", str(out),
            "--backend", "numpy", "--quiet", "--no-report"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    journal = out / "journal.jsonl"
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count("\n") >= 2:
-            break
-        time.sleep(0.02)
+    for p in ps[:2]:
+        (gate / f"go-{p!r}").touch()
+    deadline = time.monotonic() + 300  # only a hung run gets here
+    while not (gate / f"started-{ps[2]!r}").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the run stopped early"
+        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    n_before = journal.read_text().count("\n")
-    assert 2 <= n_before < 6
+    journal = out / "journal.jsonl"
+    assert journal.read_text().count("\n") == 2
+    env.pop("SPARSESIM_TOY_GATE_DIR")
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ref = run_sweep(load_config(cfg_path), out=tmp_path / "ref", backend="numpy",
                     show_progress=False)
     got = pd.read_csv(out / "cells.csv")
     cols = ["p", "heads", "cell_key"]
     pd.testing.assert_frame_equal(ref[cols].reset_index(drop=True), got[cols])
+    assert journal.read_text().count("\n") == 6
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -12,6 +12,11 @@ Parameters beyond the coin flips:
   outside a Dask worker it never dies;
 - ``fail = true`` makes the cell raise ``RuntimeError`` every time.
 
+With ``$SPARSESIM_TOY_GATE_DIR`` set, every cell first creates the file
+``started-<p>`` there and then waits until a file ``go-<p>`` exists: a test
+releases cells one by one and so knows, without any timing, which cells a
+killed run has finished (a cell waits at most ``GATE_TIMEOUT_S``, then fails).
+
 Every attempt of every cell appends one line ``<p>`` to
 ``$SPARSESIM_TOY_MARKER_DIR/attempts.log`` (when that variable is set), so a
 test can count how often a cell was executed.
@@ -26,6 +31,8 @@ from sparsesim.backend import make_rng, to_numpy
 PARAMS = {"p": float, "trials": int, "sleep": float, "die": bool, "fail": bool}
 DEFAULTS = {"sleep": 0.0, "die": False, "fail": False}
 MARKER_ENV = "SPARSESIM_TOY_MARKER_DIR"
+GATE_ENV = "SPARSESIM_TOY_GATE_DIR"
+GATE_TIMEOUT_S = 300.0
 
 
 def valid_cell(params):
@@ -59,7 +66,21 @@ def _die_once(marker_dir: str, params: dict) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _wait_at_gate(gate_dir: str, params: dict) -> None:
+    tag = f"{params['p']!r}"
+    os.close(os.open(os.path.join(gate_dir, f"started-{tag}"), os.O_WRONLY | os.O_CREAT, 0o644))
+    go = os.path.join(gate_dir, f"go-{tag}")
+    deadline = time.monotonic() + GATE_TIMEOUT_S
+    while not os.path.exists(go):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"toy cell p={params['p']}: nobody opened the gate {go}")
+        time.sleep(0.001)
+
+
 def run_cell(params, ctx):
+    gate_dir = os.environ.get(GATE_ENV)
+    if gate_dir:
+        _wait_at_gate(gate_dir, params)
     marker_dir = os.environ.get(MARKER_ENV)
     if marker_dir:
         _record_attempt(marker_dir, params)

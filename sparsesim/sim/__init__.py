@@ -1,12 +1,306 @@
-"""Simulation families: one module per family, each a sweep target.
+"""Simulation families, each declared as a :class:`Simulation` and registered by name.
 
-A simulation module maps one parameter dict to a flat result row
-(``run_cell``), declares its parameters (``PARAMS``, optional ``DEFAULTS`` and
-``valid_cell``) for ``sims/<name>.toml``, and turns finished cells into theory
-tables and figures (``tables``, ``figures``).  Its public functions can also
-be called directly, e.g. :func:`sparsesim.sim.support_recovery.support_recovery`
-or :func:`sparsesim.sim.best_k_term.best_k_term_error`.
+A simulation maps one parameter dict to a flat result row (``run_cell``, or
+``run_cells`` for a batch of cells sharing a ``batch_key``), declares its
+parameters (types, defaults, neutral defaults, ``valid_cell``) for
+``sims/<name>.toml``, and turns finished cells into theory tables and figures
+(``tables``, ``figures``).  :class:`Simulation` is that declaration; it is
+checked when it is made, so a sweep, a report or ``sparsesim.run`` fails
+before any work when a simulation is malformed.
 
-Submodules are imported on demand (``from sparsesim.sim import support_recovery``)
-so that importing the package stays cheap.
+The registry maps the name used in ``sims/<name>.toml`` to the module that
+implements it (several names may share a module: both lottery sweeps run
+:mod:`sparsesim.sim.lottery`).  Registering a new simulation is one line in
+:data:`REGISTRY` (or one :func:`register` call).  A module declares itself
+either with a module-level ``SIMULATION = Simulation(...)`` or with the
+attributes :meth:`Simulation.from_module` reads (``PARAMS``, optional
+``DEFAULTS``, ``NEUTRAL_DEFAULTS``, ``valid_cell``, ``run_cell`` and/or
+``run_cells``, ``batch_key``, ``tables``, ``figures``).  A dotted module path
+that is not registered (a simulation defined outside this package) still
+loads through :func:`get`.
+
+Modules are imported on demand, so importing this package stays cheap.
+
+Examples
+--------
+>>> from sparsesim import sim
+>>> "support_recovery" in sim.names()
+True
+>>> sim.REGISTRY["masked_hessian_saddles"]
+'sparsesim.sim.saddles'
+>>> s = Simulation(name="coin", params={"p": float, "n": int}, defaults={"n": 10},
+...                run_cell=lambda params, ctx: {"heads": 0})
+>>> s.required
+('p',)
+>>> Simulation(name="bad", params={"p": complex}, run_cell=print)
+Traceback (most recent call last):
+...
+sparsesim.sim.SimulationError: simulation 'bad': params['p'] must be one of int, float, str, bool; got complex
 """
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, Mapping
+
+__all__ = ["PARAM_TYPES", "REGISTRY", "Simulation", "SimulationError", "as_simulation", "get",
+           "names", "register", "report_hooks"]
+
+#: The parameter types a sweep TOML can hold.
+PARAM_TYPES = (int, float, str, bool)
+
+#: Name used in ``sims/<name>.toml`` → module implementing it (dotted path).
+REGISTRY: dict[str, str] = {
+    "best_k_term": "sparsesim.sim.best_k_term",
+    "lottery_mnist1d": "sparsesim.sim.lottery",
+    "lottery_teacher": "sparsesim.sim.lottery",
+    "masked_hessian_saddles": "sparsesim.sim.saddles",
+    "rewinding_geometry": "sparsesim.sim.rewinding",
+    "support_recovery": "sparsesim.sim.support_recovery",
+}
+
+_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "tables", "figures")
+
+
+class SimulationError(ValueError):
+    """A simulation is malformed or unknown; the message names the simulation and the field."""
+
+
+def _copy(mapping: Mapping | None) -> dict:
+    return dict(mapping or {})
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulation family, declared: its parameters and the hooks a sweep calls.
+
+    Parameters
+    ----------
+    name : str
+        The registered name (``sims/<name>.toml``) or, for an unregistered
+        module, its dotted path.
+    params : mapping of str to type
+        Every parameter a cell may have, with its type (int, float, str, bool).
+    defaults : mapping, optional
+        Values of the optional parameters; the others are required.
+    neutral_defaults : mapping, optional
+        Parameters added after journals existed, with the value that
+        reproduces the earlier behaviour: a cell at that value is keyed and
+        seeded without it (:func:`sparsesim.sweep.provenance.cell_identity`).
+    valid_cell : callable, optional
+        ``valid_cell(params) -> bool``; cells it rejects are dropped from a grid.
+    run_cell : callable, optional
+        ``run_cell(params, ctx) -> dict | list[dict]``.
+    run_cells : callable, optional
+        ``run_cells(params_list, ctxs) -> list`` (one result per cell); cells
+        are grouped by ``batch_key(params)`` when both are given.
+    batch_key : callable, optional
+    tables : callable, optional
+        ``tables(cells: DataFrame) -> list[TheoryTable]``.
+    figures : callable, optional
+        ``figures(cells, outdir) -> list[Path]``.
+    module : str
+        Dotted path of the module holding the code ("" when built in place);
+        a distributed executor ships this name to its workers.
+    description : str
+        One line: what the simulation tests.
+    """
+
+    name: str
+    params: Mapping[str, type]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    neutral_defaults: Mapping[str, Any] = field(default_factory=dict)
+    valid_cell: Callable[[dict], bool] | None = None
+    run_cell: Callable[..., Any] | None = None
+    run_cells: Callable[..., Any] | None = None
+    batch_key: Callable[[dict], Any] | None = None
+    tables: Callable[..., Any] | None = None
+    figures: Callable[..., Any] | None = None
+    module: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"simulation {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise SimulationError(f"Simulation name must be a non-empty str; got {self.name!r}")
+        for attr in ("params", "defaults", "neutral_defaults"):
+            value = getattr(self, attr)
+            if value is not None and not isinstance(value, Mapping):
+                raise SimulationError(f"{where}: {attr} must be a dict; got {type(value).__name__}")
+            object.__setattr__(self, attr, _copy(value))
+        if not self.params:
+            raise SimulationError(f"{where}: params must name at least one parameter")
+        for key, typ in self.params.items():
+            if not isinstance(key, str):
+                raise SimulationError(f"{where}: parameter names must be str; got {key!r}")
+            if typ not in PARAM_TYPES:
+                raise SimulationError(f"{where}: params[{key!r}] must be one of int, float, str, "
+                                      f"bool; got {getattr(typ, '__name__', typ)}")
+        for attr in ("defaults", "neutral_defaults"):
+            for key, value in getattr(self, attr).items():
+                if key not in self.params:
+                    raise SimulationError(f"{where}: {attr}[{key!r}] is not one of its params "
+                                          f"{sorted(self.params)}")
+                typ = self.params[key]
+                ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool)) \
+                    or (typ is float and isinstance(value, int) and not isinstance(value, bool))
+                if not ok:
+                    raise SimulationError(f"{where}: {attr}[{key!r}] = {value!r} is not of its "
+                                          f"declared type {typ.__name__}")
+        for hook in _HOOKS:
+            value = getattr(self, hook)
+            if value is not None and not callable(value):
+                raise SimulationError(f"{where}: {hook} must be callable or None; "
+                                      f"got {type(value).__name__}")
+        if self.run_cell is None and self.run_cells is None:
+            raise SimulationError(f"{where}: needs run_cell or run_cells")
+        if self.batch_key is not None and self.run_cells is None:
+            raise SimulationError(f"{where}: batch_key is given but run_cells is not")
+        for attr in ("module", "description"):
+            if not isinstance(getattr(self, attr), str):
+                raise SimulationError(f"{where}: {attr} must be a str")
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The parameters without a default (a TOML must set them)."""
+        return tuple(k for k in self.params if k not in self.defaults)
+
+    @property
+    def batches(self) -> bool:
+        """Whether cells are grouped by ``batch_key`` and run by ``run_cells``."""
+        return self.run_cells is not None and self.batch_key is not None
+
+    @classmethod
+    def from_module(cls, module: ModuleType | str, name: str | None = None) -> "Simulation":
+        """The simulation a module declares (``SIMULATION``, or its protocol attributes).
+
+        Raises
+        ------
+        SimulationError
+            When the module lacks ``PARAMS`` or a hook has the wrong kind,
+            naming the module and the attribute.
+        """
+        if isinstance(module, str):
+            module = _import(module)
+        declared = getattr(module, "SIMULATION", None)
+        if declared is not None:
+            if not isinstance(declared, Simulation):
+                raise SimulationError(f"{module.__name__}.SIMULATION must be a Simulation; "
+                                      f"got {type(declared).__name__}")
+            changes = {"module": declared.module or module.__name__}
+            if name is not None:
+                changes["name"] = name
+            return _replace(declared, **changes)
+        params = getattr(module, "PARAMS", None)
+        if not isinstance(params, Mapping):
+            raise SimulationError(f"{module.__name__} declares no simulation: it has neither "
+                                  "SIMULATION nor a PARAMS dict (name -> type)")
+        doc = (module.__doc__ or "").strip()
+        return cls(name=name or module.__name__, params=params,
+                   defaults=getattr(module, "DEFAULTS", None) or {},
+                   neutral_defaults=getattr(module, "NEUTRAL_DEFAULTS", None) or {},
+                   **{hook: getattr(module, hook, None) for hook in _HOOKS},
+                   module=module.__name__, description=doc.splitlines()[0] if doc else "")
+
+
+def _replace(sim: Simulation, **changes: Any) -> Simulation:
+    from dataclasses import replace  # noqa: PLC0415 - rarely used
+
+    return replace(sim, **changes)
+
+
+def _import(path: str) -> ModuleType:
+    try:
+        return importlib.import_module(path)
+    except ImportError as exc:
+        raise SimulationError(f"simulation module {path!r} cannot be imported: {exc}") from None
+
+
+def register(name: str, module: str) -> None:
+    """Register ``name`` (as in ``sims/<name>.toml``) for the simulation in ``module``.
+
+    >>> register("support_recovery", "sparsesim.sim.support_recovery")  # already there: fine
+    >>> register("support_recovery", "elsewhere")
+    Traceback (most recent call last):
+    ...
+    ValueError: simulation 'support_recovery' is already registered for sparsesim.sim.support_recovery
+    """
+    if not isinstance(name, str) or not name or not isinstance(module, str) or not module:
+        raise ValueError(f"register needs a name and a dotted module path; got {name!r}, {module!r}")
+    if REGISTRY.get(name, module) != module:
+        raise ValueError(f"simulation {name!r} is already registered for {REGISTRY[name]}")
+    REGISTRY[name] = module
+
+
+def names() -> list[str]:
+    """The registered simulation names, sorted."""
+    return sorted(REGISTRY)
+
+
+def get(name_or_module: str) -> Simulation:
+    """The simulation registered as ``name_or_module``, or declared by that dotted module.
+
+    Raises
+    ------
+    SimulationError
+        For a name that is neither registered nor an importable module.
+    """
+    if not isinstance(name_or_module, str) or not name_or_module:
+        raise SimulationError(f"simulation must be a registered name or a dotted module path; "
+                              f"got {name_or_module!r}")
+    if name_or_module in REGISTRY:
+        name, path = name_or_module, REGISTRY[name_or_module]
+    else:
+        name, path = name_or_module, name_or_module
+        try:
+            importlib.import_module(path)
+        except ImportError:
+            raise SimulationError(f"unknown simulation {name_or_module!r}: not registered "
+                                  f"(registered: {', '.join(names())}) and not an importable "
+                                  "module") from None
+    return Simulation.from_module(path, name=name)
+
+
+def as_simulation(obj: Any) -> Simulation:
+    """``obj`` as a :class:`Simulation`: itself, a module's declaration, or a name looked up."""
+    if isinstance(obj, Simulation):
+        return obj
+    if isinstance(obj, ModuleType):
+        return Simulation.from_module(obj)
+    if isinstance(obj, str):
+        return get(obj)
+    raise SimulationError(f"expected a Simulation, a simulation module or a name; "
+                          f"got {type(obj).__name__}")
+
+
+def report_hooks(obj: Any) -> tuple[Callable | None, Callable | None]:
+    """The ``(tables, figures)`` hooks a report calls, checked before any work.
+
+    ``obj`` is a :class:`Simulation`, a registered name, a simulation module
+    (checked in full), or any object with ``tables`` / ``figures`` attributes
+    (a report needs nothing else).
+
+    >>> report_hooks("support_recovery")[0].__name__
+    'tables'
+    >>> class Tables:
+    ...     tables = 3
+    >>> report_hooks(Tables)
+    Traceback (most recent call last):
+    ...
+    sparsesim.sim.SimulationError: Tables.tables must be callable or None; got int
+    """
+    if isinstance(obj, str):
+        obj = get(obj)
+    elif isinstance(obj, ModuleType) and (hasattr(obj, "PARAMS") or hasattr(obj, "SIMULATION")):
+        obj = Simulation.from_module(obj)
+    label = obj.name if isinstance(obj, Simulation) else getattr(obj, "__name__", type(obj).__name__)
+    hooks = []
+    for hook in ("tables", "figures"):
+        value = getattr(obj, hook, None)
+        if value is not None and not callable(value):
+            raise SimulationError(f"{label}.{hook} must be callable or None; "
+                                  f"got {type(value).__name__}")
+        hooks.append(value)
+    return hooks[0], hooks[1]

@@ -1,10 +1,10 @@
 """Sweep configuration: ``sims/<name>.toml`` files, validated before any work.
 
-A configuration names the simulation module and declares its grid::
+A configuration names the simulation and declares its grid::
 
     [sim]
-    name = "support_recovery"
-    module = "sparsesim.sim.support_recovery"
+    name = "support_recovery"                 # a registered name (sparsesim.sim.REGISTRY)
+    module = "sparsesim.sim.support_recovery" # optional for a registered name
     description = "Thresholding a Gaussian init: P(Ŝ = S) and the law of Ŝ"
     seed = 2026
 
@@ -28,9 +28,14 @@ while ``[[quick.grid]]`` tables replace the whole list.
     d = 10000
     k = 10
 
-The module lists its parameters in ``PARAMS`` (name → type); unknown keys,
-wrong types, empty grids and missing required parameters (those in ``PARAMS``
-but not in the module's optional ``DEFAULTS``) are reported naming the key.
+``sim.name`` is looked up in the simulation registry
+(:data:`sparsesim.sim.REGISTRY`); ``sim.module``, a dotted module path, is
+required for a name that is not registered (a simulation defined outside the
+package) and, for a registered name, must agree with the registry.  The
+:class:`~sparsesim.sim.Simulation` is built and checked before any cell is
+expanded.  It lists the parameters (name → type); unknown keys, wrong types,
+empty grids and missing required parameters (those without a default) are
+reported naming the key.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from ..sim import REGISTRY, Simulation, SimulationError
 
 __all__ = ["ConfigError", "SweepConfig", "load_config", "find_config", "list_configs",
            "sims_dirs"]
@@ -60,7 +67,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """A validated sweep: the simulation module and its expanded cells."""
+    """A validated sweep: the simulation and its expanded cells.
+
+    ``module_name`` is the dotted path of the module implementing the
+    simulation (recorded in every row as ``sim_module``); ``simulation`` is
+    its checked declaration.
+    """
 
     name: str
     module_name: str
@@ -70,9 +82,22 @@ class SweepConfig:
     path: Path | None = None
     quick: bool = False
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    simulation: Simulation | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.simulation is None:
+            try:
+                sim = Simulation.from_module(self.module_name, name=self.name)
+            except SimulationError as exc:
+                raise ConfigError(str(exc)) from None
+            object.__setattr__(self, "simulation", sim)
+        elif not isinstance(self.simulation, Simulation):
+            raise ConfigError(f"simulation must be a Simulation; "
+                              f"got {type(self.simulation).__name__}")
 
     @property
     def module(self) -> ModuleType:
+        """The module implementing the simulation (imported on first use)."""
         return importlib.import_module(self.module_name)
 
     @property
@@ -160,8 +185,42 @@ def _check_grids(where: str, grid: Any, schema: dict[str, type]) -> list[dict]:
     return [_check_params(where, grid, schema, grid=True)]
 
 
+def _resolve_simulation(path: Path, sim: dict,
+                        simulation: Simulation | None) -> tuple[str, Simulation]:
+    """The module path and the checked :class:`Simulation` a ``[sim]`` table names."""
+    name = sim["name"]
+    if simulation is not None:
+        if not isinstance(simulation, Simulation):
+            raise ConfigError(f"simulation must be a Simulation; got {type(simulation).__name__}")
+        module = sim.get("module", simulation.module)
+        if module != simulation.module:
+            raise ConfigError(f"sim.module {module!r} is not the module of the simulation given "
+                              f"({simulation.module!r})")
+        return module, simulation
+    registered = REGISTRY.get(name)
+    if "module" in sim:
+        module = _check_value("sim.module", sim["module"], str)
+        if registered is not None and module != registered:
+            raise ConfigError(f"sim.module {module!r} disagrees with the registry: {name!r} is "
+                              f"registered for {registered!r} (drop sim.module or rename the sim)")
+    elif registered is not None:
+        module = registered
+    else:
+        raise ConfigError(f"{path}: missing key sim.module ({name!r} is not a registered "
+                          f"simulation; registered: {', '.join(sorted(REGISTRY))})")
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"sim.module {module!r} cannot be imported: {exc}") from None
+    try:
+        return module, Simulation.from_module(module, name=name)
+    except SimulationError as exc:
+        raise ConfigError(f"sim.module {module!r}: {exc}") from None
+
+
 def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | None = None,
-                overrides: dict[str, Any] | None = None) -> SweepConfig:
+                overrides: dict[str, Any] | None = None,
+                simulation: Simulation | None = None) -> SweepConfig:
     """Load, validate and expand a sweep configuration.
 
     Parameters
@@ -174,7 +233,10 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         Replace the sweep seed of ``[sim]``.
     overrides : dict, optional
         Parameter values forced on every cell (e.g. ``{"trials": 1000}``);
-        each key must be one of the module's ``PARAMS``.
+        each key must be one of the simulation's parameters.
+    simulation : Simulation, optional
+        Use this declaration instead of the one ``[sim]`` names (e.g. a
+        simulation built in a notebook; ``sim.module`` may then be omitted).
 
     Raises
     ------
@@ -190,23 +252,17 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
     if "sim" not in raw:
         raise ConfigError(f"{path}: missing table [sim]")
     sim = _check_table("sim", raw["sim"], _SIM_KEYS)
-    for req in ("name", "module"):
-        if req not in sim:
-            raise ConfigError(f"{path}: missing key sim.{req}")
-        _check_value(f"sim.{req}", sim[req], str)
+    if "name" not in sim:
+        raise ConfigError(f"{path}: missing key sim.name")
+    _check_value("sim.name", sim["name"], str)
     description = _check_value("sim.description", sim.get("description", ""), str)
     sweep_seed = _check_value("sim.seed", sim.get("seed", 0), int)
     if seed is not None:
         sweep_seed = _check_value("seed", seed, int)
     if sweep_seed < 0:
         raise ConfigError(f"sim.seed must be >= 0; got {sweep_seed}")
-    try:
-        module = importlib.import_module(sim["module"])
-    except ImportError as exc:
-        raise ConfigError(f"sim.module {sim['module']!r} cannot be imported: {exc}") from None
-    schema = getattr(module, "PARAMS", None)
-    if not isinstance(schema, dict):
-        raise ConfigError(f"sim.module {sim['module']!r} has no PARAMS schema")
+    module_name, simulation = _resolve_simulation(path, sim, simulation)
+    schema = dict(simulation.params)
 
     params = _check_params("params", raw.get("params", {}), schema, grid=False)
     grids = _check_grids("grid", raw.get("grid", {}), schema)
@@ -245,16 +301,15 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
              for grid in grids for combo in itertools.product(*grid.values())]
     for i, extra in enumerate(include):
         cells.append(dict(params, **_check_params(f"include[{i}]", extra, schema, grid=False)))
-    defaults = getattr(module, "DEFAULTS", None)
-    if isinstance(defaults, dict):
-        cells = [dict(defaults, **c) for c in cells]
-        for c in cells:
-            missing = sorted(set(schema) - set(c))
-            if missing:
-                raise ConfigError(f"{sim['name']}: missing parameter {missing[0]!r} "
-                                  f"(set it in [params] or [grid])")
+    defaults = dict(simulation.defaults)
+    cells = [dict(defaults, **c) for c in cells]
+    for c in cells:
+        missing = sorted(set(schema) - set(c))
+        if missing:
+            raise ConfigError(f"{sim['name']}: missing parameter {missing[0]!r} "
+                              f"(set it in [params] or [grid])")
     cells = [dict(c, **overrides) for c in cells]
-    valid = getattr(module, "valid_cell", None)
+    valid = simulation.valid_cell
     if valid is not None:
         cells = [c for c in cells if valid(c)]
     if not cells:
@@ -265,5 +320,6 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         if key not in seen:
             seen.add(key)
             unique.append(c)
-    return SweepConfig(name=sim["name"], module_name=sim["module"], description=description,
-                       seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw)
+    return SweepConfig(name=sim["name"], module_name=module_name, description=description,
+                       seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw,
+                       simulation=simulation)

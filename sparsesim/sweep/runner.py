@@ -9,7 +9,6 @@ where it stopped when the same command is run again.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ import pandas as pd
 from .. import __version__
 from .._validation import check_choice
 from ..backend import BACKENDS, device_name, resolve_backend
-from .config import SweepConfig
+from ..sim import Simulation
+from .config import ConfigError, SweepConfig
 from .journal import Journal
 from .progress import Progress
 from .provenance import cell_identity, cell_key, cell_seed, git_commit
@@ -62,13 +62,19 @@ class CellContext:
 
 @dataclass(frozen=True)
 class Task:
-    """A group of cells executed together (one cell unless the sim batches)."""
+    """A group of cells executed together (one cell unless the sim batches).
+
+    ``simulation`` travels with the task (its hooks pickle by reference to
+    ``module_name``, which a distributed worker imports); without it the
+    worker builds the simulation from ``module_name``.
+    """
 
     module_name: str
     keys: tuple[str, ...]
     cells: tuple[dict, ...]
     sweep_seed: int
     backend: str
+    simulation: Simulation | None = field(default=None, compare=False, repr=False)
 
 
 def _as_rows(result: Any, where: str) -> list[dict]:
@@ -84,17 +90,17 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
 
     A top-level function so that distributed executors can ship it to workers.
     """
-    module = importlib.import_module(task.module_name)
+    sim = task.simulation or Simulation.from_module(task.module_name)
     backend = resolve_backend(task.backend)
     device = device_name(backend)
     commit = git_commit()  # cached: the tree as it was when this process first asked
-    neutral = getattr(module, "NEUTRAL_DEFAULTS", None)
+    neutral = dict(sim.neutral_defaults) or None
     ctxs = [CellContext(seed=cell_seed(cell_identity(c, neutral), task.sweep_seed),
                         sweep_seed=task.sweep_seed,
                         backend=backend, progress=progress) for c in task.cells]
     t0 = time.perf_counter()
-    if hasattr(module, "run_cells") and len(task.cells) > 0:
-        results = module.run_cells([dict(c) for c in task.cells], ctxs)
+    if sim.run_cells is not None and len(task.cells) > 0:
+        results = sim.run_cells([dict(c) for c in task.cells], ctxs)
         if len(results) != len(task.cells):
             raise RuntimeError(f"{task.module_name}.run_cells returned {len(results)} results "
                                f"for {len(task.cells)} cells")
@@ -103,7 +109,7 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
         results, elapsed = [], []
         for c, ctx in zip(task.cells, ctxs):
             t1 = time.perf_counter()
-            results.append(module.run_cell(dict(c), ctx))
+            results.append(sim.run_cell(dict(c), ctx))
             elapsed.append(time.perf_counter() - t1)
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     out = []
@@ -137,17 +143,19 @@ class LocalExecutor:
 
 
 def make_tasks(config: SweepConfig, pending: list[tuple[str, dict]], backend: str) -> list[Task]:
-    """Group pending cells into tasks by the module's ``batch_key`` (if it batches)."""
-    module = config.module
-    if hasattr(module, "run_cells") and hasattr(module, "batch_key"):
+    """Group pending cells into tasks by the simulation's ``batch_key`` (if it batches)."""
+    sim = config.simulation
+    if sim.batches:
         groups: dict[Any, list[tuple[str, dict]]] = {}
         for key, cell in pending:
-            groups.setdefault(module.batch_key(cell), []).append((key, cell))
+            groups.setdefault(sim.batch_key(cell), []).append((key, cell))
         items = list(groups.values())
+    elif sim.run_cell is None:  # run_cells without batch_key: one batch of everything
+        items = [list(pending)] if pending else []
     else:
         items = [[kc] for kc in pending]
     return [Task(config.module_name, tuple(k for k, _ in it), tuple(c for _, c in it),
-                 config.seed, backend) for it in items]
+                 config.seed, backend, simulation=sim) for it in items]
 
 
 def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
@@ -212,6 +220,11 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     pandas.DataFrame
         The rows written to ``cells.csv``.
     """
+    if not isinstance(config, SweepConfig):
+        raise TypeError(f"config must be a SweepConfig (from sparsesim.sweep.load_config); "
+                        f"got {type(config).__name__}")
+    if not isinstance(config.simulation, Simulation):
+        raise ConfigError(f"{config.name}: the config carries no checked Simulation")
     executor = executor or LocalExecutor()
     executor_name = getattr(executor, "name", "local")
     if executor_name == "local":
@@ -223,7 +236,7 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     git_commit()  # record the source tree as it is now, before any cell runs
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
-    neutral = getattr(config.module, "NEUTRAL_DEFAULTS", None)
+    neutral = dict(config.simulation.neutral_defaults) or None
     keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
     stream = stream or sys.stderr
