@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._table import FAMILY_ALPHA, TheoryTable
-from ..sim import Simulation, as_simulation
+from ..sim import Simulation, report_hooks
 
 __all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
            "provenance_header"]
@@ -277,8 +277,8 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    sim = as_simulation(module)  # checked before any work
-    tables: list[TheoryTable] = list(sim.tables(cells)) if sim.tables is not None else []
+    tables_of, figures_of = report_hooks(module)  # checked before any work
+    tables: list[TheoryTable] = list(tables_of(cells)) if tables_of is not None else []
     j = judge(tables, alpha)
     parts = [f"# {name}", ""]
     if description:
@@ -311,7 +311,7 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
                   "Mathematical identities and inequalities checked to the stated tolerance; "
                   "they guard the implementation and are not counted among the tested rows.",
                   ""] + identity_parts
-    figs = list(sim.figures(cells, outdir)) if sim.figures is not None else []
+    figs = list(figures_of(cells, outdir)) if figures_of is not None else []
     if figs:
         parts += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figs] + [""]
     md = outdir / "table.md"
