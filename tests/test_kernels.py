@@ -216,6 +216,7 @@ static emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __global__
 #define __device__
 #define __forceinline__ inline
+#define __launch_bounds__(threads, blocks)
 #define __shared__
 #define __restrict__ __restrict
 static inline unsigned int __umulhi(unsigned int a, unsigned int b) {
@@ -309,6 +310,8 @@ EMU_CASES = [
     (40, 5, 1, (2.0, 2.5), 1.7, False, True),        # planted signal, no full histograms
     (10, 3, 5, (2.0, 3.0), 0.8, True, True),         # planted groups
     (150, 140, 1, (0.1,), 2.5, True, False),         # signs past one 128-bit block
+    (20, 4, 1, (0.7, 1.9), 0.9, True, 1),            # TP histogram shared, the others global
+    (8, 2, 2, (1.0, 2.0, 3.0), 0.0, True, 1),        # the same with groups
 ]
 
 
@@ -518,3 +521,43 @@ def test_gpu_fused_follows_binomial_laws(d, k, t):
     assert _chisq_pvalue(r.fp_hist, stats.binom(d - k, q).pmf(np.arange(d - k + 1))) > ALPHA
     p_hit = q ** k * (1 - q) ** (d - k)
     assert stats.binomtest(r.hits, n, p_hit).pvalue > ALPHA
+
+
+# --------------------------------------------------------------------------- launch planning (CPU)
+
+def test_one_limit_for_weights_per_trial():
+    # Validation and the kernel accept the same d: a size the simulator takes
+    # must not fail only on the GPU.
+    from sparsesim.kernels.support_count import MAX_WEIGHTS_PER_TRIAL, fused_support_counts
+    from sparsesim.sim.support_recovery import MAX_TRIAL_WEIGHTS
+    assert MAX_TRIAL_WEIGHTS == MAX_WEIGHTS_PER_TRIAL == 2 ** 31
+    with pytest.raises(ValueError, match="MAX_WEIGHTS_PER_TRIAL"):
+        fused_support_counts(2 ** 30 + 1, 1, [1.0], trials=1, key=(0, 0), group_size=2)
+
+
+@pytest.mark.parametrize("remaining", [1, 255, 257, 10 ** 6, 10 ** 12])
+@pytest.mark.parametrize("n_units", [1, 7, 4096, 2 ** 20 + 3, 2 ** 31])
+def test_launch_shape_keeps_32_bit_thread_totals_exact(remaining, n_units):
+    # The kernel sums false positives per thread in 32 bits: trials per thread
+    # times n_units must stay below 2**32, and a launch never exceeds the shared
+    # counters' trial cap nor the work left.
+    from sparsesim.kernels.support_count import (MAX_TRIALS_PER_LAUNCH, THREADS_PER_BLOCK,
+                                                 launch_shape)
+    blocks, n = launch_shape(remaining, n_units, 132)
+    threads = blocks * THREADS_PER_BLOCK
+    assert 1 <= n <= min(remaining, MAX_TRIALS_PER_LAUNCH)
+    assert -(-n // threads) * n_units <= 2 ** 32 - 1
+    assert blocks <= 8 * 132
+
+
+def test_histogram_plan_prefers_shared_memory_where_it_fits():
+    from sparsesim.kernels.support_count import histogram_plan
+    # everything fits: all three histograms shared; bytes = 4 * NT * bins
+    assert histogram_plan(100, 5, 8, True, budget_bytes=48 * 1024) == (2, 4 * 8 * (6 + 101 + 96))
+    # too big for all three: the TP histogram (the hot bins) alone
+    assert histogram_plan(3000, 5, 8, True, budget_bytes=48 * 1024) == (1, 4 * 8 * 6)
+    # a larger (opt-in) budget holds the full histograms again
+    assert histogram_plan(3000, 5, 8, True, budget_bytes=200 * 1024)[0] == 2
+    # nothing fits: global atomics only
+    assert histogram_plan(10 ** 6, 10 ** 5, 8, False, budget_bytes=48 * 1024) == (0, 0)
+    assert histogram_plan(100, 5, 8, False)[0] == 1

@@ -43,6 +43,14 @@ __all__ = [
     "SUPPORT_COUNT_CUDA_SOURCE",
     "MAX_THRESHOLDS_PER_LAUNCH",
     "MAX_TRIALS_PER_LAUNCH",
+    "MAX_WEIGHTS_PER_TRIAL",
+    "THREADS_PER_BLOCK",
+    "MIN_BLOCKS_PER_SM",
+    "REGISTER_BUDGET",
+    "NVCC_OPTIONS",
+    "histogram_plan",
+    "launch_shape",
+    "kernel_configurations",
     "FusedCounts",
     "kernel_source",
     "fused_support_counts",
@@ -55,48 +63,65 @@ __all__ = [
 MAX_THRESHOLDS_PER_LAUNCH = 8
 #: Trials per launch: keeps the 32-bit shared-memory counters far from overflow.
 MAX_TRIALS_PER_LAUNCH = 1 << 26
-#: Shared-memory budget for the per-block histograms.
-_SHARED_HIST_BYTES = 32 * 1024
-_THREADS = 256
+#: Weights per trial the kernel indexes (32-bit unsigned element counter; the
+#: support-recovery simulator validates ``d`` against this same limit).
+MAX_WEIGHTS_PER_TRIAL = 1 << 31
+#: Threads per block of the fused kernel.
+THREADS_PER_BLOCK = 256
+#: Resident blocks per SM the kernel is compiled for (``__launch_bounds__``):
+#: ptxas keeps the registers per thread at most ``65536 / (256 * 2) = 128``,
+#: so two blocks (16 warps, 25 % occupancy) share an SM where the unbounded
+#: build needed 140-166 registers and allowed one.  ``tests/test_cuda_compile``
+#: holds the register count and checks that nothing spills.
+MIN_BLOCKS_PER_SM = 2
+#: Registers per thread available to each resident thread at that occupancy.
+REGISTER_BUDGET = 65536 // (THREADS_PER_BLOCK * MIN_BLOCKS_PER_SM)
+#: Dynamic shared memory a block may use without the opt-in attribute.
+DEFAULT_SHARED_BYTES = 48 * 1024
+#: The compile flags of every kernel of this package (NVRTC / cupy.RawKernel).
+NVCC_OPTIONS = ("--fmad=false",)
 
 SUPPORT_COUNT_CUDA_SOURCE = r"""
-/* Compile-time configuration (prepended as #defines):
+/* Compile-time configuration (prepended as #defines by kernel_source()):
  *   NT           thresholds per launch (1..8)
  *   GROUP_SIZE   weights per unit (1: units are single weights, |w|)
  *   FULL_HIST    1: also |S_hat| and FP histograms (n_units small enough)
- *   SHARED_HIST  1: histograms accumulated in shared memory first
+ *   SHARED_HIST  0: every histogram in global memory (64-bit atomics)
+ *                1: the TP histogram in shared memory, |S_hat| / FP in global
+ *                2: all histograms in shared memory
+ *   THREADS      threads per block (the launch uses exactly this)
+ *   MIN_BLOCKS   resident blocks per SM asked of ptxas (__launch_bounds__)
+ * Indices are 32-bit unsigned: d = n_units * GROUP_SIZE <= 2**31 weights.
  */
 extern __shared__ unsigned int shared_hist[];
 
 struct trial_state {
-    int tp[NT];
-    int fp[NT];
+    u32 tp[NT];
+    u32 fp[NT];
     double min_in;
     double max_out;
 };
 
-__device__ __forceinline__ void count_unit(trial_state& s, const double* t, const int unit,
-                                           const int n_support, const double m)
+__device__ __forceinline__ void count_unit(trial_state& s, const double* t, const u32 unit,
+                                           const u32 n_support, const double m)
 {
     if (unit < n_support) {
         s.min_in = fmin(s.min_in, m);
 #pragma unroll
-        for (int j = 0; j < NT; ++j) s.tp[j] += (m > t[j]) ? 1 : 0;
+        for (int j = 0; j < NT; ++j) s.tp[j] += (m > t[j]) ? 1u : 0u;
     } else {
         s.max_out = fmax(s.max_out, m);
 #pragma unroll
-        for (int j = 0; j < NT; ++j) s.fp[j] += (m > t[j]) ? 1 : 0;
+        for (int j = 0; j < NT; ++j) s.fp[j] += (m > t[j]) ? 1u : 0u;
     }
 }
 
-__device__ __forceinline__ void hist_add(unsigned long long* global_hist, const int shared_offset,
-                                         const int index)
+/* One count into a histogram bin: shared (32-bit) when in_shared, else global (64-bit). */
+__device__ __forceinline__ void hist_add(const bool in_shared, u64* global_row,
+                                         const u32 shared_offset, const u32 index)
 {
-#if SHARED_HIST
-    atomicAdd(&shared_hist[shared_offset + index], 1u);
-#else
-    atomicAdd(&global_hist[index], 1ull);
-#endif
+    if (in_shared) atomicAdd(&shared_hist[shared_offset + index], 1u);
+    else atomicAdd(&global_row[index], 1ull);
 }
 
 __device__ __forceinline__ u64 warp_sum(u64 v)
@@ -106,11 +131,11 @@ __device__ __forceinline__ u64 warp_sum(u64 v)
     return v;
 }
 
-extern "C" __global__ void support_count(
+extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) support_count(
     const double* __restrict__ thresholds,      /* NT */
     const u64 first_trial, const u64 n_trials,
     const u32 key0, const u32 key1,
-    const int n_units, const int n_support,
+    const u32 n_units, const u32 n_support,
     const double sigma, const double mu,
     u64* __restrict__ hits,                      /* NT */
     u64* __restrict__ topk_hits,                 /* 1 */
@@ -120,19 +145,20 @@ extern "C" __global__ void support_count(
     u64* __restrict__ size_hist,                 /* NT * (n_units + 1), FULL_HIST only */
     u64* __restrict__ fp_hist)                   /* NT * (n_units - n_support + 1), FULL_HIST */
 {
-    const int tp_bins = n_support + 1;
-    const int size_bins = n_units + 1;
-    const int fp_bins = n_units - n_support + 1;
-    const int tp_base = 0;
-    const int size_base = NT * tp_bins;
-    const int fp_base = size_base + NT * size_bins;
-#if SHARED_HIST
+    const u32 tp_bins = n_support + 1u;
 #if FULL_HIST
-    const int shared_bins = fp_base + NT * fp_bins;
-#else
-    const int shared_bins = NT * tp_bins;
+    const u32 size_bins = n_units + 1u;
+    const u32 fp_bins = n_units - n_support + 1u;
+    const u32 size_base = NT * tp_bins;
+    const u32 fp_base = size_base + NT * size_bins;
 #endif
-    for (int i = threadIdx.x; i < shared_bins; i += blockDim.x) shared_hist[i] = 0u;
+#if SHARED_HIST
+#if SHARED_HIST == 2 && FULL_HIST
+    const u32 shared_bins = fp_base + NT * fp_bins;
+#else
+    const u32 shared_bins = NT * tp_bins;
+#endif
+    for (u32 i = threadIdx.x; i < shared_bins; i += blockDim.x) shared_hist[i] = 0u;
     __syncthreads();
 #endif
 
@@ -140,13 +166,18 @@ extern "C" __global__ void support_count(
 #pragma unroll
     for (int j = 0; j < NT; ++j) t[j] = thresholds[j];
 
-    u64 my_hits[NT], my_fp[NT], my_fpsq[NT];
+    /* Per-thread totals.  Hits and false-positive sums fit 32 bits: the host
+     * launches at most MAX_TRIALS_PER_LAUNCH (2**26) trials and at most
+     * floor((2**32 - 1) / n_units) trials per thread, so sum(fp) < 2**32.
+     * (Registers decide occupancy: 64-bit totals here would spill at NT = 8.) */
+    u32 my_hits[NT], my_fp[NT];
+    u64 my_fpsq[NT];
 #pragma unroll
-    for (int j = 0; j < NT; ++j) { my_hits[j] = 0ull; my_fp[j] = 0ull; my_fpsq[j] = 0ull; }
+    for (int j = 0; j < NT; ++j) { my_hits[j] = 0u; my_fp[j] = 0u; my_fpsq[j] = 0ull; }
     u64 my_topk = 0ull;
 
-    const int d = n_units * GROUP_SIZE;
-    const int d_support = n_support * GROUP_SIZE;
+    const u32 d = n_units * (u32)GROUP_SIZE;
+    const u32 d_support = n_support * (u32)GROUP_SIZE;
     const double inf = __longlong_as_double(0x7ff0000000000000LL);
     const u64 stride = (u64)gridDim.x * blockDim.x;
 
@@ -156,34 +187,36 @@ extern "C" __global__ void support_count(
         const u32 c1 = (u32)(trial >> 32);
         trial_state s;
 #pragma unroll
-        for (int j = 0; j < NT; ++j) { s.tp[j] = 0; s.fp[j] = 0; }
+        for (int j = 0; j < NT; ++j) { s.tp[j] = 0u; s.fp[j] = 0u; }
         s.min_in = inf;
         s.max_out = -1.0;
         philox_ctr sign_bits;
         sign_bits.x = 0u; sign_bits.y = 0u; sign_bits.z = 0u; sign_bits.w = 0u;
+#if GROUP_SIZE != 1
         double acc = 0.0;
+#endif
 
-        for (int e0 = 0; e0 < d; e0 += 2) {
+        for (u32 e0 = 0u; e0 < d; e0 += 2u) {    /* d <= 2**31: e0 + 2 cannot wrap */
             philox_ctr c;
-            c.x = c0; c.y = c1; c.z = (u32)(e0 >> 1); c.w = 0u;
+            c.x = c0; c.y = c1; c.z = e0 >> 1; c.w = 0u;
             double z[2];
             philox_box_muller(philox4x32_10(c, key0, key1), &z[0], &z[1]);
 #pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const int e = e0 + h;
+            for (u32 h = 0u; h < 2u; ++h) {
+                const u32 e = e0 + h;
                 if (e < d) {
                     double w = __dmul_rn(sigma, z[h]);
                     if (mu != 0.0 && e < d_support) {
-                        if ((e & 127) == 0) {
+                        if ((e & 127u) == 0u) {
                             philox_ctr sc;
-                            sc.x = c0; sc.y = c1; sc.z = (u32)(e >> 7); sc.w = 1u;
+                            sc.x = c0; sc.y = c1; sc.z = e >> 7; sc.w = 1u;
                             sign_bits = philox4x32_10(sc, key0, key1);
                         }
-                        const int word_index = (e >> 5) & 3;
-                        const u32 word = word_index == 0 ? sign_bits.x
-                                       : word_index == 1 ? sign_bits.y
-                                       : word_index == 2 ? sign_bits.z : sign_bits.w;
-                        w = __dadd_rn(w, ((word >> (e & 31)) & 1u) ? -mu : mu);
+                        const u32 word_index = (e >> 5) & 3u;
+                        const u32 word = word_index == 0u ? sign_bits.x
+                                       : word_index == 1u ? sign_bits.y
+                                       : word_index == 2u ? sign_bits.z : sign_bits.w;
+                        w = __dadd_rn(w, ((word >> (e & 31u)) & 1u) ? -mu : mu);
                     }
 #if GROUP_SIZE == 1
                     count_unit(s, t, e, n_support, fabs(w));
@@ -201,16 +234,17 @@ extern "C" __global__ void support_count(
         my_topk += (s.min_in > s.max_out) ? 1ull : 0ull;
 #pragma unroll
         for (int j = 0; j < NT; ++j) {
-            const int tp = s.tp[j];
-            const int fp = s.fp[j];
-            my_hits[j] += (tp == n_support && fp == 0) ? 1ull : 0ull;
-            my_fp[j] += (u64)fp;
+            const u32 tp = s.tp[j];
+            const u32 fp = s.fp[j];
+            my_hits[j] += (tp == n_support && fp == 0u) ? 1u : 0u;
+            my_fp[j] += fp;
             my_fpsq[j] += (u64)fp * (u64)fp;
             /* 64-bit row offsets: NT * (n_support + 1) may exceed 2**31 */
-            hist_add(tp_hist + (u64)j * tp_bins, tp_base + j * tp_bins, tp);
+            hist_add(SHARED_HIST >= 1, tp_hist + (u64)j * tp_bins, j * tp_bins, tp);
 #if FULL_HIST
-            hist_add(size_hist + (u64)j * size_bins, size_base + j * size_bins, tp + fp);
-            hist_add(fp_hist + (u64)j * fp_bins, fp_base + j * fp_bins, fp);
+            hist_add(SHARED_HIST == 2, size_hist + (u64)j * size_bins, size_base + j * size_bins,
+                     tp + fp);
+            hist_add(SHARED_HIST == 2, fp_hist + (u64)j * fp_bins, fp_base + j * fp_bins, fp);
 #endif
         }
     }
@@ -221,8 +255,8 @@ extern "C" __global__ void support_count(
     if (lane0 && topk) atomicAdd(topk_hits, topk);
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
-        const u64 h = warp_sum(my_hits[j]);
-        const u64 f = warp_sum(my_fp[j]);
+        const u64 h = warp_sum((u64)my_hits[j]);
+        const u64 f = warp_sum((u64)my_fp[j]);
         const u64 f2 = warp_sum(my_fpsq[j]);
         if (lane0) {
             if (h) atomicAdd(&hits[j], h);
@@ -233,13 +267,14 @@ extern "C" __global__ void support_count(
 
 #if SHARED_HIST
     __syncthreads();
-    for (int i = threadIdx.x; i < shared_bins; i += blockDim.x) {
+    for (u32 i = threadIdx.x; i < shared_bins; i += blockDim.x) {
         const unsigned int v = shared_hist[i];
         if (v == 0u) continue;
-        u64* target;
-        if (i < size_base) target = tp_hist + (i - tp_base);
-        else if (i < fp_base) target = size_hist + (i - size_base);
-        else target = fp_hist + (i - fp_base);
+        u64* target = tp_hist + i;
+#if SHARED_HIST == 2 && FULL_HIST
+        if (i >= fp_base) target = fp_hist + (i - fp_base);
+        else if (i >= size_base) target = size_hist + (i - size_base);
+#endif
         atomicAdd(target, (u64)v);
     }
 #endif
@@ -247,21 +282,56 @@ extern "C" __global__ void support_count(
 """
 
 
-def kernel_source(n_thresholds: int, group_size: int, full_hist: bool, shared_hist: bool) -> str:
+def _shared_mode(shared_hist) -> int:
+    if shared_hist is True or shared_hist is False:
+        return 2 if shared_hist else 0
+    return check_int("shared_hist", shared_hist, low=0, high=2)
+
+
+def kernel_source(n_thresholds: int, group_size: int, full_hist: bool, shared_hist=True) -> str:
     """The complete CUDA source of one kernel configuration (for NVRTC).
+
+    ``shared_hist``: 0 (or ``False``) keeps every histogram in global
+    memory, 1 only the true-positive histogram in shared memory, 2 (or
+    ``True``) all of them (see :func:`histogram_plan`).  Compile it with
+    :data:`NVCC_OPTIONS`; nothing here needs CuPy or a device.
 
     Examples
     --------
     >>> src = kernel_source(2, 1, True, True)
     >>> "#define NT 2" in src and "philox4x32_10" in src and "support_count" in src
     True
+    >>> "#define SHARED_HIST 1" in kernel_source(8, 4, True, 1)
+    True
     """
     n_thresholds = check_int("n_thresholds", n_thresholds, low=1, high=MAX_THRESHOLDS_PER_LAUNCH)
-    group_size = check_int("group_size", group_size, low=1)
-    header = (f"#define NT {n_thresholds}\n#define GROUP_SIZE {group_size}\n"
+    group_size = check_int("group_size", group_size, low=1, high=MAX_WEIGHTS_PER_TRIAL)
+    header = (f"#define NT {n_thresholds}\n#define GROUP_SIZE {group_size}u\n"
               f"#define FULL_HIST {int(bool(full_hist))}\n"
-              f"#define SHARED_HIST {int(bool(shared_hist))}\n")
+              f"#define SHARED_HIST {min(_shared_mode(shared_hist), 2 if full_hist else 1)}\n"
+              f"#define THREADS {THREADS_PER_BLOCK}\n#define MIN_BLOCKS {MIN_BLOCKS_PER_SM}\n")
     return header + PHILOX_CUDA_SOURCE + SUPPORT_COUNT_CUDA_SOURCE
+
+
+def kernel_configurations() -> list[tuple[int, int, bool, int]]:
+    """One ``(n_thresholds, group_size, full_hist, shared_hist)`` per compiled code path.
+
+    Every thresholds count (1..8) with single weights and with groups, with
+    and without the full histograms, in each histogram placement the launcher
+    can choose (the compile test builds all of them).
+
+    Examples
+    --------
+    >>> len(kernel_configurations())
+    80
+    """
+    out = []
+    for nt in range(1, MAX_THRESHOLDS_PER_LAUNCH + 1):
+        for g in (1, 4):
+            for full in (True, False):
+                for shared in ((0, 1, 2) if full else (0, 1)):
+                    out.append((nt, g, full, shared))
+    return out
 
 
 def _hist_bins(n_units: int, n_support: int, n_thresholds: int, full_hist: bool) -> int:
@@ -271,23 +341,90 @@ def _hist_bins(n_units: int, n_support: int, n_thresholds: int, full_hist: bool)
     return n_thresholds * bins
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(n_thresholds: int, group_size: int, full_hist: bool, shared_hist: bool):
+def histogram_plan(n_units: int, n_support: int, n_thresholds: int, full_hist: bool,
+                   budget_bytes: int = DEFAULT_SHARED_BYTES) -> tuple[int, int]:
+    """Where the per-block histograms live: ``(shared_hist mode, shared bytes)``.
+
+    All of them in shared memory (32-bit counters) when they fit in
+    ``budget_bytes``; else the true-positive histogram alone (the hot one:
+    ``|S ∩ S_hat|`` piles up near ``k``) when it fits; else none (64-bit
+    global atomics).  On a device the budget is its opt-in shared memory per
+    block shared among :data:`MIN_BLOCKS_PER_SM` blocks.
+
+    Examples
+    --------
+    >>> histogram_plan(500, 10, 8, True)            # 8 * (11 + 501 + 491) bins * 4 B
+    (2, 32096)
+    >>> histogram_plan(4000, 10, 8, True)           # too big: TP histogram only
+    (1, 352)
+    >>> histogram_plan(1400, 10, 8, True, budget_bytes=113 * 1024)   # an H100/H200 block
+    (2, 89696)
+    """
+    budget_bytes = check_int("budget_bytes", budget_bytes, low=0)
+    full = 4 * _hist_bins(n_units, n_support, n_thresholds, full_hist)
+    if full <= budget_bytes:
+        return 2 if full_hist else 1, full
+    tp = 4 * _hist_bins(n_units, n_support, n_thresholds, False)
+    if tp <= budget_bytes:
+        return 1, tp
+    return 0, 0
+
+
+def launch_shape(remaining: int, n_units: int, sm_count: int) -> tuple[int, int]:
+    """``(blocks, trials)`` of the next launch.
+
+    At most :data:`MAX_TRIALS_PER_LAUNCH` trials (32-bit shared counters), and
+    at most ``floor((2**32 - 1) / n_units)`` trials per thread, which keeps the
+    kernel's 32-bit per-thread false-positive sums exact.
+
+    Examples
+    --------
+    >>> launch_shape(10**9, 64, 132)            # 8 blocks per SM, 2**26 trials
+    (1056, 67108864)
+    >>> launch_shape(10**9, 2**31, 132)         # one trial per thread at the largest d
+    (1056, 270336)
+    >>> launch_shape(100, 5, 132)
+    (1, 100)
+    """
+    remaining = check_int("remaining", remaining, low=1)
+    n_units = check_int("n_units", n_units, low=1, high=MAX_WEIGHTS_PER_TRIAL)
+    blocks = max(1, min(-(-remaining // THREADS_PER_BLOCK), 4 * MIN_BLOCKS_PER_SM * sm_count))
+    per_thread = (2 ** 32 - 1) // n_units
+    n = min(MAX_TRIALS_PER_LAUNCH, remaining, blocks * THREADS_PER_BLOCK * per_thread)
+    return blocks, n
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled(n_thresholds: int, group_size: int, full_hist: bool, shared_hist: int):
     cp = get_namespace("cupy")
     src = kernel_source(n_thresholds, group_size, full_hist, shared_hist)
-    return cp.RawKernel(src, "support_count", options=("--fmad=false",))
+    return cp.RawKernel(src, "support_count", options=NVCC_OPTIONS)
 
 
 @functools.lru_cache(maxsize=4)
 def _debug_kernel(name: str):
     cp = get_namespace("cupy")
-    return cp.RawKernel(PHILOX_CUDA_SOURCE, name, options=("--fmad=false",))
+    return cp.RawKernel(PHILOX_CUDA_SOURCE, name, options=NVCC_OPTIONS)
+
+
+def _device_props() -> dict:
+    cp = get_namespace("cupy")
+    return cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
 
 
 @functools.lru_cache(maxsize=1)
 def _sm_count() -> int:
-    cp = get_namespace("cupy")
-    return int(cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["multiProcessorCount"])
+    return int(_device_props()["multiProcessorCount"])
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_budget() -> int:
+    """Shared bytes per block: the opt-in maximum, split among MIN_BLOCKS_PER_SM blocks."""
+    props = _device_props()
+    optin = int(props.get("sharedMemPerBlockOptin", DEFAULT_SHARED_BYTES))
+    per_sm = int(props.get("sharedMemPerMultiprocessor", DEFAULT_SHARED_BYTES))
+    # 1 KiB per block is reserved by the driver on recent architectures.
+    return max(DEFAULT_SHARED_BYTES, min(optin, per_sm // MIN_BLOCKS_PER_SM - 1024))
 
 
 @dataclass(frozen=True)
@@ -344,8 +481,9 @@ def fused_support_counts(n_units: int, n_support: int, thresholds, *, trials: in
                       for i, x in enumerate(thresholds)], dtype=np.float64)
     if thr.size < 1:
         raise ValueError("thresholds must hold at least one value")
-    if n_units * group_size > 2 ** 31 - 2:
-        raise ValueError(f"n_units * group_size must be < 2**31 for the fused kernel; "
+    if n_units * group_size > MAX_WEIGHTS_PER_TRIAL:
+        raise ValueError(f"n_units * group_size must be at most {MAX_WEIGHTS_PER_TRIAL} "
+                         f"(MAX_WEIGHTS_PER_TRIAL) for the fused kernel; "
                          f"got {n_units * group_size}")
     cp = get_namespace("cupy")
     n_t = thr.size
@@ -359,9 +497,11 @@ def fused_support_counts(n_units: int, n_support: int, thresholds, *, trials: in
     for lo in range(0, n_t, MAX_THRESHOLDS_PER_LAUNCH):
         part = thr[lo:lo + MAX_THRESHOLDS_PER_LAUNCH]
         nt = part.size
-        bins = _hist_bins(n_units, n_support, nt, full_hist)
-        shared = 4 * bins <= _SHARED_HIST_BYTES
-        kernel = _compiled(nt, group_size, bool(full_hist), shared)
+        mode, shared_bytes = histogram_plan(n_units, n_support, nt, bool(full_hist),
+                                            _shared_budget())
+        kernel = _compiled(nt, group_size, bool(full_hist), mode)
+        if shared_bytes > DEFAULT_SHARED_BYTES:
+            kernel.max_dynamic_shared_size_bytes = shared_bytes
         d_thr = cp.asarray(part)
         hits = cp.zeros(nt, cp.uint64)
         topk = cp.zeros(1, cp.uint64)
@@ -372,15 +512,14 @@ def fused_support_counts(n_units: int, n_support: int, thresholds, *, trials: in
         fph = cp.zeros(nt * (n_units - n_support + 1) if full_hist else 1, cp.uint64)
         done = 0
         while done < trials:
-            n = min(MAX_TRIALS_PER_LAUNCH, trials - done)
-            blocks = max(1, min((n + _THREADS - 1) // _THREADS, 8 * _sm_count()))
-            kernel((blocks,), (_THREADS,),
+            blocks, n = launch_shape(trials - done, n_units, _sm_count())
+            kernel((blocks,), (THREADS_PER_BLOCK,),
                    (d_thr, np.uint64(first_trial + done), np.uint64(n),
                     np.uint32(key[0]), np.uint32(key[1]),
-                    np.int32(n_units), np.int32(n_support),
+                    np.uint32(n_units), np.uint32(n_support),
                     np.float64(sigma), np.float64(mu),
                     hits, topk, fps, fpsq, tph, sizeh, fph),
-                   shared_mem=4 * bins if shared else 0)
+                   shared_mem=shared_bytes)
             done += n
         sl = slice(lo, lo + nt)
         out_hits[sl] = hits.get().astype(np.int64)

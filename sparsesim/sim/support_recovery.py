@@ -89,6 +89,7 @@ from .._validation import check_choice, check_int, check_real
 from ..backend import (BACKENDS, get_namespace, namespace_of, resolve_backend,
                        seed_sequence, to_numpy)
 from ..kernels.philox import philox_key, philox_normals, philox_signs
+from ..kernels.support_count import MAX_WEIGHTS_PER_TRIAL
 from ._streams import BLOCK_ELEMS, iter_block_rngs
 
 __all__ = [
@@ -124,8 +125,10 @@ HISTOGRAM_MAX_UNITS = 1 << 16
 DEFAULT_CHUNK_ELEMS = {"numpy": 1 << 18, "cupy": 1 << 24}
 #: Largest number of trials of one call (larger counts are taken as a mistake).
 MAX_TRIALS = 10 ** 15
-#: Largest number of weights of one trial (``d``, or ``n_groups * group_size``).
-MAX_TRIAL_WEIGHTS = 1 << 31
+#: Largest number of weights of one trial (``d``, or ``n_groups * group_size``):
+#: the fused kernel's limit (32-bit element index), so that every method
+#: accepts the same sizes.
+MAX_TRIAL_WEIGHTS = MAX_WEIGHTS_PER_TRIAL
 #: Range of ``sigma`` (and largest ``mu``): squared weights stay finite and normal.
 MIN_SCALE, MAX_SCALE = 1e-100, 1e100
 
