@@ -549,52 +549,95 @@ def test_sim_support_overlap_against_direct_count():
 
 
 def _synthetic_cells(lottery_acc, reinit_acc, rewind_acc, dense_acc=0.60, dense_es=800,
-                     lottery_es=600):
+                     lottery_es=600, n_seeds=3, noise=0.001, eval_every=25, n_validation=500,
+                     seed=0):
+    """Cells of a made-up sweep: per-seed accuracies = the given means + N(0, noise)."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for seed in range(3):
-        rows.append(dict(condition="dense", seed=seed, round=0, density=1.0,
-                         test_accuracy=dense_acc, test_accuracy_early_stop=dense_acc,
-                         early_stop_iter=dense_es, rewind_step=50, dataset="mnist1d"))
-        for r, d in enumerate([0.5, 0.2, 0.08, 0.05, 0.02, 0.01], start=1):
+    for s in range(n_seeds):
+        common = dict(seed=s, rewind_step=50, dataset="mnist1d", eval_every=eval_every,
+                      n_validation=n_validation)
+        rows.append(dict(condition="dense", round=0, density=1.0,
+                         test_accuracy=dense_acc + noise * rng.normal(),
+                         test_accuracy_early_stop=dense_acc, early_stop_iter=dense_es, **common))
+        for r, d in enumerate([0.5, 0.21, 0.08, 0.05, 0.036, 0.02, 0.01], start=1):
             for cond, acc in (("lottery", lottery_acc), ("reinit", reinit_acc),
                               ("rewind", rewind_acc), ("random", reinit_acc - 0.05)):
-                rows.append(dict(condition=cond, seed=seed, round=r, density=d,
-                                 test_accuracy=acc + 0.001 * seed,
-                                 test_accuracy_early_stop=acc, early_stop_iter=lottery_es,
-                                 rewind_step=50, dataset="mnist1d"))
+                es = lottery_es if cond != "dense" else dense_es
+                rows.append(dict(condition=cond, round=r, density=d,
+                                 test_accuracy=acc + noise * rng.normal(),
+                                 test_accuracy_early_stop=acc,
+                                 early_stop_iter=es + int(rng.integers(-25, 26)), **common))
     return pd.DataFrame(rows)
 
 
+def _claim_verdicts(cells):
+    from sparsesim.report import judge
+    from sparsesim.sim import lottery as sim
+    tabs = [t for t in sim.tables(cells) if t.kind == "claim"]
+    j = judge(tabs)
+    return [list(v) for v in j.verdicts], tabs
+
+
 def test_claims_verdicts_follow_the_numbers():
-    """Claims (a)-(c) are judged from the means: constructed numbers where they hold,
-    and where they fail."""
-    from sparsesim.sim import lottery as sim
-    holds = sim._claims(*_prep_sum(_synthetic_cells(0.70, 0.50, 0.71)))
-    assert holds["agree"].tolist() == [True, True, True]
-    fails = sim._claims(*_prep_sum(_synthetic_cells(0.55, 0.65, 0.50)))
-    assert fails["agree"].tolist() == [False, False, False]
-    slow = sim._claims(*_prep_sum(_synthetic_cells(0.70, 0.50, 0.71, lottery_es=900)))
-    assert slow["agree"].tolist()[0] is False
+    """Pre-registered claims: ✓ when the paired test rejects in the claim's direction,
+    ✗ when it rejects in the opposite one, inconclusive with too few seeds."""
+    holds, tabs = _claim_verdicts(_synthetic_cells(0.70, 0.50, 0.75, n_seeds=12, noise=0.01))
+    assert holds[0] == [True] * 6
+    assert tabs[0].frame["test"].iloc[0] == "paired t-test"
+    assert list(tabs[0].frame["density"]) == [0.21, 0.21, 0.036, 0.21, 0.036, 0.036]
+    fails, _ = _claim_verdicts(_synthetic_cells(0.55, 0.65, 0.50, n_seeds=12, noise=0.01,
+                                                lottery_es=900))
+    assert fails[0] == [False] * 6
+    # Three seeds: an exact sign-flip test cannot reach p = 2^-3 < alpha / m.
+    few, tabs = _claim_verdicts(_synthetic_cells(0.70, 0.50, 0.71, n_seeds=3))
+    assert few[0] == ["inconclusive"] * 6
+    assert set(tabs[0].frame["detectable at 80 % power"]) == {"none: 2^-n > α/m"}
+    assert tabs[0].frame["test"].iloc[0] == "exact sign-flip test"
 
 
-def _prep_sum(cells):
+def test_claims_not_testable_rows_say_why():
+    cells = _synthetic_cells(0.70, 0.50, 0.71, n_seeds=12, eval_every=100)
+    v, tabs = _claim_verdicts(cells[cells["condition"] != "reinit"])
+    assert v[0][1].startswith("not testable: the validation loss was evaluated every 100 steps")
+    assert v[0][3] == v[0][4] == "not testable: the sweep has no 'reinit' condition"
+    one = _synthetic_cells(0.70, 0.50, 0.71, n_seeds=1)
+    v, _ = _claim_verdicts(one)
+    assert v[0][0] == "not testable: 1 paired seed(s); a paired test needs 2"
+    off = _synthetic_cells(0.70, 0.50, 0.71, n_seeds=12, n_validation=0)
+    v, _ = _claim_verdicts(off)
+    assert v[0][1].startswith("not testable: no validation split")
+    # A density the schedule never comes near: the claims there are not testable.
+    coarse = off[off["round"].isin([0, 1, 2])]
+    v, _ = _claim_verdicts(coarse)
+    assert v[0][2].startswith("not testable: no round within a factor 1.5 of density 0.036")
+
+
+def test_claim_density_keys_are_checked_before_any_work():
     from sparsesim.sim import lottery as sim
-    c = sim._prep(cells)
-    return c, sim._summary(c)
+    with pytest.raises(ValueError, match="claim_density must be a density in"):
+        sim.valid_cell({"condition": "lottery", "seed": 0, "claim_density": 1.5})
+    with pytest.raises(ValueError, match="claim_density_sparse = 0.001: the pruning schedule "
+                                         "never reaches it"):
+        sim.valid_cell({"condition": "lottery", "seed": 0, "claim_density_sparse": 0.001,
+                        "schedule": "densities", "densities": "0.5,0.2,0.05"})
 
 
 def test_tables_and_figures(tmp_path):
+    from sparsesim.report import judge
     from sparsesim.sim import lottery as sim
     cells = _synthetic_cells(0.70, 0.50, 0.71)
     tabs = sim.tables(cells)
-    titles = [t.title for t in tabs]
-    assert any("published" in t for t in titles)
-    pub = [t for t in tabs if "published" in t.title][0].frame
-    assert pub["published lottery (%)"].iloc[0] == "75.6 / 74.4"
-    assert pub["agree"].iloc[0] is True or pub["agree"].iloc[0] == True  # noqa: E712
+    pub = [t for t in tabs if t.kind == "interval"][0]
+    assert "published" in pub.title and pub.level == 0.95
+    f = pub.frame
+    assert list(f["published (%)"].iloc[:2]) == [75.6, 74.4]
+    j = judge(tabs)
+    # Our synthetic lottery tickets sit at 70 % with sd 0.1 points: 75.6 lies outside.
+    assert j.verdicts[tabs.index(pub)][0] is False
     acc = tabs[0].frame
-    assert list(acc["round"]) == [0, 1, 2, 3, 4, 5, 6]
-    assert acc.loc[acc["round"] == 1, "lottery"].iloc[0].startswith("70.1 ± 0.1")
+    assert list(acc["round"]) == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert acc.loc[acc["round"] == 1, "lottery"].iloc[0].startswith("70.")
     paths = sim.figures(cells, tmp_path)
     assert [p.name for p in paths] == ["accuracy_vs_density.png", "early_stop_vs_density.png"]
     assert all(p.stat().st_size > 1000 for p in paths)

@@ -293,6 +293,9 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
         if t.kind != "descriptive" or t.kind_col is not None:
             frame = frame.drop(columns=[t.agree_col]) if t.agree_col is not None else frame
             frame["agree"] = [_verdict_text(x) for x in v]
+            if t.kind_col is not None:   # the reason is in the verdict column
+                frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
+                                     else k for k in frame[t.kind_col]]
         heading = [f"## {t.title}", ""]
         if t.note:
             heading += [t.note, ""]
