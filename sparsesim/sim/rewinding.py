@@ -666,9 +666,9 @@ def tables(cells):
     lmc = f[["dataset", "tau", "seeds", "lmc_barrier", "lmc_barrier_sd", "test_acc",
              "test_acc_sd"]]
     return [
-        TheoryTable(
-            title="Masked Hessian at the rewind point and the ticket rewound to τ (seed means)",
-            frame=geo,
+        TheoryTable.descriptive(
+            "Masked Hessian at the rewind point and the ticket rewound to τ (seed means)",
+            geo,
             note=("IMP with rewinding to τ (each τ its own mask chain); the masked Hessian of the "
                   "training loss at w_τ ⊙ m on the kept weights and all biases, by Lanczos on "
                   "exact Hessian-vector products. n_negative counts negative eigenvalues among "
@@ -683,14 +683,14 @@ def tables(cells):
                   "definite). test_acc: final test accuracy of the ticket; early_stop_iter: "
                   "global step of minimum validation loss. No closed-form prediction exists: "
                   "this table is measured only.")),
-        TheoryTable(
-            title="Did better conditioning go with better tickets? (Spearman across τ)",
-            frame=corr,
+        TheoryTable.descriptive(
+            "Did better conditioning go with better tickets? (Spearman across τ)",
+            corr,
             note=statement + "\n\nMeasured association, not a test of a theory (no agree "
                              "column). Correlations use the per-τ means over seeds."),
-        TheoryTable(
-            title="Linear mode connectivity: test-error barrier between two data orders",
-            frame=lmc,
+        TheoryTable.descriptive(
+            "Linear mode connectivity: test-error barrier between two data orders",
+            lmc,
             note=("Two copies of the ticket trained from w_τ ⊙ m with different data orders; "
                   "barrier = max over α of the test error of (1−α)θ_A + αθ_B minus the mean "
                   "endpoint error (α on lmc_points points). Frankle et al. (2020) report that "

@@ -516,24 +516,34 @@ def tables(cells):
     if len(conf):
         f = conf[["d", "n_neg", "m", "mask", "off_scale", "trials", "p_local_min",
                   "p_theory", "p_value"]].reset_index(drop=True)
+        # P = 0 or 1 exactly (the mask must hit N, or N is empty): no randomness is
+        # left, so the row is an identity ("every trial / no trial is PSD").
+        sure = (f["p_theory"] == 0.0) | (f["p_theory"] == 1.0)
+        f = f.assign(kind=np.where(sure, "identity", "test"),
+                     holds=[bool(pl == pt) if s_ else None
+                            for pl, pt, s_ in zip(f["p_local_min"], f["p_theory"], sure)])
+        f.loc[sure, "p_value"] = np.nan
         out.append(TheoryTable(
-            title="Confined negative curvature: P(restricted Hessian ⪰ 0) vs exact law",
-            frame=f, p_col="p_value",
+            "Confined negative curvature: P(restricted Hessian ⪰ 0) vs exact law", f,
+            p_col="p_value", agree_col="holds", kind="test", kind_col="kind",
+            test="two-sided exact binomial test (P(restricted Hessian ⪰ 0))",
+            tolerance="exact count",
             note=("H = blockdiag(B_N, A), B_N negative definite on the n_neg coordinates N, "
                   "A positive definite: the restriction is PSD exactly when the mask avoids N. "
                   "Theory: C(d−n_neg, m)/C(d, m) for uniform masks; for magnitude masks of "
                   "planted weights (N(0,1) on N, N(0, off_scale²) off N) one quadrature "
                   "(module notes). p_value: two-sided exact binomial test of the Monte Carlo "
-                  "count against the theory.")))
+                  "count against the theory. Rows whose theory is exactly 0 or 1 (PSD never "
+                  "or always, by construction) are identities: every trial must agree.")))
     checks = c.assign(
         all_checks_ok=(c["interlacing_failures"] == 0) & (c["count_bound_failures"] == 0)
         & (c["overlap_mismatches"] == 0))
     f = checks[["geometry", "mask", "d", "n_neg", "m", "off_scale", "trials",
                 "interlacing_failures", "count_bound_failures", "overlap_mismatches",
                 "min_margin_lambda_min", "all_checks_ok"]].reset_index(drop=True)
-    out.append(TheoryTable(
-        title="Cauchy interlacing, checked in every trial",
-        frame=f, agree_col="all_checks_ok",
+    out.append(TheoryTable.identities(
+        "Cauchy interlacing, checked in every trial", f, holds_col="all_checks_ok",
+        tolerance="relative tol of the sweep (default 1e-9) on the eigenvalue comparisons",
         note=("Exact checks, trial by trial (counts of failing trials): "
               "λ_i(H) ≤ μ_i ≤ λ_{i+d−m}(H) for the restricted eigenvalues μ; "
               "max(0, n_neg−(d−m)) ≤ #negative μ ≤ n_neg; and, for the confined geometry, "
@@ -544,9 +554,9 @@ def tables(cells):
         f = spread[["d", "n_neg", "m", "trials", "p_local_min", "ci_low", "ci_high",
                     "mean_n_neg_restricted", "mean_lambda_min_restricted"]].reset_index(drop=True)
         f = f.assign(n_neg_lower_bound=(f["n_neg"] - (f["d"] - f["m"])).clip(lower=0))
-        out.append(TheoryTable(
-            title="Spread negative curvature: measured P(restricted Hessian ⪰ 0) (no exact theory)",
-            frame=pd.DataFrame(f),
+        out.append(TheoryTable.descriptive(
+            "Spread negative curvature: measured P(restricted Hessian ⪰ 0) (no exact theory)",
+            pd.DataFrame(f),
             note=("H = Q diag(λ) Qᵀ with Q Haar orthogonal: the negative curvature is along "
                   "dense random directions, so no mask removes it by avoiding coordinates. "
                   "No exact law is known to this package: the probability is measured only "
