@@ -71,6 +71,7 @@ __all__ = [
     "PHILOX_M4x32",
     "PHILOX_W32",
     "PHILOX_CUDA_SOURCE",
+    "PHILOX_DEBUG_SOURCE",
     "TAG_NORMALS",
     "TAG_SIGNS",
     "philox4x32",
@@ -137,6 +138,11 @@ __device__ __forceinline__ void philox_box_muller(philox_ctr x, double* z0, doub
     *z1 = __dmul_rn(r, sin(th));
 }
 
+"""
+
+#: ``PHILOX_CUDA_SOURCE`` plus two test kernels (raw blocks, the normal stream)
+#: that write the device's numbers to memory for comparison with the twin.
+PHILOX_DEBUG_SOURCE = PHILOX_CUDA_SOURCE + r"""
 /* Debug/test kernel: raw Philox blocks for n (counter, key) pairs. */
 extern "C" __global__ void philox4x32_10_raw(const u32* __restrict__ ctr,
                                              const u32* __restrict__ key,

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._validation import check_int, check_real
 from ..backend import get_namespace
-from .philox import PHILOX_CUDA_SOURCE
+from .philox import PHILOX_CUDA_SOURCE, PHILOX_DEBUG_SOURCE
 
 __all__ = [
     "SUPPORT_COUNT_CUDA_SOURCE",
@@ -404,7 +404,7 @@ def _compiled(n_thresholds: int, group_size: int, full_hist: bool, shared_hist: 
 @functools.lru_cache(maxsize=4)
 def _debug_kernel(name: str):
     cp = get_namespace("cupy")
-    return cp.RawKernel(PHILOX_CUDA_SOURCE, name, options=NVCC_OPTIONS)
+    return cp.RawKernel(PHILOX_DEBUG_SOURCE, name, options=NVCC_OPTIONS)
 
 
 def _device_props() -> dict:

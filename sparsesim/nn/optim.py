@@ -310,6 +310,26 @@ class SGD(_Optimizer):
 
 # --------------------------------------------------------------------------- Adam
 
+#: The fused Adam update as CuPy ``ElementwiseKernel`` arguments
+#: ``(in_params, out_params, operation, name)``; pure data, so that the CUDA
+#: code can be compiled and checked without a device (``tests/test_cuda_compile``).
+ADAM_KERNEL_SPEC = (
+    "T g, T mask, T act, T step_size, T sqrt_bc2, T b1, T b2, T eps",
+    "T p, T m, T v",
+    """
+    T gm = g * mask;
+    if (act != (T)0) {
+        m = b1 * m + ((T)1 - b1) * gm;
+        v = b2 * v + ((T)1 - b2) * (gm * gm);
+        T denom = sqrt(v) / sqrt_bc2 + eps;
+        p = p - step_size * (m / denom);
+    }
+    p = p * mask;
+    """,
+    "sparsesim_adam_update",
+)
+
+
 @functools.lru_cache(maxsize=None)
 def _adam_kernel(xp):
     """The fused Adam update of one tensor (CuPy ``ElementwiseKernel``).
@@ -317,20 +337,7 @@ def _adam_kernel(xp):
     One pass over ``p, g, m, v`` instead of about a dozen elementwise kernels;
     arithmetic in the same order as :func:`_adam_plain_` (its twin).
     """
-    return xp.ElementwiseKernel(
-        "T g, T mask, T act, T step_size, T sqrt_bc2, T b1, T b2, T eps",
-        "T p, T m, T v",
-        """
-        T gm = g * mask;
-        if (act != (T)0) {
-            m = b1 * m + ((T)1 - b1) * gm;
-            v = b2 * v + ((T)1 - b2) * (gm * gm);
-            T denom = sqrt(v) / sqrt_bc2 + eps;
-            p = p - step_size * (m / denom);
-        }
-        p = p * mask;
-        """,
-        "sparsesim_adam_update")
+    return xp.ElementwiseKernel(*ADAM_KERNEL_SPEC)
 
 
 def _adam_plain_(p, g, m, v, mask, act, step_size, sqrt_bc2, b1, b2, eps) -> None:
