@@ -667,6 +667,55 @@ def _check_lanczos_target(op: Any) -> MaskedHessianOperator:
                     f"got {type(op).__name__}")
 
 
+def _cupyx_eigsh_kwargs(k: int, m: int, ncv: int | None, maxiter: int | None) -> dict:
+    """ARPACK's ``ncv``/``maxiter`` meaning in cupyx's terms.
+
+    ARPACK (SciPy) counts ``maxiter`` in restarts (default ``10 m``); cupyx's
+    thick-restart Lanczos counts Lanczos steps: ``ncv`` for the first cycle,
+    then ``ncv - k`` per restart (default ``10 m`` steps in all).  ``maxiter``
+    restarts are therefore ``ncv + maxiter * (ncv - k)`` cupyx steps, with
+    cupyx's own default ``ncv = min(max(2k, k + 32), m - 1)``.
+
+    Examples
+    --------
+    >>> _cupyx_eigsh_kwargs(4, 500, 36, 300)     # 300 restarts of 32 new vectors
+    {'ncv': 36, 'maxiter': 9636}
+    >>> _cupyx_eigsh_kwargs(1, 100, None, None)
+    {'ncv': 33, 'maxiter': 32033}
+    """
+    ncv = min(max(2 * k, k + 32), m - 1) if ncv is None else min(max(ncv, k + 2), m - 1)
+    restarts = 10 * m if maxiter is None else maxiter
+    return {"ncv": ncv, "maxiter": ncv + restarts * (ncv - k)}
+
+
+def _cupyx_eigsh_checked(spla: Any, op: Any, lin: Any, k: int, which: str, solver_tol: float,
+                         scale: float, v0: Any, kwargs: dict) -> Any:
+    """cupyx ``eigsh`` whose convergence is decided from the true residuals.
+
+    cupyx never reports non-convergence: after ``maxiter`` steps it returns
+    its current Ritz pairs.  Here the eigenvectors are requested and each
+    pair is accepted when ``‖A v − λ v‖ ≤ tol`` (plus ``1e3 · eps · scale``
+    of rounding, ``scale`` = the operator's estimated magnitude); otherwise
+    SciPy's ``ArpackNoConvergence`` is raised carrying the accepted values,
+    so that both backends report non-convergence the same way.
+    """
+    xp = op.xp
+    vals, vecs = spla.eigsh(lin, k=k, which=which, tol=solver_tol, v0=v0,
+                            return_eigenvectors=True, **kwargs)
+    if not bool(xp.isfinite(vals).all()):
+        return vals      # a breakdown: the caller's finiteness check reports it
+    res = xp.linalg.norm(op.matmat(vecs) - vecs * vals[None, :], axis=0)
+    ok = res <= solver_tol + 1e3 * float(np.finfo(op.dtype).eps) * scale
+    if bool(ok.all()):
+        return vals
+    from scipy.sparse.linalg import ArpackNoConvergence  # noqa: PLC0415
+    good = to_numpy(vals[ok]).astype(np.float64)
+    raise ArpackNoConvergence(
+        f"cupyx eigsh: {int(k - good.size)} of {k} Ritz pairs have residual "
+        f"‖Av − λv‖ > {solver_tol:g} after {kwargs['maxiter']} Lanczos steps", good,
+        to_numpy(vecs[:, ok]))
+
+
 def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | None = None,
                      ncv: int | None = None, seed: int = 0, rtol: float | None = None,
                      allow_unconverged: bool = False) -> SpectrumSummary:
@@ -708,8 +757,10 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
         :class:`LanczosNotConverged`, a ``ValueError`` that is also an
         ``ArpackNoConvergence``, naming ``maxiter``; ``True`` returns the
         eigenvalues that did converge (NaN where none did) with
-        ``converged=False``.  Only SciPy reports non-convergence; the CuPy
-        solver returns its current Ritz values after ``maxiter``.
+        ``converged=False``.  On CuPy ``maxiter`` keeps ARPACK's meaning
+        (restarts; scaled to cupyx's Lanczos-step count) and convergence is
+        decided from the residuals ``‖A v − λ v‖ ≤ tol·scale`` of the
+        returned Ritz pairs, since cupyx itself never reports it.
 
     Returns
     -------
@@ -756,27 +807,33 @@ def lanczos_extremes(op: Any, k: int = 1, tol: float = 1e-6, *, maxiter: int | N
         kwargs["maxiter"] = check_int("maxiter", maxiter, low=1, high=MAX_LANCZOS_ITER)
     if xp is np:
         solver_tol = tol
+        scale = 0.0
     else:  # cupyx: absolute residual bound
         av = op.matvec(v0)
-        solver_tol = tol * float(xp.linalg.norm(av) / xp.linalg.norm(v0))
+        scale = float(xp.linalg.norm(av) / xp.linalg.norm(v0))
+        solver_tol = tol * scale
         solver_tol = solver_tol if solver_tol > 0 else float(np.finfo(op.dtype).eps)
+        kwargs = _cupyx_eigsh_kwargs(k, m, kwargs.get("ncv"), kwargs.get("maxiter"))
     converged = True
 
     def solve(which):
         nonlocal converged
         try:
-            # cupyx's eigsh uses v0 as its work vector and overwrites it, so
-            # each run gets its own copy (both start from the seeded vector).
-            vals = spla.eigsh(lin, k=k, which=which, tol=solver_tol,
-                              v0=v0 if xp is np else v0.copy(),
-                              return_eigenvectors=False, **kwargs)
+            if xp is np:
+                vals = spla.eigsh(lin, k=k, which=which, tol=solver_tol, v0=v0,
+                                  return_eigenvectors=False, **kwargs)
+            else:
+                # cupyx's eigsh uses v0 as its work vector and overwrites it, so
+                # each run gets its own copy (both start from the seeded vector).
+                vals = _cupyx_eigsh_checked(spla, op, lin, k, which, solver_tol, scale,
+                                            v0.copy(), kwargs)
         except Exception as exc:  # ArpackNoConvergence carries the converged values
             if type(exc).__name__ == "ArpackError":  # e.g. a start vector in the null space
                 raise _SolverBreakdown(exc) from exc
             if type(exc).__name__ != "ArpackNoConvergence":
                 raise
             if not allow_unconverged:
-                raise _not_converged(exc, which, kwargs.get("maxiter"), tol, k,
+                raise _not_converged(exc, which, maxiter, tol, k,
                                      kwargs.get("ncv")) from exc
             converged = False
             vals = np.asarray(getattr(exc, "eigenvalues", np.zeros(0)), dtype=np.float64).real

@@ -526,3 +526,78 @@ def test_lanczos_bounds_and_breakdown():
     assert (s.method, s.lambda_min, s.lambda_max, s.n_negative) == ("dense", 0.0, 0.0, 0)
     with pytest.raises(ValueError, match="n_probes"):
         geo.estimate_negative_count(np.eye(4), n_probes=geo.MAX_PROBES + 1)
+
+
+# --------------------------------------------------------------------------- cupyx eigsh semantics
+
+def _slow_spectrum(m=400, seed=2):
+    """A symmetric matrix whose top and bottom eigenvalues are tightly clustered.
+
+    Gaps of 1e-3 against a spread of 2: thick-restart Lanczos with a small
+    ``ncv`` needs many restarts here.
+    """
+    rng = np.random.default_rng(seed)
+    ev = np.concatenate([1.0 - 1e-3 * np.arange(6), np.linspace(-0.9, 0.9, m - 12),
+                         -1.0 + 1e-3 * np.arange(6)])
+    Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    return (Q * ev) @ Q.T, np.sort(ev)
+
+
+def test_cupyx_maxiter_keeps_arpack_meaning():
+    from sparsesim.geometry import _cupyx_eigsh_kwargs
+    # maxiter restarts of (ncv - k) new Lanczos vectors after the first ncv
+    assert _cupyx_eigsh_kwargs(4, 500, 36, 300) == {"ncv": 36, "maxiter": 36 + 300 * 32}
+    assert _cupyx_eigsh_kwargs(2, 10, 50, 1) == {"ncv": 9, "maxiter": 9 + 7}   # ncv < m
+
+
+class _FakeCupyxLinalg:
+    """Returns fixed Ritz pairs, as cupyx does after maxiter, converged or not."""
+
+    def __init__(self, vals, vecs):
+        self.vals, self.vecs = vals, vecs
+
+    def eigsh(self, lin, k, which, tol, v0, return_eigenvectors, **kw):
+        assert return_eigenvectors  # the residual check needs the vectors
+        return self.vals, self.vecs
+
+
+def test_cupyx_convergence_is_decided_from_residuals():
+    # The helper must accept exact eigenpairs and refuse a pair whose residual
+    # ‖Av − λv‖ exceeds tol — cupyx itself says nothing in either case.
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    from sparsesim.geometry import _cupyx_eigsh_checked
+    H, ev = _slow_spectrum(60)
+    w, V = np.linalg.eigh(H)
+    op = MaskedHessianOperator.from_matrix(H, np.ones(60, bool))
+    kw = {"ncv": 10, "maxiter": 100}
+    good = _cupyx_eigsh_checked(_FakeCupyxLinalg(w[-3:], V[:, -3:]), op, None, 3, "LA",
+                                1e-8, 1.0, None, kw)
+    np.testing.assert_allclose(good, w[-3:])
+    bad_vecs = V[:, -3:].copy()
+    bad_vecs[:, 0] = (V[:, -1] + 0.05 * V[:, 0]) / np.sqrt(1 + 0.05 ** 2)  # residual ~0.1
+    with pytest.raises(ArpackNoConvergence, match="1 of 3 Ritz pairs") as info:
+        _cupyx_eigsh_checked(_FakeCupyxLinalg(w[-3:], bad_vecs), op, None, 3, "LA",
+                             1e-8, 1.0, None, kw)
+    np.testing.assert_allclose(np.sort(info.value.eigenvalues), w[-2:])
+
+
+@pytest.mark.gpu
+def test_cupy_lanczos_reports_non_convergence_after_few_restarts(xp_gpu):
+    # With 2 restarts of ncv = 12 the clustered ends are not resolved: CuPy must
+    # say so like SciPy (before the fix cupyx stopped after 2 Lanczos *steps*
+    # worth of budget and the summary still said converged).  With ARPACK's
+    # default budget both converge to the true extremes.
+    cp = xp_gpu
+    H, ev = _slow_spectrum()
+    mask = np.ones(H.shape[0], bool)
+    for xp_H, xp_m in ((H, mask), (cp.asarray(H), cp.asarray(mask))):
+        op = MaskedHessianOperator.from_matrix(xp_H, xp_m)
+        with pytest.raises(geo.LanczosNotConverged, match="maxiter=2"):
+            lanczos_extremes(op, k=4, tol=1e-10, ncv=12, maxiter=2)
+        loose = lanczos_extremes(op, k=4, tol=1e-10, ncv=12, maxiter=2, allow_unconverged=True)
+        assert not loose.converged
+        s = lanczos_extremes(op, k=4, tol=1e-10, ncv=12)
+        assert s.converged
+        got = s.eigenvalues if isinstance(s.eigenvalues, np.ndarray) else cp.asnumpy(s.eigenvalues)
+        np.testing.assert_allclose(got, np.r_[ev[:4], ev[-4:]], atol=1e-8)
