@@ -276,3 +276,23 @@ def test_sizes_beyond_the_documented_bounds_are_refused():
         best_k_term_error("gaussian", bk.MAX_N + 1, 0.5, trials=1, seed=0, backend="numpy")
     with pytest.raises(ValueError, match="^n must be in"):
         compressible_magnitudes(10 ** 18, 1.0)
+
+
+def test_expected_relative_error_matches_brute_force_and_the_limit():
+    """The finite-n mean against 200,000 direct draws (fixed seed; the z bound of 4.5 is
+    crossed by chance with probability < 1e-5), and its large-n limit."""
+    from sparsesim import theory
+    from sparsesim.sim.best_k_term import expected_relative_error
+    rng = np.random.default_rng(5)
+    for units, kept, g in ((8, 2, 1), (6, 1, 3)):
+        w = rng.normal(size=(200_000, units, g))
+        e = (w ** 2).sum(axis=2)
+        dropped = np.sort(e, axis=1)[:, : units - kept].sum(axis=1)
+        ratio = dropped / e.sum(axis=1)
+        z = (ratio.mean() - expected_relative_error(units, kept, g)) / (
+            ratio.std(ddof=1) / np.sqrt(ratio.size))
+        assert abs(z) < 4.5, (units, kept, g, z)
+    big = expected_relative_error(20000, 2000)
+    assert abs(big - float(theory.gaussian_best_k_relative_error(0.1))) < 2e-4
+    with pytest.raises(ValueError, match="kept"):
+        expected_relative_error(10, 11)
