@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import runpy
 import sys
-import time
 from pathlib import Path
 
 from . import __version__
+
+#: Set to 1 to see the Python traceback of an error instead of its one-line message.
+TRACEBACK_ENV = "SPARSESIM_TRACEBACK"
 
 DESCRIPTION = """\
 sparsesim turns claims about neural-network pruning into simulations set beside
@@ -23,120 +24,106 @@ Typical use:
   sparsesim report support_recovery       rebuild table.md and figures from cells.csv
 
 Every finished cell is journaled: an interrupted run resumes when the same
-command is run again.
+command is run again.  The same from Python: sparsesim.run("support_recovery").
 """
 
 
-def _default_out(name: str, quick: bool) -> Path:
-    return Path("results") / "quick" / name if quick else Path("results") / name
-
-
-def _make_executor(args):
-    if args.executor == "local":
-        return None
-    try:
-        from .sweep.dask_executor import DaskExecutor  # noqa: PLC0415
-    except ImportError as exc:
-        raise SystemExit(f"sparsesim: the dask executor is unavailable: {exc}") from None
-    return DaskExecutor(scheduler=args.scheduler, backend=args.backend)
+class _UsageError(ValueError):
+    """A command-line argument is wrong; the message names the option."""
 
 
 def _cmd_list(args) -> int:
+    from . import sim  # noqa: PLC0415
     from .sweep import list_configs, load_config  # noqa: PLC0415
 
     configs = list_configs()
-    if not configs:
-        print("no simulations found (looked for sims/*.toml)")
+    names = sorted(set(sim.names()) | set(configs))
+    if not names:
+        print("no simulations found (none registered, no sims/*.toml)")
         return 1
-    width = max(len(n) for n in configs)
-    for name, path in configs.items():
+    width = max(len(n) for n in names)
+    for name in names:
+        if name not in configs:
+            print(f"{name:<{width}}  (registered for {sim.REGISTRY[name]}; no sims/{name}.toml)")
+            continue
         try:
-            full = load_config(path)
-            quick = load_config(path, quick=True)
+            full = load_config(configs[name])
+            quick = load_config(configs[name], quick=True)
             extra = f"{len(full.cells)} cells, quick {len(quick.cells)}"
+            if name not in sim.REGISTRY:
+                extra += f"; module {full.module_name}"
             print(f"{name:<{width}}  {full.description}  [{extra}]")
         except Exception as exc:  # a broken config must not hide the others
             print(f"{name:<{width}}  (config error: {exc})")
     return 0
 
 
-def _cmd_run(args) -> int:
-    from .report import write_report  # noqa: PLC0415
-    from .sweep import list_configs, load_config, run_sweep  # noqa: PLC0415
-    from .sweep.config import ConfigError  # noqa: PLC0415
+def _run_one(args, name: str):
+    from .api import run  # noqa: PLC0415
+    from .sweep import ConfigError  # noqa: PLC0415
 
+    kwargs = dict(quick=args.quick, backend=args.backend, seed=args.seed, out=args.out,
+                  executor=args.executor, scheduler=args.scheduler, report=not args.no_report,
+                  progress=not args.quiet)
+    try:
+        return run(name, trials=args.trials, **kwargs)
+    except ConfigError as exc:
+        if args.sim == "all" and args.trials is not None and "override" in str(exc):
+            return run(name, **kwargs)  # this simulation has no 'trials' parameter
+        raise
+    except ImportError as exc:
+        if args.executor == "dask":
+            raise SystemExit(f"sparsesim: the dask executor is unavailable: {exc}") from None
+        raise
+
+
+def _cmd_run(args) -> int:
+    from .sweep import list_configs  # noqa: PLC0415
+
+    if args.trials is not None and args.trials < 1:
+        raise _UsageError(f"--trials must be >= 1 (Monte Carlo trials per cell); got {args.trials}")
+    if args.seed is not None and args.seed < 0:
+        raise _UsageError(f"--seed must be >= 0; got {args.seed}")
+    if args.scheduler is not None and args.executor != "dask":
+        raise _UsageError("--scheduler needs --executor dask")
     names = list(list_configs()) if args.sim == "all" else [args.sim]
     if args.sim == "all" and args.out is not None:
-        raise SystemExit("sparsesim: --out cannot be used with 'all' (each sweep has its own directory)")
-    overrides = {}
-    if args.trials is not None:
-        overrides["trials"] = args.trials
-    status = 0
+        raise _UsageError("--out cannot be used with 'all' (each sweep has its own directory)")
+    disagreeing = []
     for name in names:
-        try:
-            config = load_config(name, quick=args.quick, seed=args.seed,
-                                 overrides=overrides if overrides else None)
-        except ConfigError as exc:
-            if args.sim == "all" and "override" in str(exc):
-                config = load_config(name, quick=args.quick, seed=args.seed)
-            else:
-                print(f"sparsesim: {exc}", file=sys.stderr)
-                return 2
-        out = Path(args.out) if args.out else _default_out(config.name, args.quick)
-        t0 = time.perf_counter()
-        frame = run_sweep(config, out=out, backend=args.backend, executor=_make_executor(args),
-                          show_progress=not args.quiet)
-        files = [] if args.no_report else write_report(
-            config.module, frame, out, name=config.name, description=config.description)
-        print(f"{config.name}: {len(config.cells)} cells -> {out / 'cells.csv'}"
-              + (f", {files[0]}" if files else "") + f" ({time.perf_counter() - t0:.1f} s)")
+        res = _run_one(args, name)
+        files = res.files
+        print(f"{res.name}: {len(res.config.cells)} cells -> {res.out / 'cells.csv'}"
+              + (f", {files[0]}" if files else "") + f" ({res.elapsed_s:.1f} s)")
         if files:
-            first = files[0].read_text().splitlines()
-            verdict = next((ln for ln in first if ln.startswith("**")), "")
-            if verdict:
-                print(f"  {verdict.split('**')[1].strip()}")
-    return status
+            print(f"  {res.verdict}")
+            if not res.verdict.ok:
+                disagreeing.append(f"{res.name} ({res.verdict.disagree} disagree)")
+    if args.check and disagreeing:
+        print(f"sparsesim: --check: rows disagree with the theory in {', '.join(disagreeing)}",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def _cmd_report(args) -> int:
-    import pandas as pd  # noqa: PLC0415
+    from .api import report, report_all  # noqa: PLC0415
 
-    from .report import write_report  # noqa: PLC0415
-    from .sweep import list_configs, load_config  # noqa: PLC0415
-    from .sweep.config import ConfigError  # noqa: PLC0415
+    if args.sim == "all":
+        def failed(name: str, exc: Exception) -> None:
+            print(f"sparsesim: {name}: {exc}", file=sys.stderr)
 
-    out = Path(args.out) if args.out else Path("results") / args.sim
-    cells_path = out / "cells.csv"
-    if not cells_path.is_file():
-        print(f"sparsesim: {cells_path} does not exist; run `sparsesim run {args.sim}` first",
-              file=sys.stderr)
+        results, index = report_all(args.out or "results", on_error=failed)
+        for res in results:
+            print(f"{res.out}: {res.verdict}")
+        print(index)
+        return 0
+    try:
+        res = report(args.sim, out=args.out)
+    except FileNotFoundError as exc:
+        print(f"sparsesim: {exc}", file=sys.stderr)
         return 2
-    cells = pd.read_csv(cells_path)
-    config = None
-    recorded = cells["config_file"].dropna().astype(str) if "config_file" in cells.columns \
-        else pd.Series(dtype=str)
-    if len(recorded) and Path(recorded.iloc[0]).is_file():
-        try:
-            config = load_config(recorded.iloc[0])
-        except ConfigError:
-            config = None
-    elif args.sim in list_configs():
-        try:
-            config = load_config(args.sim)
-        except ConfigError:
-            config = None
-    if "sim_module" in cells.columns and cells["sim_module"].notna().any():
-        module = importlib.import_module(str(cells["sim_module"].dropna().iloc[0]))
-    elif config is not None:
-        module = config.module
-    else:
-        print(f"sparsesim: {cells_path} has no sim_module column and no sims/{args.sim}.toml "
-              "was found", file=sys.stderr)
-        return 2
-    description = config.description if config is not None and \
-        config.module_name == module.__name__ else (module.__doc__ or "").strip().splitlines()[0]
-    files = write_report(module, cells, out, name=args.sim, description=description)
-    print("\n".join(str(f) for f in files))
+    print("\n".join(str(f) for f in res.files))
     return 0
 
 
@@ -186,11 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dask scheduler address (default: start a LocalCluster)")
     p.add_argument("--no-report", action="store_true", help="write cells.csv only")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--check", action="store_true",
+                   help="exit with status 1 when a tested row disagrees with its theory")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("report", help="rebuild table.md and figures from cells.csv")
-    p.add_argument("sim", help="simulation name")
-    p.add_argument("--out", default=None, help="directory holding cells.csv (default results/<sim>/)")
+    p = sub.add_parser("report", help="rebuild table.md and figures from cells.csv",
+                       description="Rebuild a report from cells.csv alone; 'all' rebuilds every "
+                                   "results/<sim>/ report and writes results/README.md.")
+    p.add_argument("sim", help="simulation name, or 'all'")
+    p.add_argument("--out", default=None,
+                   help="directory holding cells.csv (default results/<sim>/; with 'all': the "
+                        "results root)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("bench", help="list or run the benchmark scripts of the source tree")
@@ -216,11 +209,23 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except (ValueError, TypeError, RuntimeError) as exc:
-        if getattr(args, "command", None) == "run" and type(exc).__name__ == "ConfigError":
-            print(f"sparsesim: {exc}", file=sys.stderr)
+    except Exception as exc:  # one line for the user, never a traceback (unless asked)
+        if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+            raise
+        if isinstance(exc, (ValueError, TypeError, LookupError, FileNotFoundError)):
+            print(f"sparsesim: {_one_line(exc)}", file=sys.stderr)
             return 2
-        raise
+        if isinstance(exc, (RuntimeError, OSError)):  # e.g. no GPU for --backend cupy
+            print(f"sparsesim: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        print(f"sparsesim: {type(exc).__name__}: {_one_line(exc)} "
+              f"(set {TRACEBACK_ENV}=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ distributed = pytest.importorskip("distributed")
 from sparsesim.backend import device_name  # noqa: E402
 from sparsesim.cli import main  # noqa: E402
 from sparsesim.sweep import Journal, load_config, run_sweep  # noqa: E402
+from sparsesim.sweep.provenance import git_commit  # noqa: E402
 from sparsesim.sweep.runner import make_tasks  # noqa: E402
 from sparsesim.sweep.dask_executor import DaskExecutor, local_cluster  # noqa: E402
 
@@ -82,8 +83,16 @@ def test_same_seed_same_cells_as_local_executor(tmp_path, cluster):
     # Provenance: every row says it ran on Dask, on the worker's device.
     assert (dask.executor == "dask").all() and (local.executor == "local").all()
     assert (dask.device == device_name("numpy")).all() and (dask.backend == "numpy").all()
-    for col in ("sweep_seed", "version", "git_commit", "config_hash"):
+    for col in ("sweep_seed", "version", "config_hash"):
         assert dask[col].tolist() == local[col].tolist(), col
+    # Each process records the tree as it first saw it: the local rows this
+    # process's commit, the Dask rows their worker's (the same tree on a quiet
+    # checkout; asked of the workers so that a commit landing mid-suite cannot
+    # make the comparison flaky).
+    assert (local.git_commit == git_commit()).all()
+    with distributed.Client(cluster.scheduler_address) as client:
+        seen = set(client.run(git_commit).values())
+    assert set(dask.git_commit) <= seen and "unknown" not in seen
     # The journal itself records the executor (so a later resume keeps it).
     journal = Journal(tmp_path / "dask" / "journal.jsonl").load()
     assert {row["executor"] for rec in journal.values() for row in rec["rows"]} == {"dask"}
