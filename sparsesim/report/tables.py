@@ -197,8 +197,9 @@ def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
                     j.interval_levels.append(float(t.level))
                 else:
                     j.n_tests += 1
-                    if t.test and t.test not in names:
-                        names.append(t.test)
+                    for name in (t.test.split("; ") if t.test else []):
+                        if name not in names:
+                            names.append(name)
                 j.agree += v is True
                 j.inconclusive += v == "inconclusive"
     j.test_names = names
