@@ -235,6 +235,9 @@ class ndarray:
         self._a[_unwrap(key)] = _unwrap(value, strict=False)
 
     def __getattr__(self, name):
+        # No __array_interface__ / __array_struct__ / buffer: NumPy must not see the data.
+        if name.startswith("__") or name in ("ctypes", "tofile", "dump", "dumps"):
+            raise AttributeError(f"device arrays have no attribute {name!r} (CPU stand-in)")
         attr = getattr(self._a, name)
         if not callable(attr):
             return _wrap(attr)

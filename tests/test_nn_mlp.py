@@ -446,6 +446,19 @@ def test_cupy_init_is_seeded_and_batch_consistent(xp_gpu):
                                   get_namespace("cupy").asnumpy(b[0][0][0]))
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("init", ["kaiming_normal", "glorot_normal", "torch_uniform"])
+def test_cupy_init_equals_numpy_init_for_a_seed(xp_gpu, init):
+    # Drawn on the host and uploaded: a seed is the same network on both backends
+    # (a device generator would draw another stream and fail this exactly).
+    g = init_mlp((5, 7, 3), 4, seed=11, init=init, backend="cupy", dtype=np.float64)
+    n = init_mlp((5, 7, 3), 4, seed=11, init=init, backend="numpy", dtype=np.float64)
+    for (Wg, bg), (Wn, bn) in zip(g, n):
+        assert type(Wg).__module__.startswith("cupy")
+        np.testing.assert_array_equal(xp_gpu.asnumpy(Wg), Wn)
+        np.testing.assert_array_equal(xp_gpu.asnumpy(bg), bn)
+
+
 def test_torch_uniform_init_bounds_and_moments():
     """PyTorch's nn.Linear default: weights and biases U(±1/sqrt(fan_in)).
 
