@@ -514,8 +514,15 @@ def tables(cells):
     out = []
     conf = c[c["geometry"] == "confined"]
     if len(conf):
-        f = conf[["d", "n_neg", "m", "mask", "off_scale", "trials", "p_local_min",
-                  "p_theory", "p_value"]].reset_index(drop=True)
+        f = conf[["d", "n_neg", "m", "mask", "off_scale", "trials", "n_local_min",
+                  "p_local_min"]].reset_index(drop=True)
+        # The report recomputes the theory and the test from the counts (the values
+        # a cell recorded are not trusted).
+        f["p_theory"] = [local_min_theory(int(r.d), int(r.n_neg), int(r.m), "confined",
+                                          str(r.mask), float(r.off_scale))
+                         for r in f.itertuples(index=False)]
+        f["p_value"] = [_binom_p(int(k), int(n), float(pt))
+                        for k, n, pt in zip(f["n_local_min"], f["trials"], f["p_theory"])]
         # P = 0 or 1 exactly (the mask must hit N, or N is empty): no randomness is
         # left, so the row is an identity ("every trial / no trial is PSD").
         sure = (f["p_theory"] == 0.0) | (f["p_theory"] == 1.0)
