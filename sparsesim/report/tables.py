@@ -276,9 +276,9 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
     The file opens with :meth:`Judgement.agreement_line`; identity tables are
     shown in their own section at the end ("Identities: N of N hold").
     """
+    tables_of, figures_of = report_hooks(module)  # checked before any work
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    tables_of, figures_of = report_hooks(module)  # checked before any work
     tables: list[TheoryTable] = list(tables_of(cells)) if tables_of is not None else []
     j = judge(tables, alpha)
     parts = [f"# {name}", ""]
