@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# Every GPU check of sparsesim in one prepared, time-boxed run.
+# Every GPU check of sparsesim in one prepared, time-boxed run that fails loudly.
 #
-# GPU time is scarce, so this script runs the checks in order of importance,
-# each under its own time limit and all of them under one overall budget; a
-# step that no longer fits is skipped and listed as such.  Order:
-#   1. env              the device, CuPy, torch, mnist1d
+# GPU time is scarce (about 15 minutes a session, one command at most 10), so
+# this script runs the checks in order of importance, each under its own time
+# limit and all of them under one overall budget (default 540 s: one command);
+# a step that no longer fits is skipped and listed as such.  Order:
+#   1. env              the device gate: CuPy must import and cupy.zeros(1).sum()
+#                       must run; otherwise the script STOPS AT ONCE, printing
+#                       the error and the driver / runtime / NVRTC / CuPy versions
 #   2. gpu_tests        python -m pytest -m gpu (fused kernel vs its Philox twin,
-#                       CUDA-graph trainer vs the plain step, NumPy vs CuPy, ...)
+#                       CUDA-graph trainer vs the plain step, NumPy vs CuPy, ...);
+#                       any skipped gpu test is an error here (a GPU is present),
+#                       and each test has a time limit ($TEST_TIMEOUT, default 60 s)
 #   3. bench_support    fused Philox kernel vs plain CuPy vs NumPy, samples/s
 #   4. bench_training   batched trainer at B = 1, 16, 256 vs a PyTorch loop
-#   5. sweep_lottery    the default lottery_mnist1d sweep on CuPy (timed)
-#   6. bench_hvp        HVP / gradient cost and Lanczos spectrum on CuPy
-#   7. bench_saliency   SNIP / GraSP on CuPy
-#   8. bench_projection best_k_term, NumPy vs CuPy
+#   5. bench_hvp        HVP / gradient cost and Lanczos spectrum on CuPy
+#   6. bench_saliency   SNIP / GraSP on CuPy
+#   7. bench_projection best_k_term, NumPy vs CuPy
+#   8. sweep_lottery    the default lottery_mnist1d sweep on CuPy (timed)
 #   9. sweep_rewinding  the default rewinding_geometry sweep on CuPy
 #  10. sweep_support    the default support_recovery sweep on CuPy
-# Sweeps write to a fresh folder per simulation under $WORK_DIR (never over the
-# committed results/) and journal every finished cell, so a sweep stopped by
-# its limit keeps its finished cells: copy the folder's journal.jsonl into
-# results/<sim>/ (or pass --out to a later run) and the same command resumes.
+# The exit status is 0 only when every step that ran exited 0; a failed step
+# does not stop the later ones (except env), and its status is never lost to
+# the log's tee.  Sweeps write to a fresh folder per simulation under
+# $WORK_DIR (never over the committed results/) and journal every finished
+# cell, so a sweep stopped by its limit keeps its finished cells: copy the
+# folder's journal.jsonl into results/<sim>/ (or pass --out to a later run)
+# and the same command resumes.
 #
 # Usage (from the repository root):
 #   bash benchmarks/device_check.sh [--budget SECONDS] [--only STEP[,STEP...]] [--quick]
@@ -28,17 +36,20 @@
 # output), summary.md (one line per step: exit code, seconds), junit.xml (the
 # GPU tests), results.tgz (the sweeps' folders) and pip.log when wheels were
 # installed.  --quick runs the sweeps' quick variants and small benchmarks (a
-# smoke test of this script; on a CPU machine the CuPy parts skip or fail
-# fast).  --budget defaults to 540 s; a step is skipped once less than
-# $MIN_STEP_SECONDS (default 20) of it is left.  $PYTHON (default python3)
-# runs every step; $BACKEND (default cupy) is the sweeps' backend.
+# smoke test of this script; on a CPU machine it stops at the env gate and
+# exits 3, naming CuPy).  --budget defaults to 540 s; a step is skipped once
+# less than $MIN_STEP_SECONDS (default 20) of it is left.  --only still runs
+# the env gate first.  $PYTHON (default python3) runs every step; $BACKEND
+# (default cupy) is the sweeps' backend.
 #
-# On the device machine, which cannot reach a package index, mnist1d (needed
-# by the MNIST-1D sweeps and their GPU tests) travels as a wheel: here, once,
+# mnist1d on the device machine (no package index there): it travels as a
+# wheel in .whl/, which is git-ignored, so name it in the device tool's
+# `carry` list.  Here, once:
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #       --implementation cp -d .whl mnist1d
-# (.whl/ is git-ignored); this script installs every .whl/*.whl into a
-# private folder before it starts.
+# then run with carry [".whl"], e.g.
+#   run(command="bash benchmarks/device_check.sh", carry=[".whl"], timeout_s=600)
+# This script installs every .whl/*.whl into a private folder before it starts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +64,7 @@ while [ $# -gt 0 ]; do
     --only) only=",$2,"; shift 2 ;;
     --quick) quick=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,54p' "$0"; exit 0 ;;
     -*) echo "device_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) outdir=$1; shift ;;
   esac
@@ -91,11 +102,16 @@ start=$(date +%s)
   echo "|---|---|---|---|---|"
 } >"$summary"
 
-# step NAME LIMIT COMMAND...: run COMMAND under min(LIMIT, budget left), log it.
+failed=""
+last_rc=0
+
+# step NAME LIMIT COMMAND...: run COMMAND under min(LIMIT, budget left), log it;
+# a non-zero exit is recorded in $failed (and in $last_rc).
 step() {
   local name=$1 limit=$2
   shift 2
-  if [ -n "$only" ] && [[ "$only" != *",$name,"* ]]; then
+  last_rc=0
+  if [ -n "$only" ] && [ "$name" != env ] && [[ "$only" != *",${name%_none_skipped},"* ]]; then
     return 0
   fi
   local left=$(( budget - ($(date +%s) - start) ))
@@ -116,6 +132,8 @@ step() {
   timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log"
   local rc=${PIPESTATUS[0]}
   local dt=$(( $(date +%s) - t0 ))
+  last_rc=$rc
+  [ "$rc" -ne 0 ] && failed="$failed $name"
   [ "$rc" -eq 124 ] && rc="124 (time limit)"
   echo "| $name | $rc | $dt | $limit | \`$cmd\` |" >>"$summary"
   echo "== $name: exit $rc after ${dt} s" | tee -a "$log"
@@ -142,31 +160,75 @@ else
   proj_args=(--repeats 5)
 fi
 
+finish() {  # the summary, the sweeps' results and the exit status (non-zero if any step failed)
+  if [ -d "$WORK_DIR/results" ]; then
+    tar -czf "$outdir/results.tgz" -C "$WORK_DIR" results
+  fi
+  echo "== done in $(( $(date +%s) - start )) s; summary:" | tee -a "$log"
+  tee -a "$log" <"$summary" >/dev/null
+  cat "$summary"
+  if [ -n "$failed" ]; then
+    echo "device_check.sh: FAILED steps:$failed" | tee -a "$log" >&2
+    exit "${1:-1}"
+  fi
+  exit 0
+}
+
+# The gate: CuPy imports, sees a device and runs a kernel -- or stop here, loudly.
 step env 60 "$PY" -c "
-import platform, sparsesim
-from sparsesim.backend import cupy_available, device_name
+import platform, shutil, subprocess, sys
+import sparsesim
+from sparsesim.backend import cupy_available, cupy_unusable_reason, device_name
 print('sparsesim', sparsesim.__version__, 'python', platform.python_version())
-print('cupy usable:', cupy_available(), '|', device_name('cupy') if cupy_available() else 'no device')
 for name in ('cupy', 'torch', 'mnist1d', 'distributed'):
     try:
         mod = __import__(name)
         print(name, getattr(mod, '__version__', '?'))
-    except ImportError as exc:
-        print(name, 'missing:', exc)
+    except Exception as exc:
+        print(name, 'missing:', type(exc).__name__, exc)
+if shutil.which('nvidia-smi'):
+    q = subprocess.run(['nvidia-smi', '--query-gpu=name,driver_version', '--format=csv,noheader'],
+                       capture_output=True, text=True)
+    print('nvidia-smi:', (q.stdout or q.stderr).strip())
+else:
+    print('nvidia-smi: not found')
+if not cupy_available():
+    print('device_check: CuPy is not usable, so no GPU check can run:', cupy_unusable_reason(),
+          file=sys.stderr)
+    sys.exit(3)
+import cupy
+print('cupy usable:', device_name('cupy'), '| CuPy', cupy.__version__,
+      '| driver', cupy.cuda.runtime.driverGetVersion(),
+      '| runtime', cupy.cuda.runtime.runtimeGetVersion(),
+      '| NVRTC', '.'.join(map(str, cupy.cuda.nvrtc.getVersion())))
 "
-step gpu_tests 240 "$PY" -m pytest -m gpu -q -p no:cacheprovider --junitxml="$outdir/junit.xml" tests
-step bench_support 120 "$PY" benchmarks/bench_support_recovery.py "${sr_args[@]}"
-step bench_training 150 "$PY" benchmarks/bench_training.py --backends cupy "${tr_args[@]}"
-sweep sweep_lottery 330 lottery_mnist1d
-step bench_hvp 150 "$PY" benchmarks/bench_hvp.py --backends cupy "${hvp_args[@]}"
-step bench_saliency 90 "$PY" benchmarks/bench_saliency.py --backends cupy "${sal_args[@]}"
-step bench_projection 90 "$PY" benchmarks/bench_projection.py "${proj_args[@]}"
-sweep sweep_rewinding 400 rewinding_geometry
-sweep sweep_support 200 support_recovery
+if [ "$dry" -eq 0 ] && [ "$last_rc" -ne 0 ]; then
+  echo "device_check.sh: the env gate failed (exit $last_rc): stopping before any GPU step" \
+    | tee -a "$log" >&2
+  finish "$last_rc"
+fi
+# Every gpu-marked test must run: a skip on a GPU machine is an error.
+step gpu_tests 200 env SPARSESIM_TEST_TIMEOUT="${TEST_TIMEOUT:-60}" SPARSESIM_CUPY_STANDIN=0 \
+  "$PY" -m pytest -m gpu -q -rs -p no:cacheprovider --junitxml="$outdir/junit.xml" tests
+if [ "$dry" -eq 0 ] && [ "$last_rc" -eq 0 ] && [ -f "$outdir/junit.xml" ]; then
+  step gpu_tests_none_skipped 10 "$PY" -c "
+import sys, xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().iter('testcase')
+skipped = [c.get('classname', '') + '::' + c.get('name', '') for c in cases
+           if c.find('skipped') is not None]
+for name in skipped:
+    print('skipped on a GPU machine:', name)
+sys.exit(1 if skipped else 0)
+" "$outdir/junit.xml"
+fi
+step bench_support 60 "$PY" benchmarks/bench_support_recovery.py "${sr_args[@]}"
+step bench_training 90 "$PY" benchmarks/bench_training.py --backends cupy "${tr_args[@]}"
+step bench_hvp 45 "$PY" benchmarks/bench_hvp.py --backends cupy "${hvp_args[@]}"
+step bench_saliency 30 "$PY" benchmarks/bench_saliency.py --backends cupy "${sal_args[@]}"
+step bench_projection 30 "$PY" benchmarks/bench_projection.py "${proj_args[@]}"
+sweep sweep_lottery 240 lottery_mnist1d
+sweep sweep_rewinding 240 rewinding_geometry
+sweep sweep_support 120 support_recovery
 
 [ "$dry" -eq 1 ] && exit 0
-if [ -d "$WORK_DIR/results" ]; then
-  tar -czf "$outdir/results.tgz" -C "$WORK_DIR" results
-fi
-echo "== done in $(( $(date +%s) - start )) s; summary:" | tee -a "$log"
-tee -a "$log" <"$summary"
+finish 1

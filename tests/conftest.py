@@ -12,6 +12,7 @@
 """
 
 import os
+import signal
 
 import pytest
 
@@ -63,6 +64,31 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("gpu") is not None:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """``SPARSESIM_TEST_TIMEOUT=N``: fail a test that runs longer than N seconds.
+
+    Used by ``benchmarks/device_check.sh`` so that one hung GPU test cannot
+    spend the device session; SIGALRM (POSIX only), off by default.
+    """
+    seconds = int(os.environ.get("SPARSESIM_TEST_TIMEOUT", "0") or 0)
+    if seconds <= 0 or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError(f"{item.nodeid} ran past the per-test limit of {seconds} s "
+                           "(SPARSESIM_TEST_TIMEOUT)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def standin_active() -> bool:
