@@ -14,8 +14,13 @@ use CUDA events around the call and synchronise before reading them.
 
 Usage::
 
-    python benchmarks/bench_support_recovery.py                 # d = 64, 1024
+    python benchmarks/bench_support_recovery.py                 # d = 64, 1024, 4096
     python benchmarks/bench_support_recovery.py --d 64 --repeats 5
+    python benchmarks/bench_support_recovery.py --require-gpu   # exit 2 without a GPU
+
+On a GPU it also prints the fused kernel's registers per thread, local
+memory and the resident blocks per SM they allow (CuPy's ``RawKernel``
+attributes), beside the histogram placement chosen for each ``d``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from sparsesim.backend import cupy_available, device_name, get_namespace
+import sys
+
+from sparsesim.backend import cupy_available, cupy_unusable_reason, device_name, get_namespace
 from sparsesim.sim.support_recovery import support_recovery
 
 
@@ -56,7 +63,7 @@ def _time_cupy(d, k, t, trials, method, repeats):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--d", type=int, nargs="+", default=[64, 1024], help="dimensions")
+    parser.add_argument("--d", type=int, nargs="+", default=[64, 1024, 4096], help="dimensions")
     parser.add_argument("--k", type=int, default=2, help="support size")
     parser.add_argument("--t", type=float, default=2.0, help="threshold (sigma = 1)")
     parser.add_argument("--numpy-samples", type=float, default=2 ** 24,
@@ -66,6 +73,8 @@ def main(argv=None) -> int:
     parser.add_argument("--gpu-samples", type=float, default=2 ** 30,
                         help="Gaussian samples per CuPy measurement")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (best is kept)")
+    parser.add_argument("--require-gpu", action="store_true",
+                        help="exit 2 (naming the reason) when CuPy is not usable")
     args = parser.parse_args(argv)
 
     rows = []
@@ -73,8 +82,11 @@ def main(argv=None) -> int:
     print(f"CPU: {device_name('numpy')}")
     if gpu:
         print(f"GPU: {device_name('cupy')}")
+    elif args.require_gpu:
+        print(f"CuPy is not usable: {cupy_unusable_reason()}", file=sys.stderr)
+        return 2
     else:
-        print("CuPy paths skipped: CuPy or a usable CUDA device is not available.")
+        print(f"CuPy paths skipped: {cupy_unusable_reason()}")
     for d in args.d:
         plan = [("numpy", "array", args.numpy_samples, _time_numpy)]
         if args.philox_samples > 0:
@@ -97,7 +109,27 @@ def main(argv=None) -> int:
             rate = {p: r for dd, p, _, _, r in rows if dd == d}
             print(f"d={d}: fused / plain CuPy = {rate['cupy/fused'] / rate['cupy/array']:.1f}x, "
                   f"fused / NumPy = {rate['cupy/fused'] / rate['numpy/array']:.0f}x")
+        try:
+            _print_kernel_resources(args.d, args.k)
+        except Exception as exc:  # a report only: the timings above stand
+            print(f"kernel resources not read: {type(exc).__name__}: {exc}")
     return 0
+
+
+def _print_kernel_resources(ds, k):
+    """Registers / local memory of the compiled fused kernels (one threshold)."""
+    from sparsesim.kernels import support_count as sc
+    from sparsesim.sim.support_recovery import HISTOGRAM_MAX_UNITS
+    print()
+    for d in ds:
+        full = d <= HISTOGRAM_MAX_UNITS
+        mode, nbytes = sc.histogram_plan(d, k, 1, full, sc._shared_budget())
+        kern = sc._compiled(1, 1, full, mode)
+        regs = int(kern.num_regs)
+        blocks = 65536 // max(1, regs * sc.THREADS_PER_BLOCK)
+        print(f"d={d}: fused kernel {regs} registers/thread, {int(kern.local_size_bytes)} B "
+              f"local, <= {blocks} blocks/SM by registers; histograms "
+              f"{['global', 'TP shared', 'all shared'][mode]} ({nbytes} B shared)")
 
 
 if __name__ == "__main__":

@@ -221,7 +221,7 @@ for name in skipped:
 sys.exit(1 if skipped else 0)
 " "$outdir/junit.xml"
 fi
-step bench_support 60 "$PY" benchmarks/bench_support_recovery.py "${sr_args[@]}"
+step bench_support 60 "$PY" benchmarks/bench_support_recovery.py --require-gpu "${sr_args[@]}"
 step bench_training 90 "$PY" benchmarks/bench_training.py --backends cupy "${tr_args[@]}"
 step bench_hvp 45 "$PY" benchmarks/bench_hvp.py --backends cupy "${hvp_args[@]}"
 step bench_saliency 30 "$PY" benchmarks/bench_saliency.py --backends cupy "${sal_args[@]}"
