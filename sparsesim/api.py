@@ -314,7 +314,8 @@ def report(name: str | None = None, *, out: str | Path | None = None) -> RunResu
 
 
 def report_all(root: str | Path = "results", *,
-               on_error: Callable[[str, Exception], None] | None = None) -> tuple[list[RunResult], Path]:
+               on_error: Callable[[str, Exception], None] | None = None,
+               ) -> tuple[list[RunResult], Path]:
     """Rebuild every report under ``root`` (one per ``root/<name>/cells.csv``) and the index.
 
     Returns the results and the path of ``root/README.md`` (:func:`write_index`).

@@ -229,7 +229,8 @@ def register(name: str, module: str) -> None:
     ValueError: simulation 'support_recovery' is already registered for sparsesim.sim.support_recovery
     """
     if not isinstance(name, str) or not name or not isinstance(module, str) or not module:
-        raise ValueError(f"register needs a name and a dotted module path; got {name!r}, {module!r}")
+        raise ValueError(f"register needs a name and a dotted module path; "
+                         f"got {name!r}, {module!r}")
     if REGISTRY.get(name, module) != module:
         raise ValueError(f"simulation {name!r} is already registered for {REGISTRY[name]}")
     REGISTRY[name] = module
@@ -296,7 +297,8 @@ def report_hooks(obj: Any) -> tuple[Callable | None, Callable | None]:
         obj = get(obj)
     elif isinstance(obj, ModuleType) and (hasattr(obj, "PARAMS") or hasattr(obj, "SIMULATION")):
         obj = Simulation.from_module(obj)
-    label = obj.name if isinstance(obj, Simulation) else getattr(obj, "__name__", type(obj).__name__)
+    label = obj.name if isinstance(obj, Simulation) \
+        else getattr(obj, "__name__", type(obj).__name__)
     hooks = []
     for hook in ("tables", "figures"):
         value = getattr(obj, hook, None)
