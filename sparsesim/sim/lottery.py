@@ -633,7 +633,10 @@ def _published(c):
             vals = _per_seed(c, cond, w[0], "test_accuracy") * 100 if close else None
             lo = hi = np.nan
             kind = "interval"
-            if vals is None:
+            if cond not in set(c["condition"]):
+                kind = f"not testable: the sweep has no '{cond}' condition"
+                vals = None
+            elif vals is None:
                 kind = f"not testable: no round within 20 % of density {target:.3g}"
             elif len(vals) < 2:
                 kind = f"not testable: {len(vals)} seed(s); a prediction interval needs 2"
@@ -653,9 +656,11 @@ def _published(c):
     iv = pd.DataFrame(intervals)
     claims = []
     for cx, cy, sp, target, w in pattern:
-        x = _per_seed(c, cx, w[0], "test_accuracy") if w else \
-            f"no round within 20 % of density {target:.3g}"
-        y = _per_seed(c, cy, w[0], "test_accuracy") if w else x
+        missing = [k for k in (cx, cy) if k not in set(c["condition"])]
+        x = (f"the sweep has no '{missing[0]}' condition" if missing else
+             _per_seed(c, cx, w[0], "test_accuracy") if w else
+             f"no round within 20 % of density {target:.3g}")
+        y = x if isinstance(x, str) else _per_seed(c, cy, w[0], "test_accuracy")
         claims.append(_claim_row(
             f"published pattern at sparsity {sp:g}: lottery above random", target, w, x, y,
             "greater", scale=100, unit="points",
