@@ -88,7 +88,13 @@ def check_cell(params: dict) -> dict:
     ...
     ValueError: delta must be in (0, 1); got 1.5
     """
-    c = dict(DEFAULTS, **params)
+    c = _check_params(dict(DEFAULTS, **params))
+    m, k = sizes(c["d"], c["delta"], c["rho"])
+    check_sizes(c["d"], m, k)
+    return dict(c, m=m, k=k)
+
+
+def _check_params(c: dict) -> dict:
     parse_algorithms(c["algorithms"])
     check_choice("nonzeros", c["nonzeros"], NONZEROS)
     d = check_int("d", c["d"], low=2)
@@ -98,9 +104,7 @@ def check_cell(params: dict) -> dict:
     check_int("max_iter", c["max_iter"], low=1)
     check_real("step", c["step"], low=0.0, low_open=True)
     check_real("rho_window", c["rho_window"], low=0.0)
-    m, k = sizes(d, delta, rho)
-    check_sizes(d, m, k)
-    return dict(c, m=m, k=k)
+    return dict(c, d=d, delta=delta, rho=rho)
 
 
 def valid_cell(params: dict) -> bool:
@@ -120,13 +124,10 @@ def valid_cell(params: dict) -> bool:
     False
     """
     c = dict(DEFAULTS, **params)
-    try:
-        check_cell(c)
-    except ValueError:
-        d, delta, rho = c["d"], c["delta"], c["rho"]
-        if isinstance(d, int) and d >= 2 and 0 < delta < 1 and 0 < rho < 1:
-            return False   # a grid point too small for k >= 1 (or m >= 1)
-        raise
+    _check_params(c)
+    m, k = sizes(c["d"], c["delta"], c["rho"])
+    if not 1 <= k <= m <= c["d"]:
+        return False   # a grid point too small for one nonzero
     if c["rho_window"] > 0:
         from ... import theory  # noqa: PLC0415
         return abs(c["rho"] - float(theory.l1_phase_transition(c["delta"]))) <= c["rho_window"]

@@ -325,12 +325,13 @@ def _ls_on_support(A, y, supp, k):
     """Least squares ``min ||y - A_S z||`` on each row's support (normal equations)."""
     xp = namespace_of(A)
     T, m, d = A.shape
-    idx = xp.sort(xp.argsort(~supp, axis=-1, kind="stable")[:, :k], axis=-1)
+    # the k kept positions of every row come first in an argsort of ~supp (any order)
+    idx = xp.sort(xp.argsort((~supp).astype(xp.int8), axis=-1)[:, :k], axis=-1)
     As = xp.take_along_axis(A, xp.broadcast_to(idx[:, None, :], (T, m, k)), axis=2)
     At = xp.swapaxes(As, 1, 2)
     z = xp.linalg.solve(At @ As, (At @ y[..., None]))[..., 0]
     x = xp.zeros((T, d), dtype=A.dtype)
-    xp.put_along_axis(x, idx, z, axis=-1)
+    x[xp.arange(T)[:, None], idx] = z
     return x
 
 

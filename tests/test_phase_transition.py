@@ -1,0 +1,446 @@
+"""Phase transitions of sparse recovery: theory, batched solvers, tables.
+
+Statistical checks use fixed seeds; each states its false-alarm rate where
+it has one (the solver checks on well-posed problems are deterministic given
+the seed).
+"""
+
+import itertools
+import math
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, optimize, special, stats
+
+from sparsesim import best_k_term, theory
+from sparsesim.sim import phase_transition as pt
+from sparsesim.sim.phase_transition import engine
+
+
+# --------------------------------------------------------------------------- theory
+
+def _j2_quad(tau):
+    """int_tau^inf (u - tau)^2 phi(u) du by quadrature."""
+    return integrate.quad(lambda u: (u - tau) ** 2 * stats.norm.pdf(u), tau, np.inf,
+                          epsabs=0, epsrel=1e-13, limit=200)[0]
+
+
+_TAU_GRID = np.linspace(0.0, 6.0, 2401)
+_J2_GRID = []
+
+
+def _psi_brute(rho_d, c):
+    """The variational form minimised by brute force over a tau grid of step
+    0.0025 (J2 by quadrature at every grid point), refined by the vertex of the
+    parabola through the smallest grid value and its neighbours."""
+    if not _J2_GRID:
+        _J2_GRID.append(np.array([_j2_quad(t) for t in _TAU_GRID]))
+    vals = rho_d * (1 + _TAU_GRID ** 2) + (1 - rho_d) * c * _J2_GRID[0]
+    i = int(np.argmin(vals))
+    if i == 0:
+        return float(vals[0])
+    f0, f1, f2 = vals[i - 1], vals[i], vals[i + 1]
+    return float(f1 - (f2 - f0) ** 2 / (8.0 * (f2 - 2.0 * f1 + f0)))
+
+
+def _rho_w_brute(delta, c):
+    # lower bracket 1e-6: psi(1e-6) < 1e-4 sits below every delta tested, and its
+    # minimising tau (about 5.3) lies inside the grid
+    rho_d = optimize.brentq(lambda r: _psi_brute(r, c) - delta, 1e-6, delta, xtol=1e-13)
+    return rho_d / delta
+
+
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("delta", [0.02, 0.1, 0.3, 0.5, 0.7, 0.95])
+def test_rho_w_matches_independent_solver(delta, signed):
+    c = 2.0 if signed else 1.0
+    got = float(theory.l1_phase_transition(delta, signed=signed))
+    assert got == pytest.approx(_rho_w_brute(delta, c), rel=1e-7)
+
+
+def test_rho_w_half_sanity_values():
+    # signed: 0.386 (the reference value); nonnegative: above the signed one
+    assert float(theory.l1_phase_transition(0.5)) == pytest.approx(0.386, abs=5e-4)
+    assert float(theory.l1_phase_transition(0.5, signed=False)) == pytest.approx(0.558, abs=5e-4)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_psi_matches_brute_force(signed):
+    c = 2.0 if signed else 1.0
+    for r in (1e-3, 0.05, 0.2, 0.5, 0.9):
+        got = float(theory.l1_statistical_dimension(r, signed=signed))
+        assert got == pytest.approx(_psi_brute(r, c), rel=1e-8)
+
+
+def test_limits():
+    assert float(theory.l1_phase_transition(0.0)) == 0.0
+    assert float(theory.l1_phase_transition(1.0)) == 1.0
+    # delta -> 1: rho_W -> 1 continuously
+    near_one = theory.l1_phase_transition(np.array([1 - 1e-3, 1 - 1e-6, 1 - 1e-9]))
+    assert np.all(np.diff(near_one) > 0) and near_one[-1] > 0.999
+    # delta -> 0: rho_W ~ 1 / (2 log(1/delta)) (Donoho-Tanner); the ratio tends to 1 from above
+    deltas = np.array([1e-10, 1e-50, 1e-150, 1e-300])
+    ratio = theory.l1_phase_transition(deltas) * 2 * np.log(1 / deltas)
+    assert np.all(np.diff(ratio) < 0) and 1.0 < ratio[-1] < 1.005
+    # smallest positive float: finite, positive, no warnings
+    with np.errstate(all="raise"):
+        tiny = float(theory.l1_phase_transition(5e-324))
+    assert 0 < tiny < 1e-3
+
+
+def test_tiny_delta_against_mpmath():
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    delta = mp.mpf("1e-100")
+
+    def curve(t):  # the stationarity condition traced in tau, in high precision
+        phi, tail = mp.npdf(t), mp.erfc(t / mp.sqrt(2)) / 2
+        j1, j2 = phi - t * tail, (1 + t * t) * tail - t * phi
+        rho_d = 2 * j1 / (t + 2 * j1)
+        return rho_d * (1 + t * t) + (1 - rho_d) * 2 * j2, rho_d
+
+    tau = mp.findroot(lambda t: mp.log(curve(t)[0]) - mp.log(delta), 21)
+    dlt, rho_d = curve(tau)
+    expected = float(rho_d / dlt)
+    assert float(theory.l1_phase_transition(1e-100)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_vectorised_and_shape():
+    d = np.array([[0.2, 0.5], [0.7, 1.0]])
+    out = theory.l1_phase_transition(d)
+    assert out.shape == (2, 2)
+    assert out[0, 1] == theory.l1_phase_transition(0.5)
+    assert np.all(np.diff(theory.l1_phase_transition(np.linspace(0, 1, 50))) > 0)
+    assert np.all(theory.l1_phase_transition(d, signed=False) > out * (d < 1))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan, np.inf, [0.5, 2.0]])
+def test_bad_delta_names_argument(bad):
+    with pytest.raises(ValueError, match="delta"):
+        theory.l1_phase_transition(bad)
+
+
+def test_bad_types():
+    with pytest.raises(TypeError, match="delta"):
+        theory.l1_phase_transition("0.5")
+    with pytest.raises(TypeError, match="signed"):
+        theory.l1_phase_transition(0.5, signed="yes")
+    with pytest.raises(ValueError, match="rho_d"):
+        theory.l1_statistical_dimension(1.2)
+    with pytest.raises(ValueError, match="k"):
+        theory.l1_recovery_prob(100, 50, 51)
+    with pytest.raises(ValueError, match="m"):
+        theory.l1_recovery_prob(100, 101, 5)
+    with pytest.raises(ValueError, match="m"):
+        theory.l1_transition_band(100, 1)
+
+
+def test_moments_closed_forms():
+    tau = np.array([0.0, 0.7, 2.5, 6.0])
+    phi = stats.norm.pdf(tau)
+    got = [g * phi for g in engine_free_moments(tau)]
+    for n, col in zip((1, 2, 3, 4), got):
+        ref = [integrate.quad(lambda u: (u - t) ** n * stats.norm.pdf(u), t, np.inf,
+                              epsabs=0, epsrel=1e-12)[0] for t in tau]
+        np.testing.assert_allclose(col, ref, rtol=1e-9)
+
+
+def engine_free_moments(tau):
+    return theory._j_over_phi(tau)
+
+
+def test_intrinsic_sd_against_monte_carlo():
+    """Var ||Pi_C(g)||^2 - 2 delta(C) from 1500 Gaussian vectors at d = 400, k = 40.
+
+    ||Pi_C(g)||^2 = min_tau sum_i dist(g_i, tau df_i)^2 is minimised on a tau
+    grid of step 0.005 around the limiting minimiser (grid error below 1e-3);
+    the first-order variance matches to 15 % (the Monte Carlo SE of a
+    variance from 1500 samples is about 4 %, so the band is about 4 SEs:
+    false-alarm rate below 1e-4)."""
+    rng = np.random.default_rng(7)
+    d, k, n = 400, 40, 1500
+    g = rng.standard_normal((n, d))
+    t0 = float(theory._tau_of_rho_d(np.array(k / d), 2.0))
+    taus = np.linspace(t0 - 0.3, t0 + 0.3, 121)
+    proj = np.empty(n)
+    for lo in range(0, n, 250):
+        blk = g[lo:lo + 250]
+        on = ((blk[:, :k, None] - taus) ** 2).sum(1)           # signs of x absorbed into g
+        off = (np.maximum(np.abs(blk[:, k:, None]) - taus, 0.0) ** 2).sum(1)
+        proj[lo:lo + 250] = (on + off).min(axis=1)
+    dim = d * float(theory.l1_statistical_dimension(k / d))
+    assert dim - 2 * math.sqrt(d / k) - 1.5 < proj.mean() < dim + 1.5   # ALMT Prop. 4.5
+    sd_mc = math.sqrt(max(proj.var(ddof=1) - 2 * dim, 0.0))
+    assert float(theory.l1_intrinsic_sd(d, k)) == pytest.approx(sd_mc, rel=0.15)
+
+
+def test_recovery_prob_and_band():
+    m = np.arange(100, 301, 20)
+    p = theory.l1_recovery_prob(400, m, 60)
+    assert np.all(np.diff(p) >= 0) and p[0] < 0.01 and p[-1] > 0.99
+    assert float(theory.l1_recovery_prob(400, 200, 0)) == 1.0
+    lo, hi = theory.l1_transition_band(400, np.array([80, 200, 320]))
+    rw = theory.l1_phase_transition(np.array([0.2, 0.5, 0.8]))
+    assert np.all(lo < rw) and np.all(rw < hi) and np.all(hi - lo < 0.1)
+
+
+# --------------------------------------------------------------------------- solvers
+
+def _problems(T, d, m, k, nonzeros="sign", seed=11):
+    return pt.draw_problems(seed, T, d=d, m=m, k=k, nonzeros=nonzeros, backend="numpy")
+
+
+@pytest.mark.parametrize("alg", ["iht", "niht", "htp", "l1"])
+@pytest.mark.parametrize("nonzeros", ["sign", "gauss"])
+def test_recover_well_below_the_curve(alg, nonzeros):
+    A, x, y = _problems(6, 200, 100, 5, nonzeros)
+    err = pt.relative_error(pt.solve(alg, A, y, 5).x, x)
+    assert np.all(err <= 1e-8)
+
+
+@pytest.mark.parametrize("alg", ["iht", "niht", "htp", "l1", "thresh"])
+def test_fail_far_above_the_curve(alg):
+    A, x, y = _problems(6, 200, 100, 75)       # rho = 0.75, rho_W(0.5) = 0.386
+    err = pt.relative_error(pt.solve(alg, A, y, 75, max_iter=300).x, x)
+    assert np.all(err > 1e-2)
+
+
+def test_thresholding_recovers_tiny_k_with_many_measurements():
+    A, x, y = _problems(5, 100, 90, 2)
+    assert np.all(pt.relative_error(pt.one_shot_thresholding(A, y, 2).x, x) < 1e-10)
+
+
+def test_projection_is_exactly_best_k_term(monkeypatch):
+    A, x, y = _problems(3, 80, 40, 6)
+    one = pt.iht(A, y, 6, step=0.5, max_iter=1).x
+    expect, _ = best_k_term(0.5 * engine._rmv(A, y), 6, axis=-1)
+    np.testing.assert_array_equal(one, expect)
+    calls = []
+    real = engine.best_k_term
+
+    def spy(w, k, *, axis=None):
+        calls.append((w.shape, k, axis))
+        return real(w, k, axis=axis)
+
+    monkeypatch.setattr(engine, "best_k_term", spy)
+    for alg in ("iht", "niht", "htp", "thresh"):
+        calls.clear()
+        pt.solve(alg, A, y, 6, max_iter=20)
+        assert calls and all(k == 6 and axis == -1 and shape[-1] == 80
+                             for shape, k, axis in calls), alg
+
+
+def test_niht_step_is_normalised_on_the_support():
+    A, x, y = _problems(2, 60, 30, 3)
+    _, supp = best_k_term(np.einsum("tmd,tm->td", A, y), 3, axis=-1)
+    g = np.einsum("tmd,tm->td", A, y)
+    gs = np.where(supp, g, 0.0)
+    mu = (gs ** 2).sum(-1) / (np.einsum("tmd,td->tm", A, gs) ** 2).sum(-1)
+    first, first_supp = best_k_term(mu[:, None] * g, 3, axis=-1)
+    got = pt.niht(A, y, 3, max_iter=1).x
+    same = (first_supp == supp).all(-1)     # rows without backtracking
+    assert same.any()
+    np.testing.assert_allclose(got[same], first[same], rtol=1e-13, atol=1e-15)
+
+
+def _l1_brute(A, y):
+    """min ||z||_1, A z = y, by enumerating the vertices (basic solutions)."""
+    m, d = A.shape
+    best, arg = np.inf, None
+    for S in itertools.combinations(range(d), m):
+        As = A[:, S]
+        if abs(np.linalg.det(As)) < 1e-12:
+            continue
+        z = np.zeros(d)
+        z[list(S)] = np.linalg.solve(As, y)
+        if np.abs(z).sum() < best - 1e-12:
+            best, arg = np.abs(z).sum(), z
+    return best, arg
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lp_matches_brute_force(seed):
+    A, x, y = _problems(1, 8, 4, 2, "gauss", seed=seed)
+    got = pt.basis_pursuit(A, y).x[0]
+    best, arg = _l1_brute(A[0], y[0])
+    assert np.abs(got).sum() == pytest.approx(best, rel=1e-8)
+    np.testing.assert_allclose(A[0] @ got, y[0], atol=1e-8)
+    np.testing.assert_allclose(got, arg, atol=1e-7)
+
+
+@pytest.mark.parametrize("alg", pt.ALGORITHMS)
+def test_batched_equals_one_by_one(alg):
+    T, d, m, k = 5, 60, 30, 8
+    A, x, y = _problems(T, d, m, k, "gauss", seed=3)
+    batch = pt.solve(alg, A, y, k, max_iter=200)
+    for i in range(T):
+        Ai, xi, yi = pt.draw_problems(3, 1, d=d, m=m, k=k, nonzeros="gauss", backend="numpy",
+                                      first=i)
+        np.testing.assert_array_equal(Ai[0], A[i])
+        single = pt.solve(alg, Ai, yi, k, max_iter=200)
+        np.testing.assert_allclose(single.x[0], batch.x[i], rtol=1e-9, atol=1e-12)
+        assert single.iterations[0] == batch.iterations[i]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("alg", pt.ALGORITHMS)
+def test_numpy_and_cupy_agree(alg, xp_gpu):
+    from sparsesim.backend import to_numpy
+    A, x, y = _problems(4, 80, 40, 8, "gauss", seed=5)
+    cpu = pt.solve(alg, A, y, 8, max_iter=300)
+    gpu = pt.solve(alg, xp_gpu.asarray(A), xp_gpu.asarray(y), 8, max_iter=300)
+    assert isinstance(gpu.x, xp_gpu.ndarray)
+    ok_cpu = pt.relative_error(cpu.x, x) <= pt.SUCCESS_TOL
+    ok_gpu = to_numpy(pt.relative_error(gpu.x, xp_gpu.asarray(x))) <= pt.SUCCESS_TOL
+    np.testing.assert_array_equal(ok_cpu, ok_gpu)
+    np.testing.assert_allclose(to_numpy(gpu.x)[ok_cpu], cpu.x[ok_cpu], atol=1e-8)
+
+
+@pytest.mark.gpu
+def test_cupy_draws_are_per_problem(xp_gpu):
+    A, x, y = pt.draw_problems(2, 3, d=30, m=15, k=3, backend="cupy")
+    A2, _, _ = pt.draw_problems(2, 1, d=30, m=15, k=3, backend="cupy", first=1)
+    assert isinstance(A, xp_gpu.ndarray)
+    assert bool((A[1] == A2[0]).all())
+
+
+def test_l1_success_depends_only_on_signs():
+    """The descent cone depends on the support and signs of x only: changing the
+    magnitudes keeps the success of basis pursuit (same A)."""
+    A, x, y = _problems(8, 60, 30, 11, "gauss", seed=9)
+    x2 = np.sign(x)
+    y2 = np.einsum("tmd,td->tm", A, x2)
+    ok1 = pt.relative_error(pt.basis_pursuit(A, y).x, x) <= pt.SUCCESS_TOL
+    ok2 = pt.relative_error(pt.basis_pursuit(A, y2).x, x2) <= pt.SUCCESS_TOL
+    np.testing.assert_array_equal(ok1, ok2)
+    assert ok1.any() and not ok1.all()   # the seed puts this k near the transition
+
+
+# --------------------------------------------------------------------------- bad input
+
+CELL = {"algorithms": "l1,niht", "nonzeros": "sign", "d": 100, "delta": 0.5, "rho": 0.2,
+        "trials": 2}
+
+
+@pytest.mark.parametrize("key,value,exc", [
+    ("delta", 0.0, ValueError), ("delta", 1.0, ValueError), ("delta", np.nan, ValueError),
+    ("rho", 1.0, ValueError), ("rho", -0.2, ValueError), ("rho", np.inf, ValueError),
+    ("step", 0.0, ValueError), ("step", -1.0, ValueError), ("trials", 0, ValueError),
+    ("algorithms", "l1,lasso", ValueError), ("nonzeros", "laplace", ValueError),
+    ("d", 1, ValueError), ("max_iter", 0, ValueError), ("rho_window", -0.1, ValueError),
+])
+def test_bad_cell_names_argument(key, value, exc):
+    with pytest.raises(exc, match=key):
+        pt.check_cell(dict(CELL, **{key: value}))
+    with pytest.raises(exc, match=key):
+        pt.valid_cell(dict(CELL, **{key: value}))
+
+
+def test_bad_solver_input_names_argument():
+    A, x, y = _problems(2, 20, 10, 2)
+    with pytest.raises(ValueError, match="step"):
+        pt.iht(A, y, 2, step=0.0)
+    with pytest.raises(ValueError, match="k"):
+        pt.niht(A, y, 11)                      # k > m
+    with pytest.raises(ValueError, match="m"):
+        pt.draw_problems(0, 1, d=10, m=11, k=2)  # m > d
+    with pytest.raises(ValueError, match="k"):
+        pt.draw_problems(0, 1, d=10, m=5, k=6)   # k > m
+    bad = A.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="A"):
+        pt.htp(bad, y, 2)
+    with pytest.raises(ValueError, match="y"):
+        pt.basis_pursuit(A, y[:, :5])
+    with pytest.raises(ValueError, match="algorithm"):
+        pt.solve("omp", A, y, 2)
+
+
+def test_valid_cell_drops_only_empty_and_windowed_cells():
+    assert pt.valid_cell(CELL)
+    assert not pt.valid_cell(dict(CELL, rho=0.005))              # k = 0
+    assert not pt.valid_cell(dict(CELL, rho=0.7, rho_window=0.1))
+    assert pt.valid_cell(dict(CELL, rho=0.4, rho_window=0.1))
+
+
+def test_run_cell_rows():
+    ctx = types.SimpleNamespace(seed=np.random.SeedSequence(1), backend="numpy",
+                                progress=lambda _t: None)
+    rows = pt.run_cell(dict(CELL, d=60, rho=0.1), ctx)
+    assert [r["algorithm"] for r in rows] == ["l1", "niht"]
+    for r in rows:
+        assert (r["m"], r["k"], r["n_trials"]) == (30, 3, 2)
+        assert r["successes"] == 2 and r["success_rate"] == 1.0
+        assert r["max_rel_err_success"] < 1e-8
+
+
+# --------------------------------------------------------------------------- tables
+
+def _synthetic_cells(shift=0.0, n=400, width=0.006):
+    """Success counts of a sharp logistic curve centred on rho_W(delta) (inside the
+    finite-size band, at its lower end, where the measured transitions lie)."""
+    rows = []
+    for delta in (0.3, 0.5, 0.7):
+        d = 400
+        m = int(delta * d)
+        mid = float(theory.l1_phase_transition(m / d)) + shift
+        for k in range(int((mid - 0.06) * m), int((mid + 0.06) * m) + 1):
+            p = special.expit(-(k / m - mid) / width)
+            rows.append({"algorithm": "l1", "nonzeros": "sign", "d": d, "delta": delta,
+                         "m": m, "k": k, "n_trials": n, "successes": int(round(n * p)),
+                         "success_rate": round(n * p) / n,
+                         "success_stderr": math.sqrt(p * (1 - p) / n)})
+    return pd.DataFrame(rows)
+
+
+def _verdicts(tables):
+    from sparsesim.report.tables import judge
+    res = judge(tables)
+    return list(res.verdicts[0]) if hasattr(res, "verdicts") else list(res[0][0])
+
+
+def test_fit_recovers_the_centre():
+    cells = _synthetic_cells()
+    tr = pt.transitions(cells)
+    for _, row in tr.iterrows():
+        centre = float(theory.l1_phase_transition(row.m / row.d))
+        assert row.fitted and abs(row.rho_hat - centre) < 3 * row.se + 2e-3
+
+
+def test_l1_rows_agree_on_matching_data_and_disagree_on_planted_error(monkeypatch):
+    cells = _synthetic_cells()
+    tabs = pt.tables(cells)
+    assert tabs[0].p_col == "p_value"
+    assert all(v is True for v in _verdicts(tabs))
+    real = theory.l1_phase_transition
+    monkeypatch.setattr(theory, "l1_phase_transition",
+                        lambda delta, *, signed=True: real(delta, signed=signed) * 1.05)
+    planted = pt.tables(cells)
+    assert all(v is False for v in _verdicts(planted))
+
+
+def test_fit_handles_separation_and_missing_transition():
+    rho = np.linspace(0.1, 0.5, 5)
+    f = pt.fit_transition(rho, [20, 20, 0, 0, 0], [20] * 5)   # separated data
+    assert f["fitted"] and 0.2 < f["rho_hat"] < 0.3 and math.isfinite(f["se"])
+    g = pt.fit_transition(rho, [20] * 5, [20] * 5)
+    assert not g["fitted"] and "outside" in g["reason"]
+
+
+def test_quick_config_loads():
+    from sparsesim.sweep import load_config
+    cfg = load_config("phase_transition", quick=True)
+    assert {c["d"] for c in cfg.cells} == {100}
+    assert {c["algorithms"] for c in cfg.cells} == {"l1", "iht,niht,htp,thresh"}
+    full = load_config("phase_transition")
+    assert {c["d"] for c in full.cells} == {400}
+
+
+def test_figure_is_built_without_pyplot(tmp_path):
+    cells = _synthetic_cells(n=20)
+    cells["success_rate"] = cells.successes / cells.n_trials
+    paths = pt.figures(cells, tmp_path)
+    assert [p.name for p in paths] == ["phase_transition_sign.png"]
+    assert paths[0].stat().st_size > 1000
