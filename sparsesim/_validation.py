@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any, Iterable
 
 import numpy as np
@@ -159,10 +160,10 @@ def check_array(name: str, x: Any, *, finite: bool = True, min_size: int = 0,
 def _isfinite_all(x: Any) -> Any:
     # The array's own module, chosen by sparsesim.backend.is_cupy's rule (the type's
     # top-level module) without importing the backend layer, which sits above this one.
-    if type(x).__module__.split(".")[0] == "cupy":
-        import cupy as xp  # noqa: PLC0415 - a CuPy array means CuPy is imported already
-    else:
-        xp = np
+    top = type(x).__module__.split(".")[0]
+    # a CuPy array means its module is imported already: take it from sys.modules
+    # (only sparsesim.backend imports CuPy)
+    xp = sys.modules[top] if top == "cupy" and top in sys.modules else np
     return xp.isfinite(x).all()
 
 

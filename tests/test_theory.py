@@ -564,6 +564,13 @@ def test_broadcasting_equals_elementwise_calls():
 
 BAD_CALLS = [
     # (function, args, kwargs, exception, text that must appear in the message)
+    (T.l1_phase_transition, (1.5,), {}, ValueError, "delta must be in [0, 1]"),
+    (T.l1_phase_transition, (float("nan"),), {}, ValueError, "delta must be finite"),
+    (T.l1_statistical_dimension, (1.5,), {}, ValueError, "rho_d must be in [0, 1]"),
+    (T.l1_intrinsic_sd, (100, 101), {}, ValueError, "k must be in [0, d]"),
+    (T.l1_recovery_prob, (100, 101, 10), {}, ValueError, "m must be in [0, d]"),
+    (T.l1_recovery_prob, (2.0, 1, 1), {}, TypeError, "d must be an integer"),
+    (T.l1_transition_band, (100, 0), {}, ValueError, "m must be in [2"),
     (T.group_best_q_relative_error, (1.5, 2), {}, ValueError, "density must be in [0"),
     (T.group_best_q_relative_error, (0.5, 0), {}, ValueError, "g must be in [1"),
     (T.support_recovery_prob, (0, 0, 1.0), {}, ValueError, "d must be in [1"),
