@@ -21,6 +21,10 @@ Seeds
 SeedSequence; on CuPy a 64-bit seed is drawn from the same SeedSequence.  A
 seed therefore fixes a result *on a given backend*; NumPy and CuPy streams
 differ.
+
+Every derived seed in the package comes from :func:`child_seed`: child
+``keys`` of a root SeedSequence, computed without spawning (stateless,
+repeatable, the same as ``root.spawn`` would give for a single key).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = [
     "make_rng",
     "Rng",
     "seed_sequence",
+    "child_seed",
     "device_name",
 ]
 
@@ -265,6 +270,36 @@ class Rng:
     def spawn(self, n: int) -> list["Rng"]:
         """``n`` independent child generators on the same backend."""
         return [Rng(s, self.backend) for s in self.seed_seq.spawn(n)]
+
+
+def child_seed(root: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
+    """The child of ``root`` addressed by ``keys``, ``root`` left unchanged.
+
+    ``child_seed(root, i)`` is what ``root.spawn(i + 1)[i]`` gives on a fresh
+    ``root``; more keys address grandchildren (``child_seed(child_seed(r, i), j)
+    == child_seed(r, i, j)``).  The pool size is kept.
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(5)
+    >>> bool((child_seed(root, 1).generate_state(2) == root.spawn(2)[1].generate_state(2)).all())
+    True
+    >>> child_seed(root, 1, 2).spawn_key == child_seed(child_seed(root, 1), 2).spawn_key
+    True
+    >>> child_seed(root, -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: child_seed keys must be ints >= 0; got (-1,)
+    """
+    if not isinstance(root, np.random.SeedSequence):
+        raise TypeError(f"child_seed root must be a numpy.random.SeedSequence; "
+                        f"got {type(root).__name__}")
+    if not keys or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0
+                       for k in keys):
+        raise ValueError(f"child_seed keys must be ints >= 0; got {keys!r}")
+    return np.random.SeedSequence(root.entropy,
+                                  spawn_key=tuple(root.spawn_key) + tuple(int(k) for k in keys),
+                                  pool_size=root.pool_size)
 
 
 def make_rng(seed: Any = None, backend: str = "auto") -> Rng:

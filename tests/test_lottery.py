@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparsesim.backend import child_seed
 from sparsesim.nn import init_mlp
 from sparsesim.nn import lottery as L
 from sparsesim.nn.lottery import (CONDITIONS, LotteryProtocol, PruningSchedule, keep_counts,
@@ -231,7 +232,7 @@ def test_prune_step_ranks_the_snapshot_and_the_end_is_the_default():
     for r in (1, 2):
         masks, params = rec.get(r, "lottery")
         again = train(params, _data(), optimizer=Adam(lr=proto.lr), steps=proto.steps,
-                      batch_size=proto.batch_size, data_seed=[L._child(s, L._DATA) for s in seeds],
+                      batch_size=proto.batch_size, data_seed=[child_seed(s, L._DATA) for s in seeds],
                       masks=masks, residual=True, rewind_steps=(5,))
         want = magnitude_prune(again.rewind_params[5], masks, proto.schedule, r + 1)
         late = magnitude_prune(again.params, masks, proto.schedule, r + 1)
@@ -318,12 +319,12 @@ def test_reset_restores_w0_and_rewind_restores_w_tau(imp_run):
     proto, rows, rec = imp_run
     _, w0 = rec.get(0, "dense")
     seeds = [np.random.SeedSequence(s) for s in (11, 12)]
-    init = init_mlp(SIZES, 2, seed=[L._child(s, L._INIT) for s in seeds], backend="numpy",
+    init = init_mlp(SIZES, 2, seed=[child_seed(s, L._INIT) for s in seeds], backend="numpy",
                     dtype=np.float64, residual=True)
     for (a, _), (b, _) in zip(w0, init):
         np.testing.assert_array_equal(a, b)
     tau_run = train(w0, _data(), optimizer=Adam(lr=proto.lr), steps=proto.rewind_step,
-                    batch_size=proto.batch_size, data_seed=[L._child(s, L._DATA) for s in seeds],
+                    batch_size=proto.batch_size, data_seed=[child_seed(s, L._DATA) for s in seeds],
                     residual=True)
     for r in (1, 2, 3):
         for cond in ("lottery", "random", "shuffled", "snip", "grasp", "synflow", "oneshot"):

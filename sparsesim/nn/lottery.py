@@ -78,7 +78,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._validation import check_array, check_choice, check_int
-from ..backend import get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
+from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
 from ..sparsity import keep_count
 from . import mlp as _mlp
 from . import saliency as _sal
@@ -114,12 +114,6 @@ _SALIENCY = ("snip", "grasp", "synflow")
 
 # spawn-key purposes of a replicate seed
 _INIT, _DATA, _REINIT, _RANDOM, _SHUFFLE, _BIAS = range(6)
-
-
-def _child(seed: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
-    """A child SeedSequence addressed by ``keys`` (stateless, repeatable)."""
-    return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + keys,
-                                  pool_size=seed.pool_size)
 
 
 # --------------------------------------------------------------------------- schedule
@@ -577,7 +571,7 @@ def _perm_masks(masks, seeds, shuffle: bool):
                 continue
             xp = namespace_of(arr)
             parts.append(xp.concatenate([
-                _per_model_perm_masks(arr[i:i + 1], _child(seeds[i], l, part), shuffle)
+                _per_model_perm_masks(arr[i:i + 1], child_seed(seeds[i], l, part), shuffle)
                 for i in range(arr.shape[0])], axis=0))
         out.append(tuple(parts))
     return out
@@ -849,7 +843,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
                         ("lottery", "reinit", "random", "shuffled", "snip", "grasp", "synflow"))
     needs_rewind = "rewind" in conditions
     needs_dense_only = not needs_lottery and not needs_rewind and "oneshot" not in conditions
-    data_seeds = [_child(s, _DATA) for s in roots]
+    data_seeds = [child_seed(s, _DATA) for s in roots]
     optimizer = make_optimizer(protocol.optimizer, protocol.lr, momentum=protocol.momentum)
     counts = keep_counts(sched, protocol.sizes)
 
@@ -895,7 +889,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         return out
 
     # ---- round 0: the dense networks (w0 per replicate)
-    w0 = _mlp.init_mlp(protocol.sizes, S, seed=[_child(s, _INIT) for s in roots],
+    w0 = _mlp.init_mlp(protocol.sizes, S, seed=[child_seed(s, _INIT) for s in roots],
                        init=protocol.init, backend=backend, dtype=dtype,
                        residual=protocol.residual)
     full = _full_masks(w0, sched.prune_biases)
@@ -971,18 +965,18 @@ def _control(cond, r, protocol, roots, w0, ticket, full, trained_dense, data, fi
     sched = protocol.schedule
     S = len(roots)
     if cond == "reinit":
-        return _sal.reinitialize(w0, seed=[_child(s, _REINIT, r) for s in roots],
+        return _sal.reinitialize(w0, seed=[child_seed(s, _REINIT, r) for s in roots],
                                  init=protocol.init), ticket
     if cond == "random":
-        return w0, random_masks(ticket, [_child(s, _RANDOM, r) for s in roots])
+        return w0, random_masks(ticket, [child_seed(s, _RANDOM, r) for s in roots])
     if cond == "shuffled":
-        return w0, shuffled_masks(ticket, [_child(s, _SHUFFLE, r) for s in roots])
+        return w0, shuffled_masks(ticket, [child_seed(s, _SHUFFLE, r) for s in roots])
     if cond == "oneshot":
         return w0, magnitude_prune(trained_dense, full, sched, r)
     # saliency at initialisation, per model
     rates = sched.layer_rates(len(w0))
     bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
-                              [_child(s, _BIAS, r) for s in roots], shuffle=True)
+                              [child_seed(s, _BIAS, r) for s in roots], shuffle=True)
                   if sched.prune_biases else [(None, None)] * len(w0))
     kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
     n_w = np.array([W[0].size for W, _ in w0])

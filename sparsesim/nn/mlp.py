@@ -85,7 +85,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._validation import check_array, check_choice, check_int, check_real
-from ..backend import get_namespace, make_rng, namespace_of, resolve_backend
+from ..backend import child_seed, get_namespace, make_rng, namespace_of, resolve_backend
 
 __all__ = [
     "LOSSES",
@@ -209,9 +209,7 @@ def model_seeds(seed: Any, n_models: int) -> list[np.random.SeedSequence]:
     else:
         root = np.random.SeedSequence(check_int("seed", seed, low=0))
     start = root.n_children_spawned
-    return [np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (start + i,),
-                                   pool_size=root.pool_size)
-            for i in range(n_models)]
+    return [child_seed(root, start + i) for i in range(n_models)]
 
 
 def _check_float_dtype(dtype: Any) -> np.dtype:

@@ -15,25 +15,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..backend import make_rng
+from ..backend import child_seed, make_rng
 
-__all__ = ["BLOCK_ELEMS", "child_seed", "block_trials", "iter_block_rngs"]
+__all__ = ["BLOCK_ELEMS", "block_trials", "iter_block_rngs"]
 
 #: Random values per stream block (NumPy: cache-sized; CuPy: one large launch).
 BLOCK_ELEMS = {"numpy": 1 << 18, "cupy": 1 << 24}
-
-
-def child_seed(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
-    """Child ``index`` of ``root`` (what ``root.spawn`` would give), ``root`` unchanged.
-
-    Examples
-    --------
-    >>> root = np.random.SeedSequence(5)
-    >>> child_seed(root, 1).generate_state(1) == root.spawn(2)[1].generate_state(1)
-    array([ True])
-    """
-    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (index,),
-                                  pool_size=root.pool_size)
 
 
 def block_trials(row_elems: int, backend: str) -> int:

@@ -68,7 +68,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._validation import check_array, check_choice, check_int, check_real
-from ..backend import get_namespace, namespace_of, resolve_backend, to_numpy
+from ..backend import child_seed, get_namespace, namespace_of, resolve_backend, to_numpy
 from ..geometry import (MAX_LANCZOS_ITER, MAX_PROBES, estimate_negative_count,
                         lanczos_extremes, mlp_masked_hessian_operator)
 
@@ -192,10 +192,6 @@ def _check_cell(p: dict) -> dict:
     check_real("teacher_noise", p["teacher_noise"], low=0.0)
     check_int("n_train", p["n_train"], low=1)
     return p
-
-
-def _child(root: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + keys)
 
 
 def _root(sweep_seed: int, seed: int, dataset: str) -> np.random.SeedSequence:
@@ -425,10 +421,10 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
                   eval_every=p["eval_every"], residual=residual)
 
     # 1. dense runs, one per replicate seed, with the rewind snapshots
-    w0 = mlp.init_mlp(sizes, len(uniq_seeds), seed=[_child(roots[s], _INIT) for s in uniq_seeds],
+    w0 = mlp.init_mlp(sizes, len(uniq_seeds), seed=[child_seed(roots[s], _INIT) for s in uniq_seeds],
                       backend=backend, dtype=dtype, residual=residual)
     progress(f"rewinding: dense run of {len(uniq_seeds)} models")
-    dense = train(w0, data, data_seed=[_child(roots[s], _DATA) for s in uniq_seeds],
+    dense = train(w0, data, data_seed=[child_seed(roots[s], _DATA) for s in uniq_seeds],
                   rewind_steps=uniq_taus, **common)
     pos = {s: i for i, s in enumerate(uniq_seeds)}
     model_seed = [pos[int(s)] for s in seeds]
@@ -436,8 +432,8 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     w_tau = lottery.concat_models([lottery.take_models(dense.rewind_params[int(t)],
                                                        slice(pos[int(s)], pos[int(s)] + 1))
                                 for s, t in zip(seeds, taus)])
-    data_a = [_child(roots[int(s)], _DATA) for s in seeds]
-    data_b = [_child(roots[int(s)], _DATA_B) for s in seeds]
+    data_a = [child_seed(roots[int(s)], _DATA) for s in seeds]
+    data_b = [child_seed(roots[int(s)], _DATA_B) for s in seeds]
     n = len(seeds)
     full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
     trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))

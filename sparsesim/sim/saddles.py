@@ -75,8 +75,7 @@ from typing import Any
 import numpy as np  # noqa: F401 - the doctests use it
 
 from .._validation import check_choice, check_int, check_real
-from ..backend import get_namespace, make_rng, resolve_backend, seed_sequence
-from ._streams import child_seed
+from ..backend import child_seed, get_namespace, make_rng, resolve_backend, seed_sequence
 from ..geometry import masked_hessian
 from ..sparsity import best_k_term, keep_count
 

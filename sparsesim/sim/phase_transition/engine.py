@@ -60,7 +60,7 @@ from ..._validation import check_array, check_choice, check_int, check_real
 from ...backend import BACKENDS, get_namespace, make_rng, namespace_of, resolve_backend, \
     seed_sequence, to_numpy
 from ...sparsity import best_k_term
-from .._streams import child_seed
+from ...backend import child_seed
 
 __all__ = [
     "ALGORITHMS",
