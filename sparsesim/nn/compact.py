@@ -114,7 +114,7 @@ def live_neurons(params: Any, masks: Any, *, residual: Any = False) -> list:
     >>> live_neurons(p, m)[0].astype(int).tolist()
     [[1, 0, 1]]
     """
-    xp, n_models, _ = _mlp._check_params(params, check_values=False)
+    xp, n_models, _ = _mlp.check_params(params, check_values=False)
     sizes = _mlp.layer_sizes(params)
     res = _mlp.residual_layers(sizes, residual)
     pairs = _mlp.mask_pairs(masks, params)
@@ -197,7 +197,7 @@ def compact(params: Any, masks: Any, *, residual: Any = False, on_ragged: str = 
     True
     """
     check_choice("on_ragged", on_ragged, ("pad", "error"))
-    xp, n_models, _ = _mlp._check_params(params, check_values=False)
+    xp, n_models, _ = _mlp.check_params(params, check_values=False)
     sizes = _mlp.layer_sizes(params)
     if masks is None:
         raise ValueError("masks must be given to compact a network (None means nothing is pruned)")

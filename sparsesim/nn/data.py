@@ -128,7 +128,7 @@ def mnist1d(*, seed: Any = 0, n_validation: int = 500, backend: str = "auto",
     ((3500, 40), (500, 40), (1000, 40))
     """
     n_validation = check_int("n_validation", n_validation, low=0, high=3999)
-    dt = _mlp._check_float_dtype(dtype)
+    dt = _mlp.check_float_dtype(dtype)
     backend = resolve_backend(backend)
     x, y, x_test, y_test = _mnist1d_arrays()
     n = x.shape[0]
@@ -232,7 +232,7 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     check_choice("task", task, ("classification", "regression"))
     if task == "classification" and n_out < 2:
         raise ValueError(f"n_out must be >= 2 for task='classification'; got {n_out}")
-    dt = _mlp._check_float_dtype(dtype)
+    dt = _mlp.check_float_dtype(dtype)
     backend = resolve_backend(backend)
 
     teacher_seed, input_seed, noise_seed = _mlp.model_seeds(seed, 3)

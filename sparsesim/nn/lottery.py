@@ -77,13 +77,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_int
+from .._validation import check_array, check_choice, check_int, check_real
 from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
 from ..sparsity import keep_count
 from . import mlp as _mlp
 from . import saliency as _sal
-from .optim import check_real, make_optimizer
-from .train import BATCH_ORDERS, MAX_STEPS, TrainData, _check_data, data_order, train
+from .optim import make_optimizer
+from .train import BATCH_ORDERS, MAX_STEPS, TrainData, check_data, data_order, train
 
 __all__ = [
     "CONDITIONS",
@@ -331,7 +331,7 @@ def keep_counts(schedule: PruningSchedule, sizes: Sequence[int]) -> np.ndarray:
     >>> keep_counts(s, (4, 3))[1].tolist()
     [[6, 2]]
     """
-    sizes = _mlp._check_sizes(tuple(sizes))
+    sizes = _mlp.check_sizes(tuple(sizes))
     tensors = _tensor_sizes(sizes)
     rates = schedule.layer_rates(len(tensors))
     R = schedule.rounds
@@ -714,13 +714,13 @@ class LotteryProtocol:
     batch_order: str = "shuffled"
 
     def __post_init__(self):
-        object.__setattr__(self, "sizes", _mlp._check_sizes(tuple(self.sizes)))
+        object.__setattr__(self, "sizes", _mlp.check_sizes(tuple(self.sizes)))
         if not isinstance(self.schedule, PruningSchedule):
             raise TypeError(f"schedule must be a PruningSchedule; got {type(self.schedule).__name__}")
         _mlp.residual_layers(self.sizes, self.residual)
         check_choice("init", self.init, _mlp.INITS)
-        _mlp._check_float_dtype(self.dtype)
-        _mlp._check_loss(self.loss, 1.0)
+        _mlp.check_float_dtype(self.dtype)
+        _mlp.check_loss(self.loss, 1.0)
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         make_optimizer(self.optimizer, self.lr, momentum=self.momentum)
         steps = check_int("steps", self.steps, low=1, high=MAX_STEPS)
@@ -831,7 +831,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     xp = get_namespace(backend)
     dtype = np.dtype(protocol.dtype)
     data = TrainData.from_dataset(data)
-    _check_data(data, protocol.sizes, protocol.loss)
+    check_data(data, protocol.sizes, protocol.loss)
     check_int("batch_size", protocol.batch_size, low=1, high=data.n_train)
     data = data.to(xp, dtype)
     progress = progress or (lambda _t: None)
@@ -871,7 +871,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         extras = extra_columns(r, masks, params, keys) if extra_columns else [{}] * len(keys)
         out = []
         stop_acc = result.early_stop_test_accuracy
-        stop_val = result._at_stop(result.val_accuracy)
+        stop_val = result.at_stop(result.val_accuracy)
         for i, (cond, lab) in enumerate(keys):
             out.append({"condition": cond, "seed": lab, "round": r,
                         "density": float(dens[i]), "target_density": float(target),

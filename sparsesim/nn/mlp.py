@@ -60,8 +60,8 @@ Limits
 
 Derivatives are written once against the array namespace: a reverse pass for
 gradients and Pearlmutter's R-operator (forward-over-reverse) for exact
-Hessian-vector products; no automatic differentiation library is used.  The
-ReLU derivative at 0 is taken as 0.
+Hessian-vector products, in :mod:`sparsesim.nn.passes`; no automatic
+differentiation library is used.  The ReLU derivative at 0 is taken as 0.
 
 Examples
 --------
@@ -86,6 +86,7 @@ import numpy as np
 
 from .._validation import check_array, check_choice, check_int, check_real
 from ..backend import child_seed, get_namespace, make_rng, namespace_of, resolve_backend
+from .passes import apply_mask, backward_pass, forward_pass, loss_head, masked_grads, r_pass
 
 __all__ = [
     "LOSSES",
@@ -117,7 +118,15 @@ MIN_TEMPERATURE = 1e-8
 
 # --------------------------------------------------------------------------- architecture
 
-def _check_sizes(sizes: Any) -> tuple[int, ...]:
+def check_sizes(sizes: Any) -> tuple[int, ...]:
+    """Layer widths ``(n_in, h_1, ..., n_out)`` as a tuple of ints (``TypeError`` /
+    ``ValueError`` naming ``sizes`` otherwise).
+
+    Examples
+    --------
+    >>> check_sizes([40, 100, 10])
+    (40, 100, 10)
+    """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise TypeError(f"sizes must be a sequence of layer widths; got {type(sizes).__name__}")
     if len(sizes) < 2:
@@ -155,7 +164,7 @@ def residual_layers(sizes: Sequence[int], residual: Any = False) -> tuple[bool, 
     >>> residual_layers((40, 500, 500, 10), (1,))
     (False, True, False)
     """
-    sizes = _check_sizes(sizes)
+    sizes = check_sizes(sizes)
     n_layers = len(sizes) - 1
     if isinstance(residual, (bool, np.bool_)):
         if not residual:
@@ -212,7 +221,14 @@ def model_seeds(seed: Any, n_models: int) -> list[np.random.SeedSequence]:
     return [child_seed(root, start + i) for i in range(n_models)]
 
 
-def _check_float_dtype(dtype: Any) -> np.dtype:
+def check_float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy float32 or float64 dtype (``TypeError`` naming ``dtype``).
+
+    Examples
+    --------
+    >>> check_float_dtype("float64")
+    dtype('float64')
+    """
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
@@ -267,7 +283,7 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
     >>> bool((alone[1][0][0] == p[1][0][0]).all())
     True
     """
-    sizes = _check_sizes(sizes)
+    sizes = check_sizes(sizes)
     n_models = check_int("n_models", n_models, low=1, high=MAX_MODELS)
     for fi, fo in zip(sizes[:-1], sizes[1:]):
         if n_models * fi * fo > MAX_ELEMENTS:
@@ -275,7 +291,7 @@ def init_mlp(sizes: Sequence[int], n_models: int, *, seed: Any, init: str = "kai
                              f"layer; got n_models={n_models} and sizes {sizes} "
                              f"(a {fi} x {fo} layer)")
     check_choice("init", init, INITS)
-    dt = _check_float_dtype(dtype)
+    dt = check_float_dtype(dtype)
     residual_layers(sizes, residual)
     backend = resolve_backend(backend)
     xp = get_namespace(backend)
@@ -314,14 +330,25 @@ def layer_sizes(params: Any) -> tuple[int, ...]:
     >>> layer_sizes(init_mlp((3, 5, 2), 1, seed=0, backend="numpy"))
     (3, 5, 2)
     """
-    _check_params(params, check_values=False)
+    check_params(params, check_values=False)
     return (int(params[0][0].shape[1]),) + tuple(int(W.shape[2]) for W, _ in params)
 
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _check_params(params: Any, *, check_values: bool, name: str = "params") -> tuple[Any, int, np.dtype]:
+def check_params(params: Any, *, check_values: bool, name: str = "params") -> tuple[Any, int, np.dtype]:
+    """Validate a parameter list; return its ``(namespace, n_models, dtype)``.
+
+    ``check_values`` also checks finiteness; ``name`` is the argument named in
+    the error messages.
+
+    Examples
+    --------
+    >>> xp, B, dt = check_params(init_mlp((3, 2), 4, seed=0, backend="numpy"), check_values=True)
+    >>> xp.__name__, B, dt
+    ('numpy', 4, dtype('float32'))
+    """
     if not isinstance(params, (list, tuple)) or len(params) == 0:
         raise TypeError(f"{name} must be a non-empty list of (W, b) pairs; "
                         f"got {type(params).__name__}")
@@ -380,7 +407,7 @@ def mask_pairs(masks: Any, params: Any, *, check_values: bool = True) -> list[tu
     >>> pairs[0][0].shape, pairs[0][1], pairs[1]
     ((1, 3, 4), None, (None, None))
     """
-    _check_params(params, check_values=False)
+    check_params(params, check_values=False)
     n_layers = len(params)
     if masks is None:
         return [(None, None)] * n_layers
@@ -411,12 +438,6 @@ def mask_pairs(masks: Any, params: Any, *, check_values: bool = True) -> list[tu
     return pairs
 
 
-def _apply(a: Any, m: Any, dtype: Any) -> Any:
-    if m is None:
-        return a
-    return a * m.astype(dtype, copy=False)
-
-
 def effective_params(params: Any, masks: Any = None, *,
                      check_values: bool = True) -> list[tuple[Any, Any]]:
     """The parameters the network computes with: ``(W ⊙ mW, b ⊙ mb)`` per layer.
@@ -437,12 +458,19 @@ def effective_params(params: Any, masks: Any = None, *,
     >>> float(abs(q[0][0]).sum())
     0.0
     """
-    _, _, dtype = _check_params(params, check_values=check_values)
+    _, _, dtype = check_params(params, check_values=check_values)
     pairs = mask_pairs(masks, params, check_values=check_values)
-    return [(_apply(W, mW, dtype), _apply(b, mb, dtype)) for (W, b), (mW, mb) in zip(params, pairs)]
+    return [(apply_mask(W, mW, dtype), apply_mask(b, mb, dtype)) for (W, b), (mW, mb) in zip(params, pairs)]
 
 
-def _check_X(X: Any, n_models: int, n_in: int, dtype: Any, check_values: bool) -> Any:
+def check_X(X: Any, n_models: int, n_in: int, dtype: Any, check_values: bool) -> Any:
+    """Validate inputs ``(n, n_in)`` or ``(n_models, n, n_in)``; return them cast to ``dtype``.
+
+    Examples
+    --------
+    >>> check_X(np.ones((5, 3)), 2, 3, np.float32, True).dtype
+    dtype('float32')
+    """
     check_array("X", X, finite=check_values, kinds="f", min_size=1)
     if X.ndim == 2:
         n_feat = X.shape[1]
@@ -460,8 +488,15 @@ def _check_X(X: Any, n_models: int, n_in: int, dtype: Any, check_values: bool) -
     return X.astype(dtype, copy=False)
 
 
-def _check_y(y: Any, loss: str, n_models: int, n: int, n_out: int, dtype: Any,
-             check_values: bool) -> Any:
+def check_y(y: Any, loss: str, n_models: int, n: int, n_out: int, dtype: Any,
+            check_values: bool) -> Any:
+    """Validate labels (cross-entropy class ids) or targets (MSE, cast to ``dtype``).
+
+    Examples
+    --------
+    >>> check_y(np.array([0, 2]), "cross_entropy", 1, 2, 3, np.float32, True).tolist()
+    [0, 2]
+    """
     if loss == "cross_entropy":
         check_array("y", y, finite=False, kinds="iu")
         if not ((y.ndim == 1 and y.shape[0] == n)
@@ -498,16 +533,23 @@ def _check_vec(vec: Any, params: Any, check_values: bool) -> None:
 
 
 def _setup(params, X, masks, residual, check_values):
-    xp, n_models, dtype = _check_params(params, check_values=check_values)
+    xp, n_models, dtype = check_params(params, check_values=check_values)
     sizes = (int(params[0][0].shape[1]),) + tuple(int(W.shape[2]) for W, _ in params)
     res = residual_layers(sizes, residual)
     pairs = mask_pairs(masks, params, check_values=check_values)
-    X = _check_X(X, n_models, sizes[0], dtype, check_values)
+    X = check_X(X, n_models, sizes[0], dtype, check_values)
     namespace_of(params[0][0], X)
     return xp, n_models, dtype, sizes, res, pairs, X
 
 
-def _check_loss(loss: str, temperature: Any) -> float:
+def check_loss(loss: str, temperature: Any) -> float:
+    """Validate ``loss`` and its ``temperature``; return the temperature as a float.
+
+    Examples
+    --------
+    >>> check_loss("cross_entropy", 2)
+    2.0
+    """
     check_choice("loss", loss, LOSSES)
     t = check_real("temperature", temperature, low=MIN_TEMPERATURE)
     if loss == "mse" and t != 1.0:
@@ -516,21 +558,41 @@ def _check_loss(loss: str, temperature: Any) -> float:
     return t
 
 
-def _value_guard(check_values: bool):
-    """With value checks, floating-point overflow is left to :func:`_check_results`
-    (a ``ValueError`` naming the arguments) instead of NumPy warnings."""
+def value_guard(check_values: bool):
+    """With value checks, floating-point overflow is left to :func:`check_results`
+    (a ``ValueError`` naming the arguments) instead of NumPy warnings.
+
+    A context manager: ``with value_guard(check_values): ...``.
+    """
     if check_values:
         return np.errstate(over="ignore", invalid="ignore", divide="ignore")
     return contextlib.nullcontext()
 
 
-def _culprits(loss: str, *extra: str) -> tuple[str, ...]:
-    """The arguments whose scale can make a result overflow."""
+def overflow_culprits(loss: str, *extra: str) -> tuple[str, ...]:
+    """The arguments whose scale can make a result overflow.
+
+    Examples
+    --------
+    >>> overflow_culprits("cross_entropy", "vec")
+    ('params', 'X', 'vec', 'temperature')
+    """
     return ("params", "X") + extra + (("temperature",) if loss == "cross_entropy" else ("y",))
 
 
-def _check_results(xp: Any, arrays: Sequence[Any], what: str, culprits: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless every array is finite (one device sync)."""
+def check_results(xp: Any, arrays: Sequence[Any], what: str, culprits: Sequence[str]) -> None:
+    """Raise ``ValueError`` unless every array is finite (one device sync).
+
+    ``what`` names the result, ``culprits`` the arguments whose scale is to blame
+    (:func:`overflow_culprits`).
+
+    Examples
+    --------
+    >>> check_results(np, [np.array([np.inf])], "the loss", overflow_culprits("mse"))
+    Traceback (most recent call last):
+    ...
+    ValueError: the loss overflowed to inf/NaN from finite inputs (the range of the parameters' dtype was exceeded); reduce the scale of params, X or y
+    """
     flags = [xp.isfinite(a).all() for a in arrays if a is not None]
     if flags and not bool(xp.all(xp.stack(flags))):
         names = ", ".join(culprits[:-1]) + f" or {culprits[-1]}" if len(culprits) > 1 \
@@ -539,136 +601,18 @@ def _check_results(xp: Any, arrays: Sequence[Any], what: str, culprits: Sequence
                          f"the parameters' dtype was exceeded); reduce the scale of {names}")
 
 
-# --------------------------------------------------------------------------- kernels
-
-def _swap(a):
-    return a.swapaxes(-1, -2)
-
-
-def _forward_pass(Ws, bs, X, res):
-    """Activations ``a_0..a_{L-1}``, ReLU gates ``d_0..d_{L-2}`` and the logits."""
-    acts = [X]
-    gates = []
-    a = X
-    n_layers = len(Ws)
-    for l in range(n_layers):
-        z = a @ Ws[l] + bs[l][:, None, :]
-        if l == n_layers - 1:
-            return acts, gates, z
-        gate = z > 0
-        h = z * gate
-        if res[l]:
-            h = h + a
-        gates.append(gate)
-        acts.append(h)
-        a = h
-    raise AssertionError  # pragma: no cover
-
-
-def _labels_onehot(xp, y, n_out):
-    return xp.arange(n_out)[None, None, :] == (y[None, :, None] if y.ndim == 1 else y[:, :, None])
-
-
-def _loss_head(xp, z, y, loss, temperature):
-    """Per-model loss, its gradient w.r.t. the logits and what the R-pass needs."""
-    n = z.shape[1]
-    if loss == "mse":
-        diff = z - y
-        value = 0.5 * (diff * diff).sum(axis=(1, 2)) / n
-        return value, diff / n, None
-    s = z / temperature if temperature != 1.0 else z
-    smax = s.max(axis=2, keepdims=True)
-    shifted = s - smax
-    expo = xp.exp(shifted)
-    sumexp = expo.sum(axis=2, keepdims=True)
-    lse = xp.log(sumexp) + smax                      # (B, n, 1)
-    onehot = _labels_onehot(xp, y, z.shape[2])
-    s_y = (s * onehot).sum(axis=2, keepdims=True)
-    value = (lse - s_y)[:, :, 0].mean(axis=1)
-    p = expo / sumexp
-    dout = (p - onehot) / (n * temperature)
-    return value, dout, p
-
-
-def _backward(Ws, acts, gates, dout, res):
-    """Gradients w.r.t. the effective parameters and the deltas ``∂L/∂z_l``."""
-    n_layers = len(Ws)
-    gW = [None] * n_layers
-    gb = [None] * n_layers
-    deltas = [None] * n_layers
-    delta = dout
-    g_next = None  # ∂L/∂a_{l+1}
-    for l in range(n_layers - 1, -1, -1):
-        if l < n_layers - 1:
-            delta = g_next * gates[l]
-        deltas[l] = delta
-        gW[l] = _swap(acts[l]) @ delta
-        gb[l] = delta.sum(axis=1)
-        if l > 0:
-            g_a = delta @ _swap(Ws[l])
-            if res[l]:
-                g_a = g_a + g_next
-            g_next = g_a
-    return gW, gb, deltas
-
-
-def _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, temperature, n):
-    """Pearlmutter's R-operator: directional derivative of the gradient along v."""
-    n_layers = len(Ws)
-    # forward: R{z_l}, R{a_l}
-    Ra = [None] * n_layers  # R{a_l}; a_0 = X is fixed, R{a_0} = 0 (None)
-    Rz = None
-    for l in range(n_layers):
-        Rz = acts[l] @ vWs[l] + vbs[l][:, None, :]
-        if Ra[l] is not None:
-            Rz = Rz + Ra[l] @ Ws[l]
-        if l < n_layers - 1:
-            Rh = Rz * gates[l]
-            if res[l] and Ra[l] is not None:
-                Rh = Rh + Ra[l]
-            Ra[l + 1] = Rh
-    # output: R{∂L/∂z}
-    if loss == "mse":
-        Rdout = Rz / n
-    else:
-        Rs = Rz / temperature if temperature != 1.0 else Rz
-        pRs = p * Rs
-        Rdout = (pRs - p * pRs.sum(axis=2, keepdims=True)) / (n * temperature)
-    # backward
-    RgW = [None] * n_layers
-    Rgb = [None] * n_layers
-    Rdelta = Rdout
-    Rg_next = None
-    for l in range(n_layers - 1, -1, -1):
-        if l < n_layers - 1:
-            Rdelta = Rg_next * gates[l]
-        RgW[l] = _swap(acts[l]) @ Rdelta
-        if Ra[l] is not None:
-            RgW[l] = RgW[l] + _swap(Ra[l]) @ deltas[l]
-        Rgb[l] = Rdelta.sum(axis=1)
-        if l > 0:
-            Rg = Rdelta @ _swap(Ws[l]) + deltas[l] @ _swap(vWs[l])
-            if res[l]:
-                Rg = Rg + Rg_next
-            Rg_next = Rg
-    return RgW, Rgb
-
-
-def _masked(grads_W, grads_b, pairs, dtype):
-    return [(_apply(gW, mW, dtype), _apply(gb, mb, dtype))
-            for gW, gb, (mW, mb) in zip(grads_W, grads_b, pairs)]
-
+# --------------------------------------------------------------------------- front end
 
 def _evaluate(params, X, y, masks, loss, temperature, residual, check_values):
     """Shared front end: validated inputs, effective parameters, forward pass, head."""
-    t = _check_loss(loss, temperature)
+    t = check_loss(loss, temperature)
     xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual, check_values)
-    y = _check_y(y, loss, n_models, X.shape[-2], sizes[-1], dtype, check_values)
+    y = check_y(y, loss, n_models, X.shape[-2], sizes[-1], dtype, check_values)
     namespace_of(params[0][0], y)
-    Ws = [_apply(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-    bs = [_apply(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
-    acts, gates, z = _forward_pass(Ws, bs, X, res)
-    value, dout, p = _loss_head(xp, z, y, loss, t)
+    Ws = [apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+    bs = [apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+    acts, gates, z = forward_pass(Ws, bs, X, res)
+    value, dout, p = loss_head(xp, z, y, loss, t)
     return xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t
 
 
@@ -699,14 +643,14 @@ def forward(params: Any, X: Any, masks: Any = None, *, residual: Any = False,
     >>> forward(p, np.zeros((4, 2)), residual=True).shape
     (1, 4, 1)
     """
-    with _value_guard(check_values):
+    with value_guard(check_values):
         xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual,
                                                            check_values)
-        Ws = [_apply(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-        bs = [_apply(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
-        z = _forward_pass(Ws, bs, X, res)[2]
+        Ws = [apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+        bs = [apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+        z = forward_pass(Ws, bs, X, res)[2]
     if check_values:
-        _check_results(xp, [z], "the logits", ("params", "X"))
+        check_results(xp, [z], "the logits", ("params", "X"))
     return z
 
 
@@ -720,10 +664,10 @@ def loss_value(params: Any, X: Any, y: Any, masks: Any = None, *, loss: str = "c
     >>> loss_value([(0 * p[0][0], p[0][1])], np.ones((4, 2)), np.zeros(4, int))  # uniform softmax
     array([1.09861229, 1.09861229])
     """
-    with _value_guard(check_values):
+    with value_guard(check_values):
         out = _evaluate(params, X, y, masks, loss, temperature, residual, check_values)
     if check_values:
-        _check_results(out[0], [out[7]], "the loss", _culprits(loss))
+        check_results(out[0], [out[7]], "the loss", overflow_culprits(loss))
     return out[7]
 
 
@@ -770,14 +714,14 @@ def loss_and_grad(params: Any, X: Any, y: Any, masks: Any = None, *,
     >>> float(abs(g[0][0]).max())
     0.0
     """
-    with _value_guard(check_values):
+    with value_guard(check_values):
         xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
             params, X, y, masks, loss, temperature, residual, check_values)
-        gW, gb, _ = _backward(Ws, acts, gates, dout, res)
-        grads = _masked(gW, gb, pairs, dtype)
+        gW, gb, _ = backward_pass(Ws, acts, gates, dout, res)
+        grads = masked_grads(gW, gb, pairs, dtype)
     if check_values:
-        _check_results(xp, [value] + [a for pair in grads for a in pair],
-                       "the loss or its gradient", _culprits(loss))
+        check_results(xp, [value] + [a for pair in grads for a in pair],
+                       "the loss or its gradient", overflow_culprits(loss))
     return value, grads
 
 
@@ -810,43 +754,54 @@ def hvp(params: Any, X: Any, y: Any, vec: Any, masks: Any = None, *,
     >>> float(sum(abs(a).sum() + abs(c).sum() for a, c in Hv))
     0.0
     """
-    with _value_guard(check_values):
+    with value_guard(check_values):
         xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
             params, X, y, masks, loss, temperature, residual, check_values)
         _check_vec(vec, params, check_values)
         namespace_of(params[0][0], *[a for pair in vec for a in pair])
-        vWs = [_apply(vW.astype(dtype, copy=False), mW, dtype)
+        vWs = [apply_mask(vW.astype(dtype, copy=False), mW, dtype)
                for (vW, _), (mW, _) in zip(vec, pairs)]
-        vbs = [_apply(vb.astype(dtype, copy=False), mb, dtype)
+        vbs = [apply_mask(vb.astype(dtype, copy=False), mb, dtype)
                for (_, vb), (_, mb) in zip(vec, pairs)]
-        _, _, deltas = _backward(Ws, acts, gates, dout, res)
-        RgW, Rgb = _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
+        _, _, deltas = backward_pass(Ws, acts, gates, dout, res)
+        RgW, Rgb = r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
                            acts[0].shape[-2])
-        out = _masked(RgW, Rgb, pairs, dtype)
+        out = masked_grads(RgW, Rgb, pairs, dtype)
     if check_values:
-        _check_results(xp, [a for pair in out for a in pair], "the Hessian-vector product",
-                       _culprits(loss, "vec"))
+        check_results(xp, [a for pair in out for a in pair], "the Hessian-vector product",
+                       overflow_culprits(loss, "vec"))
     return out
 
 
-def _grad_and_weight_hvp(params, X, y, masks, *, loss, temperature, residual, check_values):
-    """Gradient g (all params) and ``P H_WW P g_W`` over the weights only (for GraSP).
+def grad_and_weight_hvp(params: Any, X: Any, y: Any, masks: Any, *, loss: str,
+                        temperature: float, residual: Any, check_values: bool) -> tuple:
+    """Loss, gradient g (all params) and ``P H_WW P g_W`` over the weights only (for GraSP).
 
-    One forward and one backward pass are shared by both products.
+    One forward and one backward pass are shared by both products.  Returns
+    ``(loss, grads, hg)`` with ``hg`` one weight-shaped array per layer.
+
+    Examples
+    --------
+    >>> p = init_mlp((3, 4, 2), 1, seed=0, backend="numpy", dtype=np.float64)
+    >>> _, g, hg = grad_and_weight_hvp(p, np.ones((5, 3)), np.array([0, 1, 1, 0, 1]), None,
+    ...                                loss="cross_entropy", temperature=1.0, residual=False,
+    ...                                check_values=True)
+    >>> [h.shape for h in hg]
+    [(1, 3, 4), (1, 4, 2)]
     """
-    with _value_guard(check_values):
+    with value_guard(check_values):
         xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t = _evaluate(
             params, X, y, masks, loss, temperature, residual, check_values)
-        gW, gb, deltas = _backward(Ws, acts, gates, dout, res)
-        grads = _masked(gW, gb, pairs, dtype)
-        vWs = [_apply(g, mW, dtype) for (g, _), (mW, _) in zip(grads, pairs)]
+        gW, gb, deltas = backward_pass(Ws, acts, gates, dout, res)
+        grads = masked_grads(gW, gb, pairs, dtype)
+        vWs = [apply_mask(g, mW, dtype) for (g, _), (mW, _) in zip(grads, pairs)]
         vbs = [xp.zeros_like(b) for _, b in params]
-        RgW, _ = _r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
+        RgW, _ = r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
                          acts[0].shape[-2])
-        hg = [_apply(r, mW, dtype) for r, (mW, _) in zip(RgW, pairs)]
+        hg = [apply_mask(r, mW, dtype) for r, (mW, _) in zip(RgW, pairs)]
     if check_values:
-        _check_results(xp, [value] + [a for pair in grads for a in pair] + hg,
-                       "the gradient or its Hessian product", _culprits(loss))
+        check_results(xp, [value] + [a for pair in grads for a in pair] + hg,
+                       "the gradient or its Hessian product", overflow_culprits(loss))
     return value, grads, hg
 
 
@@ -875,14 +830,14 @@ def accuracy(params: Any, X: Any, y: Any, masks: Any = None, *, residual: Any = 
     >>> accuracy(p, np.ones((4, 2), np.float32), np.zeros(4, int)).shape
     (3,)
     """
-    with _value_guard(check_values):
+    with value_guard(check_values):
         xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual,
                                                            check_values)
-        y = _check_y(y, "cross_entropy", n_models, X.shape[-2], sizes[-1], dtype, check_values)
-        Ws = [_apply(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-        bs = [_apply(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
-        z = _forward_pass(Ws, bs, X, res)[2]
+        y = check_y(y, "cross_entropy", n_models, X.shape[-2], sizes[-1], dtype, check_values)
+        Ws = [apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+        bs = [apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+        z = forward_pass(Ws, bs, X, res)[2]
     if check_values:
-        _check_results(xp, [z], "the logits", ("params", "X"))
+        check_results(xp, [z], "the logits", ("params", "X"))
     pred = z.argmax(axis=2)
     return (pred == (y[None, :] if y.ndim == 1 else y)).mean(axis=1)

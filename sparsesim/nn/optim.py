@@ -64,23 +64,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_choice
-from .._validation import check_real as _check_real_strict
+from .._validation import check_array, check_choice, check_real
 from ..backend import namespace_of, to_numpy
-from .mlp import _check_params, mask_pairs
+from .mlp import check_params, mask_pairs
 
-__all__ = ["OptState", "SGD", "Adam", "make_optimizer", "OPTIMIZERS"]
+__all__ = ["OptState", "Optimizer", "SGD", "Adam", "make_optimizer", "OPTIMIZERS"]
 
 OPTIMIZERS = ("sgd", "adam")
-
-
-def check_real(name: str, value: Any, **bounds: Any) -> float:
-    """:func:`sparsesim._validation.check_real`, with integers beyond the float range
-    reported as out of range (``ValueError`` naming the argument)."""
-    try:
-        return _check_real_strict(name, value, **bounds)
-    except OverflowError:
-        raise ValueError(f"{name} must be finite; got an integer beyond the float range") from None
 
 
 # --------------------------------------------------------------------------- state
@@ -135,8 +125,17 @@ def _bcast(a: Any, ndim: int) -> Any:
     return a.reshape(a.shape + (1,) * (ndim - 1))
 
 
-def _float_masks(masks: Any, params: Any, *, check_values: bool) -> list[tuple[Any, Any]]:
-    """Masks as ``(mW, mb)`` pairs in the parameters' dtype (``None`` = unmasked)."""
+def float_masks(masks: Any, params: Any, *, check_values: bool) -> list[tuple[Any, Any]]:
+    """Masks as ``(mW, mb)`` pairs in the parameters' dtype (``None`` = unmasked).
+
+    The form :meth:`Optimizer.apply_` takes (see :func:`sparsesim.nn.mlp.mask_pairs`).
+
+    Examples
+    --------
+    >>> params = [(np.ones((1, 2, 1)), np.zeros((1, 1)))]
+    >>> float_masks([np.array([[[True], [False]]])], params, check_values=True)[0][0].dtype
+    dtype('float64')
+    """
     if masks is None:
         return [(None, None)] * len(params)
     pairs = mask_pairs(masks, params, check_values=check_values)
@@ -169,14 +168,18 @@ def _check_active(active: Any, n_models: int) -> Any:
     return active
 
 
-class _Optimizer:
-    """Shared plumbing: the public, validated entry points."""
+class Optimizer:
+    """Base class of :class:`SGD` and :class:`Adam`: the validated entry points.
+
+    Subclasses implement :meth:`apply_` (the unchecked in-place update) and
+    the names of their state slots.
+    """
 
     name = ""
 
     def init(self, params: Any) -> OptState:
         """A fresh state for ``params`` (zero buffers, zero step counts)."""
-        xp, n_models, dtype = _check_params(params, check_values=False)
+        xp, n_models, dtype = check_params(params, check_values=False)
         return OptState(step=xp.zeros((n_models,), dtype=dtype),
                         lr=_lr_array(self.lr, n_models, xp, dtype),
                         slots={k: [(xp.zeros_like(W), xp.zeros_like(b)) for W, b in params]
@@ -185,8 +188,18 @@ class _Optimizer:
     def _slot_names(self) -> tuple[str, ...]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def apply_(self, params: Any, grads: Any, state: OptState, pairs: Any,
+               active: Any) -> None:  # pragma: no cover - abstract
+        """The in-place update without validation (the trainer's hot loop).
+
+        ``pairs`` are the masks from :func:`float_masks`; ``active`` is
+        ``None`` or a 0/1 array ``(B,)`` in the parameters' dtype.  Use
+        :meth:`step_` for validated input.
+        """
+        raise NotImplementedError
+
     def _validate(self, params, grads, state, masks, active):
-        xp, n_models, _ = _check_params(params, check_values=False)
+        xp, n_models, _ = check_params(params, check_values=False)
         _check_grads(grads, params)
         if not isinstance(state, OptState) or set(state.slots) != set(self._slot_names()):
             raise TypeError(f"state must be an OptState from {type(self).__name__}.init")
@@ -197,7 +210,7 @@ class _Optimizer:
             for l, ((a, c), (W, b)) in enumerate(zip(buf, params)):
                 if tuple(a.shape) != tuple(W.shape) or tuple(c.shape) != tuple(b.shape):
                     raise ValueError(f"state slot {k!r} layer {l} does not match params' shapes")
-        pairs = _float_masks(masks, params, check_values=True)
+        pairs = float_masks(masks, params, check_values=True)
         return pairs, _check_active(active, n_models)
 
     def step_(self, params: Any, grads: Any, state: OptState, *, masks: Any = None,
@@ -223,7 +236,7 @@ class _Optimizer:
             Mismatched structures or shapes, naming the argument.
         """
         pairs, active = self._validate(params, grads, state, masks, active)
-        self._apply_(params, grads, state, pairs, active)
+        self.apply_(params, grads, state, pairs, active)
 
     def step(self, params: Any, grads: Any, state: OptState, *, masks: Any = None,
              active: Any = None) -> tuple[list, OptState]:
@@ -231,7 +244,7 @@ class _Optimizer:
         pairs, active = self._validate(params, grads, state, masks, active)
         new_params = [(W.copy(), b.copy()) for W, b in params]
         new_state = state.copy()
-        self._apply_(new_params, grads, new_state, pairs, active)
+        self.apply_(new_params, grads, new_state, pairs, active)
         return new_params, new_state
 
 
@@ -254,7 +267,7 @@ def _advance_step_(state: OptState, active) -> None:
 # --------------------------------------------------------------------------- SGD
 
 @dataclass(frozen=True)
-class SGD(_Optimizer):
+class SGD(Optimizer):
     """Minibatch SGD, optionally with (heavy-ball) momentum.
 
     Parameters
@@ -286,7 +299,7 @@ class SGD(_Optimizer):
     def _slot_names(self) -> tuple[str, ...]:
         return ("momentum",) if self.momentum > 0 else ()
 
-    def _apply_(self, params, grads, state, pairs, active) -> None:
+    def apply_(self, params, grads, state, pairs, active) -> None:
         _advance_step_(state, active)
         bufs = state.slots.get("momentum")
         for l, ((W, b), (gW, gb), (mW, mb)) in enumerate(zip(params, grads, pairs)):
@@ -364,7 +377,7 @@ def _adam_plain_(p, g, m, v, mask, act, step_size, sqrt_bc2, b1, b2, eps) -> Non
 
 
 @dataclass(frozen=True)
-class Adam(_Optimizer):
+class Adam(Optimizer):
     """Adam (Kingma & Ba 2015), batched over models.
 
     Parameters
@@ -410,7 +423,7 @@ class Adam(_Optimizer):
     def _slot_names(self) -> tuple[str, ...]:
         return ("m", "v")
 
-    def _apply_(self, params, grads, state, pairs, active) -> None:
+    def apply_(self, params, grads, state, pairs, active) -> None:
         xp = namespace_of(state.step)
         _advance_step_(state, active)
         t = xp.maximum(state.step, 1)          # a frozen model (t = 0) must not divide by 0
@@ -441,7 +454,7 @@ class Adam(_Optimizer):
                                  self.beta1, self.beta2, self.eps)
 
 
-def make_optimizer(name: str, lr: Any, *, momentum: float = 0.0, **kwargs: Any) -> _Optimizer:
+def make_optimizer(name: str, lr: Any, *, momentum: float = 0.0, **kwargs: Any) -> Optimizer:
     """An optimizer by name: ``"sgd"`` (with ``momentum``) or ``"adam"``.
 
     Examples

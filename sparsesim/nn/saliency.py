@@ -51,6 +51,7 @@ from .._validation import check_array, check_choice, check_int, check_real
 from ..backend import is_cupy, make_rng, namespace_of
 from ..sparsity import best_k_term, keep_count
 from . import mlp as _mlp
+from . import passes
 
 __all__ = [
     "magnitude_scores",
@@ -91,7 +92,7 @@ def magnitude_scores(params: Any, *, include_bias: bool = False) -> list:
     >>> bool((magnitude_scores(p)[0] == abs(p[0][0])).all())
     True
     """
-    xp, _, _ = _mlp._check_params(params, check_values=True)
+    xp, _, _ = _mlp.check_params(params, check_values=True)
     return _pack([(xp.abs(W), xp.abs(b)) for W, b in params], include_bias)
 
 
@@ -106,7 +107,7 @@ def random_scores(params: Any, *, seed: Any, include_bias: bool = False) -> list
     >>> random_scores(p, seed=1)[0].shape
     (2, 2, 3)
     """
-    _mlp._check_params(params, check_values=False)
+    _mlp.check_params(params, check_values=False)
     rng = make_rng(seed, "cupy" if is_cupy(params[0][0]) else "numpy")
     dtype = params[0][0].dtype
     return _pack([(rng.uniform(W.shape, dtype=dtype), rng.uniform(b.shape, dtype=dtype))
@@ -138,11 +139,11 @@ def snip_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
     _, grads = _mlp.loss_and_grad(params, X, y, masks, loss=loss, temperature=temperature,
                                   residual=residual, check_values=check_values)
     xp = namespace_of(params[0][0])
-    with _mlp._value_guard(check_values):
+    with _mlp.value_guard(check_values):
         scores = [(xp.abs(W * gW), xp.abs(b * gb)) for (W, b), (gW, gb) in zip(params, grads)]
     if check_values:
-        _mlp._check_results(xp, [a for pair in scores for a in pair], "the SNIP scores",
-                            _mlp._culprits(loss))
+        _mlp.check_results(xp, [a for pair in scores for a in pair], "the SNIP scores",
+                            _mlp.overflow_culprits(loss))
     return _pack(scores, include_bias)
 
 
@@ -178,25 +179,25 @@ def grasp_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
     >>> [a.shape for a in s]
     [(1, 3, 4), (1, 4, 2)]
     """
-    _, _, hg = _mlp._grad_and_weight_hvp(params, X, y, masks, loss=loss, temperature=temperature,
+    _, _, hg = _mlp.grad_and_weight_hvp(params, X, y, masks, loss=loss, temperature=temperature,
                                         residual=residual, check_values=check_values)
-    with _mlp._value_guard(check_values):
+    with _mlp.value_guard(check_values):
         scores = [-(W * h) for (W, _), h in zip(params, hg)]
     if check_values:
-        _mlp._check_results(namespace_of(params[0][0]), scores, "the GraSP scores",
-                            _mlp._culprits(loss))
+        _mlp.check_results(namespace_of(params[0][0]), scores, "the GraSP scores",
+                            _mlp.overflow_culprits(loss))
     return scores
 
 
 def _synflow_once(abs_params, pairs, res, dtype):
     """``|θ ⊙ ∂R/∂θ|`` with ``R = Σ f(1)`` on the masked absolute-value network."""
     xp = namespace_of(abs_params[0][0])
-    Ws = [_mlp._apply(W, mW, dtype) for (W, _), (mW, _) in zip(abs_params, pairs)]
-    bs = [_mlp._apply(b, mb, dtype) for (_, b), (_, mb) in zip(abs_params, pairs)]
+    Ws = [passes.apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(abs_params, pairs)]
+    bs = [passes.apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(abs_params, pairs)]
     ones = xp.ones((1, Ws[0].shape[1]), dtype=dtype)
-    acts, gates, z = _mlp._forward_pass(Ws, bs, ones, res)
-    gW, gb, _ = _mlp._backward(Ws, acts, gates, xp.ones_like(z), res)
-    grads = _mlp._masked(gW, gb, pairs, dtype)
+    acts, gates, z = passes.forward_pass(Ws, bs, ones, res)
+    gW, gb, _ = passes.backward_pass(Ws, acts, gates, xp.ones_like(z), res)
+    grads = passes.masked_grads(gW, gb, pairs, dtype)
     return [(W * g, b * h) for (W, b), (g, h) in zip(abs_params, grads)]
 
 
@@ -256,7 +257,7 @@ def synflow_scores(params: Any, *, density: float, iterations: int = 100, masks:
     >>> [int(m[0][i].sum() + m[1][i].sum()) for i in range(2)]   # 21 of 42 per model
     [21, 21]
     """
-    xp, n_models, _ = _mlp._check_params(params, check_values=True)
+    xp, n_models, _ = _mlp.check_params(params, check_values=True)
     density = check_real("density", density, low=0.0, high=1.0)
     iterations = check_int("iterations", iterations, low=1, high=MAX_SYNFLOW_ITERATIONS)
     sizes = _mlp.layer_sizes(params)
@@ -307,7 +308,7 @@ def synflow_scores(params: Any, *, density: float, iterations: int = 100, masks:
     for k in range(1, iterations + 1):
         with np.errstate(over="ignore", invalid="ignore"):
             raw = _synflow_once(abs_params, current, res, f64)
-        _mlp._check_results(xp, [a for pair in raw for a in pair], "the SynFlow scores",
+        _mlp.check_results(xp, [a for pair in raw for a in pair], "the SynFlow scores",
                             ("params",))
         scores = [None if l in excluded else (sw, sb) if include_bias else sw
                   for l, (sw, sb) in enumerate(raw)]
@@ -665,7 +666,7 @@ def reinitialize(params: Any, *, seed: Any, init: str = "kaiming_normal") -> lis
     >>> q[0][0].shape == p[0][0].shape and not bool((q[0][0] == p[0][0]).all())
     True
     """
-    _, n_models, dtype = _mlp._check_params(params, check_values=False)
+    _, n_models, dtype = _mlp.check_params(params, check_values=False)
     backend = "cupy" if is_cupy(params[0][0]) else "numpy"
     return _mlp.init_mlp(_mlp.layer_sizes(params), n_models, seed=seed, init=init,
                          backend=backend, dtype=dtype)

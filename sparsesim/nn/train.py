@@ -94,7 +94,7 @@ import numpy as np
 from .._validation import check_array, check_choice, check_int
 from ..backend import namespace_of, to_numpy
 from . import mlp as _mlp
-from .optim import _float_masks, _Optimizer
+from .optim import Optimizer, float_masks
 
 __all__ = ["TrainData", "TrainResult", "train", "data_order", "eval_points",
            "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS", "MAX_ORDER_ENTRIES"]
@@ -203,7 +203,20 @@ class TrainData:
                          conv(self.x_test, True), conv(self.y_test, False))
 
 
-def _check_data(data: Any, sizes: tuple[int, ...], loss: str) -> None:
+def check_data(data: Any, sizes: tuple[int, ...], loss: str) -> None:
+    """Check every split of ``data`` against the network widths ``sizes`` and the loss.
+
+    Raises ``ValueError`` naming the split (``data.x_val``, ``data.y_test``, ...).
+
+    Examples
+    --------
+    >>> d = TrainData(*[np.ones((4, 3)), np.zeros(4, int)] * 3)
+    >>> check_data(d, (3, 5, 2), "cross_entropy")
+    >>> check_data(d, (2, 5, 2), "cross_entropy")
+    Traceback (most recent call last):
+    ...
+    ValueError: data.x_train must have n_in=2 features (the network's input width); got shape (4, 3)
+    """
     n_in, n_out = sizes[0], sizes[-1]
     for split, (x, y) in data.splits().items():
         if x.shape[1] != n_in:
@@ -383,7 +396,8 @@ class TrainResult:
     def early_stop_iter(self) -> np.ndarray:
         return self.eval_steps[self.early_stop_index]
 
-    def _at_stop(self, curve: np.ndarray) -> np.ndarray:
+    def at_stop(self, curve: np.ndarray) -> np.ndarray:
+        """Each model's value of a ``(B, n_evals)`` curve at its early-stopping evaluation."""
         return curve[np.arange(curve.shape[0]), self.early_stop_index]
 
     @property
@@ -394,11 +408,11 @@ class TrainResult:
     @property
     def early_stop_test_accuracy(self) -> np.ndarray:
         """Test accuracy at the early-stopping step (Frankle & Carbin's reading)."""
-        return self._at_stop(self.test_accuracy)
+        return self.at_stop(self.test_accuracy)
 
     @property
     def early_stop_val_loss(self) -> np.ndarray:
-        return self._at_stop(self.val_loss)
+        return self.at_stop(self.val_loss)
 
     @property
     def final_train_loss(self) -> np.ndarray:
@@ -531,7 +545,7 @@ def _check_steps_list(name: str, values: Any, steps: int, *, high: int) -> tuple
     return tuple(out)
 
 
-def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, batch_size: int,
+def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, batch_size: int,
           data_seed: Any, eval_every: int = 100, masks: Any = None,
           loss: str = "cross_entropy", temperature: float = 1.0, residual: Any = False,
           start_steps: Any = None, rewind_steps: Sequence[int] = (),
@@ -591,18 +605,18 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
         beyond the budget, a per-model lr of the wrong length.
     """
     # ---- validation (everything before the first step)
-    xp, n_models, dtype = _mlp._check_params(params, check_values=True)
+    xp, n_models, dtype = _mlp.check_params(params, check_values=True)
     sizes = _mlp.layer_sizes(params)
     _mlp.residual_layers(sizes, residual)
     check_choice("loss", loss, _mlp.LOSSES)
-    temperature = _mlp._check_loss(loss, temperature)
-    if not isinstance(optimizer, _Optimizer):
+    temperature = _mlp.check_loss(loss, temperature)
+    if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an SGD or Adam instance from sparsesim.nn.optim; "
                         f"got {type(optimizer).__name__}")
     steps = check_int("steps", steps, low=1, high=MAX_STEPS)
     eval_every = check_int("eval_every", eval_every, low=1)
     data = TrainData.from_dataset(data)
-    _check_data(data, sizes, loss)
+    check_data(data, sizes, loss)
     batch_size = check_int("batch_size", batch_size, low=1, high=data.n_train)
     check_choice("batch_order", batch_order, BATCH_ORDERS)
     seeds = _data_seeds(data_seed, n_models)
@@ -618,7 +632,7 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
             raise ValueError(f"start_steps must be in [0, {steps - 1}] (the training budget is "
                              f"steps={steps}); got values in [{starts.min()}, {starts.max()}]")
         starts = starts.astype(np.int64)
-    pairs = _float_masks(masks, params, check_values=True)
+    pairs = float_masks(masks, params, check_values=True)
     has_graph_api = hasattr(getattr(getattr(xp, "cuda", None), "Stream", None), "begin_capture")
     if use_graph is None:
         use_graph = has_graph_api
@@ -661,7 +675,7 @@ def train(params: Any, data: TrainData, *, optimizer: _Optimizer, steps: int, ba
         _, grads = _mlp.loss_and_grad(work, xb, yb, None, loss=loss, temperature=temperature,
                                       residual=residual, check_values=False)
         active = (step_dev >= start_dev).astype(dtype) if gated else None
-        optimizer._apply_(work, grads, state, pairs, active)
+        optimizer.apply_(work, grads, state, pairs, active)
         xp.add(pos, 1, out=pos)
         xp.add(step_dev, 1, out=step_dev)
 

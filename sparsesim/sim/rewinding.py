@@ -257,8 +257,8 @@ def interpolation_errors(params_a: Sequence, params_b: Sequence, X: Any, y: Any,
     from ..nn import mlp  # noqa: PLC0415
 
     al = _check_alphas(alphas)
-    xp, B, dtype = mlp._check_params(params_a, check_values=True, name="params_a")
-    mlp._check_params(params_b, check_values=True, name="params_b")
+    xp, B, dtype = mlp.check_params(params_a, check_values=True, name="params_a")
+    mlp.check_params(params_b, check_values=True, name="params_b")
     if [tuple(W.shape) for W, _ in params_a] != [tuple(W.shape) for W, _ in params_b]:
         raise ValueError("params_a and params_b must have the same architecture and batch size")
     if params_b[0][0].dtype != dtype:
@@ -270,8 +270,8 @@ def interpolation_errors(params_a: Sequence, params_b: Sequence, X: Any, y: Any,
     mlp.mask_pairs(masks, params_a, check_values=True)
     if getattr(X, "ndim", 2) != 2:
         raise ValueError(f"X must have shape (n, n_in); got shape {tuple(X.shape)}")
-    X = mlp._check_X(X, B, sizes[0], dtype, True)
-    y = mlp._check_y(y, "cross_entropy", B, X.shape[0], sizes[-1], dtype, True)
+    X = mlp.check_X(X, B, sizes[0], dtype, True)
+    y = mlp.check_y(y, "cross_entropy", B, X.shape[0], sizes[-1], dtype, True)
     if y.ndim != 1:
         raise ValueError(f"y must have shape ({X.shape[0]},) (class ids of X); "
                          f"got {tuple(y.shape)}")
