@@ -782,3 +782,41 @@ def test_sim_notebook_config_uses_every_notebook_detail():
     assert {c["condition"] for c in nb.cells} >= {"lottery", "random"}
     assert len({c["seed"] for c in nb.cells}) >= 4
     assert len({nb.module.batch_key(c) for c in nb.cells}) == len({c["seed"] for c in nb.cells})
+
+
+# --------------------------------------------------------------------------- registry and loop
+
+def test_controls_registry_holds_every_condition_with_one_signature():
+    import inspect
+
+    from sparsesim.nn.lottery import CONTROLS, Condition
+    assert tuple(CONTROLS) == CONDITIONS
+    for name, cond in CONTROLS.items():
+        assert isinstance(cond, Condition) and cond.name == name
+        assert list(inspect.signature(cond.start).parameters) == ["ctx", "r"]
+        assert cond.kind in ("reference", "chain", "control")
+    assert [c for c, v in CONTROLS.items() if v.kind == "chain"] == ["lottery", "rewind"]
+
+
+def test_imp_rounds_prunes_after_every_round_but_the_last():
+    from sparsesim.nn.lottery import imp_rounds
+    rng = np.random.default_rng(0)
+    w = [(rng.normal(size=(2, 6, 5)), np.zeros((2, 5))),
+         (rng.normal(size=(2, 5, 3)), np.zeros((2, 3)))]
+    full = [(np.ones(W.shape, bool), None) for W, _ in w]
+    sched = PruningSchedule.fixed_fraction(0.5, 3)
+    seen = []
+
+    def train_round(r, masks):
+        seen.append((r, mask_counts(masks)[:, :, 0].sum(axis=1).tolist()))
+        return w
+    final = imp_rounds(sched, w, full, train_round)
+    counts = keep_counts(sched, (6, 5, 3))
+    assert [r for r, _ in seen] == [1, 2, 3]
+    for r, c in seen:                     # keep_counts row r: the counts of round r
+        assert c == [int(counts[r, :, 0].sum())] * 2
+    assert mask_counts(final)[:, :, 0].sum(axis=1).tolist() == seen[-1][1]
+    with pytest.raises(ValueError, match="rounds"):
+        imp_rounds(sched, w, full, train_round, rounds=4)
+    with pytest.raises(TypeError, match="train_round"):
+        imp_rounds(sched, w, full, None)

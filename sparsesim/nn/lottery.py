@@ -72,7 +72,8 @@ result does not depend on which other conditions share its batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -100,6 +101,10 @@ __all__ = [
     "mask_counts",
     "mask_density",
     "run_imp",
+    "imp_rounds",
+    "CONTROLS",
+    "Condition",
+    "RoundContext",
 ]
 
 #: Most pruning rounds a schedule may have.
@@ -757,6 +762,350 @@ def _check_conditions(conditions: Any, protocol: LotteryProtocol) -> tuple[str, 
     return tuple(out)
 
 
+# --------------------------------------------------------------------------- the IMP loop
+
+def imp_rounds(schedule: PruningSchedule, weights: Any, masks: Sequence[tuple[Any, Any]],
+               train_round: Callable[[int, list], Any], *,
+               rounds: int | None = None) -> list[tuple[Any, Any]]:
+    """Iterative magnitude pruning: prune, train, prune again, for ``rounds`` rounds.
+
+    Round 1's masks prune ``weights`` (the trained dense network) from
+    ``masks`` (usually all ones); then for ``r = 1 .. rounds``:
+    ``trained = train_round(r, masks_r)`` and, while ``r < schedule.rounds``,
+    ``masks_{r+1} = magnitude_prune(trained, masks_r, schedule, r + 1)``.
+    What a round trains (rewound or reset survivors, extra models in the
+    batch) is the caller's: ``train_round`` returns the weights whose
+    magnitudes choose the next masks, for the models of ``masks`` (each
+    model is pruned independently, so several mask chains may share a call).
+
+    Parameters
+    ----------
+    schedule : PruningSchedule
+    weights : list of (W, b)
+        The weights ranked for round 1 (B models).
+    masks : list of (mW, mb)
+        The masks round 1 prunes from (B models).
+    train_round : callable
+        ``train_round(r, masks_r) -> trained weights`` (B models).
+    rounds : int, optional
+        Rounds trained, ``0 .. schedule.rounds`` (default all).
+
+    Returns
+    -------
+    list of (mW, mb)
+        The masks after the last round trained: those of round ``rounds + 1``
+        when ``rounds < schedule.rounds``, else those of the last round.
+
+    Examples
+    --------
+    >>> w = [(np.array([[[3.0, -1.0], [0.5, 2.0]]]), np.zeros((1, 2)))]
+    >>> full = [(np.ones((1, 2, 2), bool), None)]
+    >>> sched = PruningSchedule.from_densities([0.5, 0.25])
+    >>> seen = []
+    >>> final = imp_rounds(sched, w, full, lambda r, m: seen.append(int(m[0][0].sum())) or w,
+    ...                    rounds=1)
+    >>> seen, int(final[0][0].sum())
+    ([2], 1)
+    """
+    if not isinstance(schedule, PruningSchedule):
+        raise TypeError(f"schedule must be a PruningSchedule; got {type(schedule).__name__}")
+    if not callable(train_round):
+        raise TypeError(f"train_round must be callable; got {type(train_round).__name__}")
+    rounds = schedule.rounds if rounds is None else check_int("rounds", rounds, low=0,
+                                                              high=schedule.rounds)
+    masks = magnitude_prune(weights, masks, schedule, 1)
+    for r in range(1, rounds + 1):
+        trained = train_round(r, masks)
+        if r < schedule.rounds:
+            masks = magnitude_prune(trained, masks, schedule, r + 1)
+    return masks
+
+
+# --------------------------------------------------------------------------- conditions
+
+@dataclass(frozen=True)
+class RoundContext:
+    """What the starting point of a condition may depend on, for the ``S`` replicates.
+
+    Every ``(W, b)`` / ``(mW, mb)`` list holds ``S`` models (one per replicate
+    seed, in the order of ``roots``).
+
+    Attributes
+    ----------
+    protocol : LotteryProtocol
+    roots : list of SeedSequence
+        The replicate seeds.
+    w0 : list of (W, b)
+        Initial weights.
+    full : list of (mW, mb)
+        All-ones masks (``mb`` ``None`` unless biases are pruned).
+    trained_dense : list of (W, b)
+        The dense run's weights at the end of training.
+    data : TrainData
+        On the run's backend and dtype.
+    first_idx : array ``(S, batch_size)`` or None
+        Each replicate's first minibatch (SNIP, GraSP).
+    ticket : list of (mW, mb) or None
+        The lottery chain's masks at this round.
+    w_tau, rewind_masks : list or None
+        The dense run's weights after ``rewind_step`` steps and the rewind
+        chain's masks at this round.
+    """
+
+    protocol: LotteryProtocol
+    roots: list
+    w0: list
+    full: list
+    trained_dense: list
+    data: TrainData
+    first_idx: Any = None
+    ticket: Any = None
+    w_tau: Any = None
+    rewind_masks: Any = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of :func:`run_imp`: how its models start at round ``r``.
+
+    Attributes
+    ----------
+    name : str
+    start : callable
+        ``start(ctx: RoundContext, r: int) -> (params, masks)`` for the ``S``
+        replicates (round 0 for ``"dense"``, ``1 .. rounds`` otherwise).
+    kind : {"reference", "chain", "control"}
+        ``"reference"``: the dense network of round 0; ``"chain"``: an IMP
+        mask chain (pruned again after every round); ``"control"``: a
+        condition started afresh each round at the ticket's density.
+    uses_ticket : bool
+        Reads the lottery chain's masks (so that chain is trained).
+    uses_first_batch : bool
+        Reads each replicate's first minibatch.
+    from_rewind_step : bool
+        Trained from step ``rewind_step`` instead of step 0.
+
+    Examples
+    --------
+    >>> CONTROLS["random"].kind, CONTROLS["snip"].uses_first_batch
+    ('control', True)
+    """
+
+    name: str
+    start: Callable[[RoundContext, int], tuple[list, list]]
+    kind: str = "control"
+    uses_ticket: bool = False
+    uses_first_batch: bool = False
+    from_rewind_step: bool = False
+
+
+def _dense(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return ctx.w0, ctx.full
+
+
+def _lottery(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return ctx.w0, ctx.ticket
+
+
+def _rewind(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return ctx.w_tau, ctx.rewind_masks
+
+
+def _reinit(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return _sal.reinitialize(ctx.w0, seed=[child_seed(s, _REINIT, r) for s in ctx.roots],
+                             init=ctx.protocol.init), ctx.ticket
+
+
+def _random(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return ctx.w0, random_masks(ctx.ticket, [child_seed(s, _RANDOM, r) for s in ctx.roots])
+
+
+def _shuffled(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return ctx.w0, shuffled_masks(ctx.ticket, [child_seed(s, _SHUFFLE, r) for s in ctx.roots])
+
+
+def _oneshot(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return ctx.w0, magnitude_prune(ctx.trained_dense, ctx.full, ctx.protocol.schedule, r)
+
+
+def _saliency(cond: str, ctx: RoundContext, r: int) -> tuple[list, list]:
+    """``w0`` and the masks of one-shot saliency pruning at the ticket's counts, per model."""
+    protocol, w0, ticket, full = ctx.protocol, ctx.w0, ctx.ticket, ctx.full
+    sched = protocol.schedule
+    S = len(ctx.roots)
+    rates = sched.layer_rates(len(w0))
+    bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
+                              [child_seed(s, _BIAS, r) for s in ctx.roots], shuffle=True)
+                  if sched.prune_biases else [(None, None)] * len(w0))
+    kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
+    n_w = np.array([W[0].size for W, _ in w0])
+    excluded = tuple(l for l, rho in enumerate(rates) if rho == 0)
+    per_model = []
+    for i in range(S):
+        pi = take_models(w0, slice(i, i + 1))
+        dens_l = [None if l in excluded else int(kw[i, l]) / int(n_w[l]) for l in range(len(w0))]
+        pooled = [l for l in range(len(w0)) if l not in excluded]
+        dens_g = float(sum(int(kw[i, l]) for l in pooled) / sum(int(n_w[l]) for l in pooled))
+        layerwise = protocol.saliency_scope == "layerwise"
+        if cond == "synflow":
+            mw = _sal.synflow_scores(pi, density=dens_g, iterations=protocol.synflow_iterations,
+                                     residual=protocol.residual, scope=protocol.saliency_scope,
+                                     layer_densities=dens_l if layerwise else None,
+                                     exclude_layers=excluded)[0]
+        else:
+            idx = ctx.first_idx[i]
+            Xb, yb = ctx.data.x_train[idx], ctx.data.y_train[idx]
+            if cond == "snip":
+                scores = _sal.snip_scores(pi, Xb, yb, loss=protocol.loss,
+                                          residual=protocol.residual)
+                keep = "high"
+            else:
+                scores = _sal.grasp_scores(pi, Xb, yb, temperature=protocol.grasp_temperature,
+                                           loss=protocol.loss, residual=protocol.residual)
+                keep = "low"                                   # official GraSP rule
+            scores = [None if l in excluded else s for l, s in enumerate(scores)]
+            mw = _sal.select_mask(scores, dens_g, scope=protocol.saliency_scope,
+                                  layer_densities=dens_l if layerwise else None, keep=keep)
+        per_model.append([(full[l][0][i:i + 1] if m is None else m, None)
+                          for l, m in enumerate(mw)])
+    masks_w = concat_models(per_model)
+    return w0, [(mW, mb) for (mW, _), (_, mb) in zip(masks_w, bias_masks)]
+
+
+def _snip(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return _saliency("snip", ctx, r)
+
+
+def _grasp(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return _saliency("grasp", ctx, r)
+
+
+def _synflow(ctx: RoundContext, r: int) -> tuple[list, list]:
+    return _saliency("synflow", ctx, r)
+
+
+#: The conditions of :func:`run_imp` by name, in the order of :data:`CONDITIONS`.
+CONTROLS: dict[str, Condition] = {c.name: c for c in (
+    Condition("dense", _dense, kind="reference"),
+    Condition("lottery", _lottery, kind="chain", uses_ticket=True),
+    Condition("rewind", _rewind, kind="chain", from_rewind_step=True),
+    Condition("reinit", _reinit, uses_ticket=True),
+    Condition("random", _random, uses_ticket=True),
+    Condition("shuffled", _shuffled, uses_ticket=True),
+    Condition("snip", _snip, uses_ticket=True, uses_first_batch=True),
+    Condition("grasp", _grasp, uses_ticket=True, uses_first_batch=True),
+    Condition("synflow", _synflow, uses_ticket=True),
+    Condition("oneshot", _oneshot),
+)}
+if tuple(CONTROLS) != CONDITIONS:  # pragma: no cover - a registry edit without CONDITIONS
+    raise AssertionError("CONTROLS must hold the CONDITIONS, in order")
+
+
+# --------------------------------------------------------------------------- training and rows
+
+@dataclass(frozen=True)
+class _Training:
+    """How every round of one :func:`run_imp` call trains (``S`` replicates per block)."""
+
+    data: TrainData
+    protocol: LotteryProtocol
+    data_seeds: list
+    optimizer: Any
+    prune_at: int | None        # the snapshot the IMP masks rank; None: the end of training
+
+    def fit(self, params, masks, start=None, rewind=()):
+        n_cond = len(params[0][0]) // len(self.data_seeds)
+        snap = () if self.prune_at is None else (self.prune_at,)
+        p = self.protocol
+        return train(params, self.data, optimizer=self.optimizer, steps=p.steps,
+                     batch_size=p.batch_size, data_seed=self.data_seeds * n_cond,
+                     eval_every=p.eval_every, masks=masks, loss=p.loss,
+                     residual=p.residual, start_steps=start,
+                     rewind_steps=tuple(sorted(set(rewind) | set(snap))),
+                     use_graph=p.use_graph, batch_order=p.batch_order)
+
+    def ranked(self, result):
+        """The weights whose magnitudes choose the next IMP masks (see ``prune_step``)."""
+        return result.params if self.prune_at is None else result.rewind_params[self.prune_at]
+
+
+def _rows(result, keys, masks, params, r, target, *, include_biases, extra_columns) -> list[dict]:
+    """One row per model of a trained batch (``keys[i] = (condition, seed label)``)."""
+    dens = mask_density(masks, params, include_biases=include_biases)
+    layer_d = _layer_density_strings(masks, params)
+    extras = extra_columns(r, masks, params, keys) if extra_columns else [{}] * len(keys)
+    out = []
+    stop_acc = result.early_stop_test_accuracy
+    stop_val = result.at_stop(result.val_accuracy)
+    for i, (cond, lab) in enumerate(keys):
+        out.append({"condition": cond, "seed": lab, "round": r,
+                    "density": float(dens[i]), "target_density": float(target),
+                    "layer_densities": layer_d[i],
+                    "test_accuracy": float(result.final_test_accuracy[i]),
+                    "test_accuracy_early_stop": float(stop_acc[i]),
+                    "early_stop_iter": int(result.early_stop_iter[i]),
+                    "train_loss": float(result.final_train_loss[i]),
+                    "train_accuracy": float(result.train_accuracy[i, -1]),
+                    "val_loss": float(result.val_loss[i, -1]),
+                    "val_accuracy": float(result.final_val_accuracy[i]),
+                    "val_accuracy_early_stop": float(stop_val[i]),
+                    "test_loss": float(result.test_loss[i, -1]),
+                    **extras[i]})
+    return out
+
+
+def _layer_density_strings(masks, params) -> list[str]:
+    cols = []
+    for (W, b), (mW, mb) in zip(params, masks):
+        n = W[0].size
+        cols.append(to_numpy(mW.reshape(mW.shape[0], -1).sum(axis=1)) / n)
+    per_model = np.stack(cols, axis=1)
+    return [",".join(f"{d:.6g}" for d in row) for row in per_model]
+
+
+def _first_batches(data: TrainData, protocol: LotteryProtocol, data_seeds: list, xp) -> Any:
+    """Each replicate's first minibatch, ``(S, batch_size)`` indices on ``xp``."""
+    first = np.stack([data_order([ds], 1, data.n_train, protocol.batch_size, 1,
+                                 batch_order=protocol.batch_order)[0, 0]
+                      for ds in data_seeds])
+    return xp.asarray(first)
+
+
+def _imp_round(r: int, chain_masks: Any, *, ctx: RoundContext, chains: tuple[str, ...],
+               conditions: tuple[str, ...], training: _Training, labels: list,
+               progress: Callable[[str], None], extra_columns: Any,
+               rows: list) -> Any:
+    """Train round ``r`` (the chains, then the controls, as one batch); append its rows.
+
+    Returns the ranked weights of the chain models (for :func:`imp_rounds`).
+    """
+    S = len(ctx.roots)
+    sched = ctx.protocol.schedule
+    part = {name: take_models(chain_masks, slice(i * S, (i + 1) * S))
+            for i, name in enumerate(chains)} if chains else {}
+    ctx = replace(ctx, ticket=part.get("lottery"), rewind_masks=part.get("rewind"))
+    target = sched.densities[r - 1]
+    names = list(chains) + [c for c in conditions if CONTROLS[c].kind == "control"]
+    starts_of = [CONTROLS[name].start(ctx, r) for name in names]
+    params = concat_models([p for p, _ in starts_of])
+    masks = concat_models([m for _, m in starts_of])
+    starts = None
+    if "rewind" in chains:
+        tau = ctx.protocol.rewind_step
+        starts = np.concatenate([np.full(S, tau if CONTROLS[name].from_rewind_step else 0,
+                                         dtype=np.int64) for name in names])
+    progress(f"IMP round {r}/{sched.rounds}: {len(names) * S} models at density {target:.4g}")
+    result = training.fit(params, masks, start=starts)
+    keys = [(name, lab) for name in names for lab in labels]
+    emit = np.repeat([name in conditions for name in names], S)
+    block_rows = _rows(result, keys, masks, params, r, target,
+                       include_biases=sched.prune_biases, extra_columns=extra_columns)
+    rows += [row for row, e in zip(block_rows, emit) if e]
+    if not chains:
+        return None
+    return take_models(training.ranked(result), slice(0, len(chains) * S))
+
+
 # --------------------------------------------------------------------------- driver
 
 def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
@@ -837,177 +1186,46 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     progress = progress or (lambda _t: None)
     sched = protocol.schedule
     S = len(roots)
-    R = sched.rounds
     tau = protocol.rewind_step
-    needs_lottery = any(c in conditions for c in
-                        ("lottery", "reinit", "random", "shuffled", "snip", "grasp", "synflow"))
-    needs_rewind = "rewind" in conditions
-    needs_dense_only = not needs_lottery and not needs_rewind and "oneshot" not in conditions
+    # the IMP mask chains trained: the lottery chain whenever a condition reads the ticket
+    chains = tuple(name for name, needed in (
+        ("lottery", any(CONTROLS[c].uses_ticket for c in conditions)),
+        ("rewind", "rewind" in conditions)) if needed)
     data_seeds = [child_seed(s, _DATA) for s in roots]
     optimizer = make_optimizer(protocol.optimizer, protocol.lr, momentum=protocol.momentum)
-    counts = keep_counts(sched, protocol.sizes)
-
     prune_at = protocol.prune_step
     if prune_at == protocol.steps:
         prune_at = None   # the end of training: no snapshot needed
-    snap = () if prune_at is None else (prune_at,)
-
-    def fit(params, masks, start=None, rewind=()):
-        n_cond = len(params[0][0]) // S
-        return train(params, data, optimizer=optimizer, steps=protocol.steps,
-                     batch_size=protocol.batch_size, data_seed=data_seeds * n_cond,
-                     eval_every=protocol.eval_every, masks=masks, loss=protocol.loss,
-                     residual=protocol.residual, start_steps=start,
-                     rewind_steps=tuple(sorted(set(rewind) | set(snap))),
-                     use_graph=protocol.use_graph, batch_order=protocol.batch_order)
-
-    def ranked(result):
-        """The weights whose magnitudes choose the next IMP masks (see ``prune_step``)."""
-        return result.params if prune_at is None else result.rewind_params[prune_at]
-
-    def rows_for(result, keys, masks, params, r, target):
-        dens = mask_density(masks, params, include_biases=sched.prune_biases)
-        layer_d = _layer_density_strings(masks, params)
-        extras = extra_columns(r, masks, params, keys) if extra_columns else [{}] * len(keys)
-        out = []
-        stop_acc = result.early_stop_test_accuracy
-        stop_val = result.at_stop(result.val_accuracy)
-        for i, (cond, lab) in enumerate(keys):
-            out.append({"condition": cond, "seed": lab, "round": r,
-                        "density": float(dens[i]), "target_density": float(target),
-                        "layer_densities": layer_d[i],
-                        "test_accuracy": float(result.final_test_accuracy[i]),
-                        "test_accuracy_early_stop": float(stop_acc[i]),
-                        "early_stop_iter": int(result.early_stop_iter[i]),
-                        "train_loss": float(result.final_train_loss[i]),
-                        "train_accuracy": float(result.train_accuracy[i, -1]),
-                        "val_loss": float(result.val_loss[i, -1]),
-                        "val_accuracy": float(result.final_val_accuracy[i]),
-                        "val_accuracy_early_stop": float(stop_val[i]),
-                        "test_loss": float(result.test_loss[i, -1]),
-                        **extras[i]})
-        return out
+    training = _Training(data, protocol, data_seeds, optimizer, prune_at)
 
     # ---- round 0: the dense networks (w0 per replicate)
     w0 = _mlp.init_mlp(protocol.sizes, S, seed=[child_seed(s, _INIT) for s in roots],
                        init=protocol.init, backend=backend, dtype=dtype,
                        residual=protocol.residual)
     full = _full_masks(w0, sched.prune_biases)
-    progress(f"IMP round 0/{R}: {S} dense models")
-    dense = fit(w0, full, rewind=(tau,) if needs_rewind else ())
-    rows = []
+    progress(f"IMP round 0/{sched.rounds}: {S} dense models")
+    dense = training.fit(w0, full, rewind=(tau,) if "rewind" in chains else ())
+    rows: list[dict] = []
     if "dense" in conditions:
-        rows += rows_for(dense, [("dense", lab) for lab in labels], full, w0, 0, 1.0)
-    if needs_dense_only:
+        rows += _rows(dense, [("dense", lab) for lab in labels], full, w0, 0, 1.0,
+                      include_biases=sched.prune_biases, extra_columns=extra_columns)
+    if not chains and "oneshot" not in conditions:
         return rows
-    w_tau = dense.rewind_params.get(tau) if needs_rewind else None
-    trained_dense = dense.params
-    ticket = magnitude_prune(ranked(dense), full, sched, 1) if (needs_lottery or needs_rewind) \
-        else None
-    rewind_masks = ticket if needs_rewind else None
+    first_idx = (_first_batches(data, protocol, data_seeds, xp)
+                 if any(CONTROLS[c].uses_first_batch for c in conditions) else None)
+    ctx = RoundContext(protocol=protocol, roots=roots, w0=w0, full=full,
+                       trained_dense=dense.params, data=data, first_idx=first_idx,
+                       w_tau=dense.rewind_params.get(tau) if "rewind" in chains else None)
+    play = functools.partial(_imp_round, ctx=ctx, chains=chains, conditions=conditions,
+                             training=training, labels=labels, progress=progress,
+                             extra_columns=extra_columns, rows=rows)
 
-    # first minibatch of every replicate (SNIP / GraSP)
-    if any(c in conditions for c in ("snip", "grasp")):
-        first = np.stack([data_order([ds], 1, data.n_train, protocol.batch_size, 1,
-                                     batch_order=protocol.batch_order)[0, 0]
-                          for ds in data_seeds])
-        first_idx = xp.asarray(first)
-    else:
-        first_idx = None
-
-    for r in range(1, R + 1):
-        target = sched.densities[r - 1]
-        blocks = []   # (condition, params (S), masks (S), start or None, emit)
-        if needs_lottery:
-            blocks.append(("lottery", w0, ticket, None, "lottery" in conditions))
-        if needs_rewind:
-            blocks.append(("rewind", w_tau, rewind_masks, tau, True))
-        for cond in conditions:
-            if cond in ("dense", "lottery", "rewind"):
-                continue
-            blocks.append((cond, *_control(cond, r, protocol, roots, w0, ticket, full,
-                                           trained_dense, data, first_idx, counts), None, True))
-        params = concat_models([b[1] for b in blocks])
-        masks = concat_models([b[2] for b in blocks])
-        starts = None
-        if needs_rewind:
-            starts = np.concatenate([np.full(S, 0 if b[3] is None else b[3], dtype=np.int64)
-                                     for b in blocks])
-        progress(f"IMP round {r}/{R}: {len(blocks) * S} models at density {target:.4g}")
-        result = fit(params, masks, start=starts)
-        keys = [(b[0], lab) for b in blocks for lab in labels]
-        emit = np.repeat([b[4] for b in blocks], S)
-        block_rows = rows_for(result, keys, masks, params, r, target)
-        rows += [row for row, e in zip(block_rows, emit) if e]
-        if r < R:
-            trained = ranked(result)
-            for bi, b in enumerate(blocks):
-                sl = slice(bi * S, (bi + 1) * S)
-                if b[0] == "lottery":
-                    ticket = magnitude_prune(take_models(trained, sl), ticket, sched, r + 1)
-                elif b[0] == "rewind":
-                    rewind_masks = magnitude_prune(take_models(trained, sl), rewind_masks,
-                                                   sched, r + 1)
+    # ---- rounds 1 .. R: every chain pruned from the trained dense network, then retrained
+    if chains:
+        n = len(chains)
+        imp_rounds(sched, concat_models([training.ranked(dense)] * n),
+                   concat_models([full] * n), play)
+    else:                                  # oneshot alone: no chain, the same rounds
+        for r in range(1, sched.rounds + 1):
+            play(r, None)
     return rows
-
-
-def _layer_density_strings(masks, params) -> list[str]:
-    cols = []
-    for (W, b), (mW, mb) in zip(params, masks):
-        n = W[0].size
-        cols.append(to_numpy(mW.reshape(mW.shape[0], -1).sum(axis=1)) / n)
-    per_model = np.stack(cols, axis=1)
-    return [",".join(f"{d:.6g}" for d in row) for row in per_model]
-
-
-def _control(cond, r, protocol, roots, w0, ticket, full, trained_dense, data, first_idx, counts):
-    """Starting parameters and masks (S models) of a control condition at round ``r``."""
-    sched = protocol.schedule
-    S = len(roots)
-    if cond == "reinit":
-        return _sal.reinitialize(w0, seed=[child_seed(s, _REINIT, r) for s in roots],
-                                 init=protocol.init), ticket
-    if cond == "random":
-        return w0, random_masks(ticket, [child_seed(s, _RANDOM, r) for s in roots])
-    if cond == "shuffled":
-        return w0, shuffled_masks(ticket, [child_seed(s, _SHUFFLE, r) for s in roots])
-    if cond == "oneshot":
-        return w0, magnitude_prune(trained_dense, full, sched, r)
-    # saliency at initialisation, per model
-    rates = sched.layer_rates(len(w0))
-    bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
-                              [child_seed(s, _BIAS, r) for s in roots], shuffle=True)
-                  if sched.prune_biases else [(None, None)] * len(w0))
-    kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
-    n_w = np.array([W[0].size for W, _ in w0])
-    excluded = tuple(l for l, rho in enumerate(rates) if rho == 0)
-    per_model = []
-    for i in range(S):
-        pi = take_models(w0, slice(i, i + 1))
-        dens_l = [None if l in excluded else int(kw[i, l]) / int(n_w[l]) for l in range(len(w0))]
-        pooled = [l for l in range(len(w0)) if l not in excluded]
-        dens_g = float(sum(int(kw[i, l]) for l in pooled) / sum(int(n_w[l]) for l in pooled))
-        layerwise = protocol.saliency_scope == "layerwise"
-        if cond == "synflow":
-            mw = _sal.synflow_scores(pi, density=dens_g, iterations=protocol.synflow_iterations,
-                                     residual=protocol.residual, scope=protocol.saliency_scope,
-                                     layer_densities=dens_l if layerwise else None,
-                                     exclude_layers=excluded)[0]
-        else:
-            idx = first_idx[i]
-            Xb, yb = data.x_train[idx], data.y_train[idx]
-            if cond == "snip":
-                scores = _sal.snip_scores(pi, Xb, yb, loss=protocol.loss,
-                                          residual=protocol.residual)
-                keep = "high"
-            else:
-                scores = _sal.grasp_scores(pi, Xb, yb, temperature=protocol.grasp_temperature,
-                                           loss=protocol.loss, residual=protocol.residual)
-                keep = "low"                                   # official GraSP rule
-            scores = [None if l in excluded else s for l, s in enumerate(scores)]
-            mw = _sal.select_mask(scores, dens_g, scope=protocol.saliency_scope,
-                                  layer_densities=dens_l if layerwise else None, keep=keep)
-        per_model.append([(full[l][0][i:i + 1] if m is None else m, None)
-                          for l, m in enumerate(mw)])
-    masks_w = concat_models(per_model)
-    return w0, [(mW, mb) for (mW, _), (_, mb) in zip(masks_w, bias_masks)]

@@ -437,20 +437,24 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     n = len(seeds)
     full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
     trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
-    masks = lottery.magnitude_prune(trained_dense, full, sched, 1)
+    out: dict = {}
 
-    # 2. IMP with rewinding: rounds 1 .. R-1 (copy A only)
-    for r in range(1, sched.rounds):
-        progress(f"rewinding: IMP round {r}/{sched.rounds}, {len(seeds)} tickets")
-        res = train(w_tau, data, data_seed=data_a, masks=masks, start_steps=starts, **common)
-        masks = lottery.magnitude_prune(res.params, masks, sched, r + 1)
+    def train_round(r: int, masks_r: list) -> list:
+        """Rounds 1 .. R-1: copy A of every ticket; round R: copies A and B together."""
+        if r < sched.rounds:
+            progress(f"rewinding: IMP round {r}/{sched.rounds}, {n} tickets")
+            return train(w_tau, data, data_seed=data_a, masks=masks_r, start_steps=starts,
+                         **common).params
+        progress(f"rewinding: final round, {2 * n} models (two data orders)")
+        out["final"] = train(lottery.concat_models([w_tau, w_tau]), data,
+                             data_seed=data_a + data_b,
+                             masks=lottery.concat_models([masks_r, masks_r]),
+                             start_steps=np.concatenate([starts, starts]), **common)
+        return lottery.take_models(out["final"].params, slice(0, n))
 
-    # 3. final tickets, copies A and B together
-    progress(f"rewinding: final round, {2 * len(seeds)} models (two data orders)")
-    both_params = lottery.concat_models([w_tau, w_tau])
-    both_masks = lottery.concat_models([masks, masks])
-    final = train(both_params, data, data_seed=data_a + data_b, masks=both_masks,
-                  start_steps=np.concatenate([starts, starts]), **common)
+    # 2-3. IMP with rewinding (the loop of nn.lottery.imp_rounds); the final tickets twice
+    masks = lottery.imp_rounds(sched, trained_dense, full, train_round)
+    final = out["final"]
     A, Bsl = slice(0, n), slice(n, 2 * n)
 
     # 5. linear mode connectivity on the test set
