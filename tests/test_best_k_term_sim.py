@@ -56,7 +56,7 @@ ALPHA = 1e-4
 ])
 def test_invalid_arguments_name_the_argument(monkeypatch, kwargs, exc, name):
     # Raised before sampling: the patched projection would fail otherwise.
-    monkeypatch.setattr(bk, "relative_errors", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(bk.engine, "relative_errors", lambda *a, **k: (_ for _ in ()).throw(
         AssertionError("sampling started")))
     args = dict(kind="gaussian", n=100, density=0.1, trials=10, seed=0, backend="numpy")
     args.update(kwargs)
@@ -134,7 +134,7 @@ def test_compressible_vectors_are_shuffled_with_random_signs(monkeypatch):
         seen.append(np.array(w))
         return real(w, kept, group_size=group_size)
 
-    monkeypatch.setattr(bk, "relative_errors", spy)
+    monkeypatch.setattr(bk.engine, "relative_errors", spy)
     best_k_term_error("compressible", 30, 0.2, p=1.0, trials=400, seed=2, backend="numpy")
     w = np.concatenate(seen)
     mags = compressible_magnitudes(30, 1.0)
@@ -170,7 +170,7 @@ def test_seed_fixes_the_result_independently_of_chunking():
 
 
 def test_streaming_moments_match_numpy():
-    m = bk._Moments()
+    m = bk.engine._Moments()
     x = np.random.default_rng(0).normal(size=1001)
     for part in np.array_split(x, 7):
         m.add(part)

@@ -1,31 +1,4 @@
-"""Relative error of the exact sparse projections on random vectors.
-
-For a batch of vectors ``w`` (a ``(trials, n)`` array, one vector per row) the
-simulation applies the *real* projection of :mod:`sparsesim.sparsity` and
-measures the relative error ``||w - P(w)||_2^2 / ||w||_2^2`` of every vector:
-
-* ``kind="gaussian"``: ``w ~ N(0, I_n)``, ``P = best_k_term(w, k, axis=-1)``
-  with ``k = keep_count(density, n)`` (round half up);
-* ``kind="group"``: the same Gaussian vectors in ``G = n / group_size``
-  contiguous groups, ``P = group_best_q`` keeping ``q = keep_count(density, G)``
-  groups;
-* ``kind="compressible"``: ``|x|_(i) = i^(-1/p)`` (deterministic magnitudes) in
-  a uniformly random order with random signs.  Besides the relative error the
-  simulation measures ``sigma_s(x)_2 = ||x - P_s(x)||_2`` and its ratio to the
-  bound ``||x||_1 / (2 sqrt(s))`` (Cohen–Dahmen–DeVore; the ratio must never
-  exceed 1).
-
-Trials are drawn in stream blocks (:mod:`sparsesim.sim._streams`), so a seed
-fixes the result on a backend independently of ``chunk_elems``.
-
-Examples
---------
->>> r = best_k_term_error("gaussian", 100, 0.1, trials=200, seed=0, backend="numpy")
->>> r.kept, r.trials
-(10, 200)
->>> 0.0 < r.mean < 1.0
-True
-"""
+"""The science: batched relative errors of the real projections on random vectors."""
 
 from __future__ import annotations
 
@@ -35,26 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_int, check_real
-from ..backend import (BACKENDS, get_namespace, namespace_of, resolve_backend, seed_sequence,
+from ..._validation import check_array, check_choice, check_int, check_real
+from ...backend import (BACKENDS, get_namespace, namespace_of, resolve_backend, seed_sequence,
                        to_numpy)
-from ..sparsity import best_k_term, group_best_q, group_labels, keep_count
-from ._streams import iter_block_rngs
+from ...sparsity import best_k_term, group_best_q, group_labels, keep_count
+from .._streams import iter_block_rngs
 
-__all__ = [
-    "KINDS",
-    "MAX_N",
-    "MAX_TRIALS",
-    "BestKTermErrorResult",
-    "best_k_term_error",
-    "relative_errors",
-    "compressible_magnitudes",
-    "expected_relative_error",
-    "PARAMS",
-    "DEFAULTS",
-    "valid_cell",
-    "run_cell",
-]
+__all__ = ["KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
+           "relative_errors", "compressible_magnitudes", "expected_relative_error"]
+
 
 KINDS = ("gaussian", "compressible", "group")
 _DEFAULT_CHUNK_ELEMS = {"numpy": 1 << 18, "cupy": 1 << 24}
@@ -339,82 +301,6 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
         seed=seed, backend=backend)
 
 
-# --------------------------------------------------------------------------- sweep contract
-
-#: Parameters of a ``sims/best_k_term.toml`` cell.  ``p = 0`` and
-#: ``group_size = 1`` mean "not applicable" (see :func:`valid_cell`).
-PARAMS: dict[str, type] = {
-    "kind": str,           # "gaussian" | "compressible" | "group"
-    "n": int,
-    "density": float,
-    "p": float,            # compressible only (> 0); 0 otherwise
-    "group_size": int,     # group only (> 1); 1 otherwise
-    "trials": int,
-    "max_samples": int,    # cap on trials * n per cell (0: no cap)
-}
-DEFAULTS: dict[str, Any] = {"p": 0.0, "group_size": 1, "max_samples": 0}
-
-
-def valid_cell(params: dict) -> bool:
-    """Keep the meaningful combinations of the cartesian grid.
-
-    Unknown ``kind`` raises ``ValueError``.  Dropped: ``p > 0`` unless
-    ``kind == "compressible"`` (which needs ``p > 0``); ``group_size > 1``
-    unless ``kind == "group"`` (which needs ``group_size > 1`` dividing
-    ``n``); compressible cells that keep no entry.
-
-    Examples
-    --------
-    >>> valid_cell({"kind": "gaussian", "n": 100, "density": 0.1, "trials": 10})
-    True
-    >>> valid_cell({"kind": "gaussian", "n": 100, "density": 0.1, "trials": 10, "p": 1.0})
-    False
-    """
-    c = dict(DEFAULTS, **params)
-    check_choice("kind", c["kind"], KINDS)
-    kind, n, p, g = c["kind"], c["n"], c["p"], c["group_size"]
-    if n < 1 or c["trials"] < 1 or not 0.0 <= c["density"] <= 1.0 or g < 1 or p < 0:
-        return False
-    if (kind == "compressible") != (p > 0) or (kind == "group") != (g > 1):
-        return False
-    if kind == "group" and n % g:
-        return False
-    if kind == "compressible" and keep_count(c["density"], n) < 1:
-        return False
-    return True
-
-
-def run_cell(params: dict, ctx: Any) -> dict:
-    """One sweep cell -> one row: relative-error summary (and the bound ratio).
-
-    Columns: ``n_trials``, ``units``, ``kept``, ``rel_err_mean``, ``rel_err_sd``,
-    ``rel_err_stderr``, ``rel_err_min``, ``rel_err_max``; for compressible
-    cells also ``sigma_s_mean``, ``sigma_s_max``, ``sigma_s_sorted``, ``bound``,
-    ``ratio_mean``, ``ratio_max`` (NaN for the other kinds).
-    """
-    c = dict(DEFAULTS, **params)
-    trials = c["trials"]
-    if c["max_samples"] > 0:
-        trials = max(1, min(trials, c["max_samples"] // c["n"]))
-    kind = c["kind"]
-    r = best_k_term_error(kind, c["n"], c["density"], trials=trials, seed=ctx.seed,
-                          backend=ctx.backend, p=c["p"] if kind == "compressible" else None,
-                          group_size=c["group_size"] if kind == "group" else None)
-    nan = float("nan")
-
-    def opt(v):
-        return nan if v is None else float(v)
-
-    return {
-        "n_trials": r.trials, "units": r.units, "kept": r.kept,
-        "rel_err_mean": r.mean, "rel_err_sd": r.sd, "rel_err_stderr": r.stderr,
-        "rel_err_min": r.min, "rel_err_max": r.max,
-        "sigma_s_mean": opt(r.sigma_s_mean), "sigma_s_max": opt(r.sigma_s_max),
-        "sigma_s_sorted": opt(r.sigma_s_sorted), "bound": opt(r.bound),
-        "ratio_mean": opt(r.ratio_mean), "ratio_max": opt(r.ratio_max),
-    }
-
-
 # --------------------------------------------------------------------------- finite-n theory
 
 def expected_relative_error(units: int, kept: int, group_size: int = 1) -> float:
@@ -459,131 +345,3 @@ def expected_relative_error(units: int, kept: int, group_size: int = 1) -> float
     total = sum(integrate.quad(f, a, b, limit=500, epsabs=0.0, epsrel=1e-12)[0]
                 for a, b in zip(edges[:-1], edges[1:]) if b > a)
     return float(total / g)
-
-
-# --------------------------------------------------------------------------- report
-
-def tables(cells):
-    """Theory tables: Gaussian and group relative error against the exact finite-n mean
-    (z-tests), compressible σ_s against its exact value and the bound ‖x‖₁/(2√s)
-    (identities)."""
-    import pandas as pd  # noqa: PLC0415
-    from scipy import stats  # noqa: PLC0415
-
-    from .. import theory  # noqa: PLC0415
-    from .._table import TheoryTable  # noqa: PLC0415
-
-    out = []
-    for kind, title in (("gaussian", "Gaussian vectors: best k-term relative error"),
-                        ("group", "Group (structured) projection: relative error")):
-        sub = cells[cells.kind == kind]
-        if not len(sub):
-            continue
-        kept_frac = (sub.kept / sub.units).to_numpy()
-        if kind == "gaussian":
-            limit = theory.gaussian_best_k_relative_error(kept_frac)
-        else:
-            limit = theory.group_best_q_relative_error(kept_frac, sub.group_size.to_numpy())
-        g = sub.group_size.to_numpy() if kind == "group" else np.ones(len(sub), dtype=int)
-        units = sub.units.to_numpy()
-        exact = np.array([expected_relative_error(int(u), int(k), int(gg))
-                          for u, k, gg in zip(units, sub.kept.to_numpy(), g)])
-        measured = sub.rel_err_mean.to_numpy()
-        stderr = sub.rel_err_stderr.to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = (measured - exact) / stderr
-        # Every vector has the same ratio when nothing or everything is kept: identities.
-        sure = stderr == 0
-        pval = np.where(sure, np.nan, 2.0 * stats.norm.sf(np.abs(z)))
-        frame = pd.DataFrame({
-            "n": sub.n.to_numpy(), **({"g": g} if kind == "group" else {}),
-            "density": sub.density.to_numpy(), "kept": sub.kept.to_numpy(),
-            "vectors": sub.n_trials.to_numpy(), "measured": measured,
-            "stderr": stderr, "exact (finite n)": exact, "z": np.where(sure, np.nan, z),
-            "p_value": pval, "limit theory": limit,
-            "finite-size bias × units": (exact - limit) * units,
-            "kind": np.where(sure, "identity", "test"),
-            "holds": [bool(abs(m - e) <= 1e-12) if s_ else None
-                      for m, e, s_ in zip(measured, exact, sure)]})
-        note = ("Measured: mean of ‖w − P(w)‖²/‖w‖² over the vectors (real projections). "
-                "Exact (finite n): E[energy dropped]/n, one quadrature "
-                "(`expected_relative_error`: the ratio is independent of ‖w‖²). p_value: "
-                "two-sided z-test (CLT) of the Monte Carlo mean against it, with the Monte "
-                "Carlo standard error: Holm across the file decides, so the tolerance is the "
-                "standard error at the family's α. Limit theory at ρ = kept/units: "
-                + ("1 − [2Φ̄(a) + 2aφ(a)], a = Φ⁻¹(1 − ρ/2)" if kind == "gaussian" else
-                   "χ²_{g+2}.cdf(χ²_g.isf(ρ)) (energy above the χ²_g quantile)")
-                + ", exact as units → ∞; `finite-size bias × units` shows the gap is O(1/units). "
-                "Rows keeping no unit (ratio 1 for every vector) are identities.")
-        out.append(TheoryTable(title, frame, p_col="p_value", agree_col="holds", kind="test",
-                               kind_col="kind", tolerance="1e-12 absolute",
-                               test="two-sided z-test (CLT) against the exact finite-n mean",
-                               note=note))
-    sub = cells[cells.kind == "compressible"]
-    if len(sub):
-        exact = theory.power_law_best_k_error(sub.n.to_numpy(), sub.kept.to_numpy(),
-                                              sub.p.to_numpy())
-        measured = sub.sigma_s_max.to_numpy()
-        rel = abs(measured - exact) / exact
-        frame = pd.DataFrame({
-            "n": sub.n.to_numpy(), "p": sub.p.to_numpy(), "s": sub.kept.to_numpy(),
-            "σ_s measured (max over vectors)": measured, "σ_s exact": exact,
-            "rel. diff": rel, "bound ‖x‖₁/(2√s)": sub.bound.to_numpy(),
-            "max ratio σ_s/bound": sub.ratio_max.to_numpy(),
-            "rate s^(1/2−1/p)": theory.power_law_best_k_rate(sub.kept.to_numpy(),
-                                                             sub.p.to_numpy()),
-            "ok": (rel <= 1e-9) & (sub.ratio_max.to_numpy() <= 1.0)})
-        out.append(TheoryTable.identities(
-            "Compressible vectors |x|₍ᵢ₎ = i^(−1/p): best s-term error", frame, holds_col="ok",
-            tolerance="1e-9 relative; the bound exactly",
-            note="Magnitudes are deterministic (random order and signs), so the measured "
-                 "σ_s(x)₂ of `best_k_term` must equal the exact tail sum to 1e-9 and never "
-                 "exceed the bound σ_s(x)₂ ≤ ‖x‖₁/(2√s)."))
-    return out
-
-
-def figures(cells, outdir):
-    """Relative error against density (theory curves, measured points) and
-    σ_s against s for compressible vectors (log-log, with the bound)."""
-    from pathlib import Path  # noqa: PLC0415
-
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    from .. import theory  # noqa: PLC0415
-
-    outdir = Path(outdir)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax = axes[0]
-    rho = np.linspace(1e-3, 1.0, 300)
-    ax.plot(rho, theory.gaussian_best_k_relative_error(rho), "k-", lw=1.2, label="limit, g = 1")
-    for g in sorted(cells[cells.kind == "group"].group_size.unique()):
-        ax.plot(rho, theory.group_best_q_relative_error(rho, int(g)), "k--", lw=1.0,
-                label=f"limit, groups of {g}")
-    for i, ((kind, n), pts) in enumerate(cells[cells.kind != "compressible"]
-                                         .groupby(["kind", "n"])):
-        ax.errorbar(pts.kept / pts.units, pts.rel_err_mean, yerr=pts.rel_err_stderr, fmt="o",
-                    ms=3, color=f"C{i}", label=f"{kind}, n = {n}")
-    ax.set_xscale("log")
-    ax.set_xlabel("kept fraction ρ")
-    ax.set_ylabel("‖w − P(w)‖² / ‖w‖²")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    ax = axes[1]
-    comp = cells[cells.kind == "compressible"]
-    for i, ((p, n), pts) in enumerate(comp.groupby(["p", "n"])):
-        pts = pts.sort_values("kept")
-        ax.loglog(pts.kept, pts.sigma_s_max, "o-", ms=3, color=f"C{i}", label=f"p = {p}, n = {n}")
-        ax.loglog(pts.kept, pts.bound, ":", color=f"C{i}")
-    ax.set_xlabel("s (kept terms)")
-    ax.set_ylabel("σ_s(x)₂  (dotted: ‖x‖₁ / 2√s)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.suptitle("Best k-term approximation", fontsize=10)
-    fig.tight_layout()
-    path = outdir / "best_k_term.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
