@@ -80,14 +80,14 @@ def test_monte_carlo_chunk_sync_budget(xp_gpu, host_syncs, monkeypatch, full, d,
     thresholds = (1.0, 2.0, 2.5)
     T = len(thresholds)
     per_chunk = []
-    real_add = sr._Totals.add_magnitudes
+    real_add = sr.engine._Totals.add_magnitudes
 
     def counted(self, mag, thr):
         with host_syncs() as c:
             real_add(self, mag, thr)
         per_chunk.append(c.syncs)
 
-    monkeypatch.setattr(sr._Totals, "add_magnitudes", counted)
+    monkeypatch.setattr(sr.engine._Totals, "add_magnitudes", counted)
     with host_syncs() as total:
         res = sr.support_recovery_grid(d, 4, thresholds, trials=trials, seed=5,
                                        backend="cupy", method="philox", chunk_elems=d * rows)

@@ -56,12 +56,12 @@ def _scaled(orig, factor):
 
 
 def support_recovery(cells, monkeypatch=None, factor=1.0):
-    from sparsesim.sim import _support_report as rep
+    from sparsesim.sim import support_recovery as sim
     with pytest.MonkeyPatch.context() as mp:
         if factor != 1.0:
             mp.setattr(theory, "tail_prob", _scaled(theory.tail_prob, factor))
             mp.setattr(theory, "group_tail_prob", _scaled(theory.group_tail_prob, factor))
-        return _count(rep.support_tables(cells))
+        return _count(sim.tables(cells))
 
 
 def best_k_term(cells, factor=1.0):

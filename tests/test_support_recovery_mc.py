@@ -86,7 +86,7 @@ def test_invalid_arguments_are_rejected_before_any_work(monkeypatch, bad, exc, n
     def no_work(*args, **kwargs):
         raise AssertionError("sampling started before validation")
 
-    monkeypatch.setattr(sr, "_simulate", no_work)
+    monkeypatch.setattr(sr.engine, "_simulate", no_work)
     args = dict(d=8, k=2, t=1.0, trials=10 ** 12, seed=0, backend="numpy")
     args.update(bad)
     with pytest.raises(exc, match=name):
@@ -101,7 +101,7 @@ def test_invalid_arguments_are_rejected_before_any_work(monkeypatch, bad, exc, n
     (dict(trials=-3), ValueError, "trials"),
 ])
 def test_group_arguments_are_validated(monkeypatch, bad, exc, name):
-    monkeypatch.setattr(sr, "_simulate", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(sr.engine, "_simulate", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
     args = dict(n_groups=4, group_size=3, q=1, tau=2.0, trials=10, seed=0, backend="numpy")
     args.update(bad)
     with pytest.raises(exc, match=name):
@@ -527,3 +527,13 @@ def test_support_recovery_limits_are_named(kwargs, name):
         support_recovery(**{**base, **kwargs})
     with pytest.raises(ValueError, match="group_size"):
         group_support_recovery(4, 2 ** 30, 1, 2.0, trials=10, seed=0, backend="numpy")
+
+
+def test_histogram_codec_lives_below_the_simulation_with_the_simulators_cap():
+    from sparsesim import _codec
+    assert sr.hist_to_str is _codec.hist_to_str and sr.hist_from_str is _codec.hist_from_str
+    # one bin per count 0 .. d of a trial of at most MAX_TRIAL_WEIGHTS weights
+    assert _codec.MAX_LENGTH == sr.MAX_TRIAL_WEIGHTS + 1
+    assert _codec.hist_from_str("", _codec.MAX_LENGTH - 2 ** 31).size == 1
+    with pytest.raises(ValueError, match="length"):
+        _codec.hist_from_str("", _codec.MAX_LENGTH + 1)

@@ -1,4 +1,4 @@
-"""Theory tables and figures of the ``support_recovery`` sweep.
+"""Theory tables of the ``support_recovery`` sweep.
 
 Every Monte Carlo counter of a cell is set beside its closed form from
 :mod:`sparsesim.theory` and tested with :mod:`sparsesim.stats`:
@@ -30,13 +30,15 @@ together with Holm's correction (family-wise α of
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory
-from .._table import TheoryTable
+from ... import stats, theory
+from ..._codec import hist_from_str
+from ..._table import TheoryTable
+
+__all__ = ["tables", "MIN_EXPECTED", "CONFIDENCE"]
 
 #: Smallest expected count of successes for which a probability is tested directly.
 MIN_EXPECTED = 10.0
@@ -44,8 +46,6 @@ CONFIDENCE = 0.999
 
 
 def _hist(text, length: int) -> np.ndarray | None:
-    from .support_recovery import hist_from_str  # noqa: PLC0415 - avoid an import cycle
-
     if not isinstance(text, str) or not text:
         return None
     return hist_from_str(text, length)
@@ -107,7 +107,7 @@ def _base(c) -> dict:
     return out
 
 
-def support_tables(cells: pd.DataFrame) -> list[TheoryTable]:
+def tables(cells: pd.DataFrame) -> list[TheoryTable]:
     """The theory tables of a ``support_recovery`` sweep (see the module notes)."""
     exact, uniform, size_law, tpfp, topk, group, planted, qrows = ([] for _ in range(8))
     for c in cells.itertuples(index=False):
@@ -225,82 +225,3 @@ def support_tables(cells: pd.DataFrame) -> list[TheoryTable]:
                  "P(Ŝ = S) = p_on^k (1−q)^(d−k); top-k recovery is a one-dimensional "
                  f"integral. {prob_note} {law_note}", f"{binom}; {chi2}"))
     return out
-
-
-def support_figures(cells: pd.DataFrame, outdir: Path) -> list[Path]:
-    """p against t/σ (log axis) with theory curves and the optimal threshold;
-    recovery probability against μ/σ for the planted signal."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    outdir = Path(outdir)
-    paths = []
-    exact = cells[cells.kind == "exact"]
-    if len(exact):
-        ds = sorted(exact.d.unique())[:4]
-        fig, axes = plt.subplots(1, len(ds), figsize=(4.2 * len(ds), 3.6), squeeze=False)
-        for ax, d in zip(axes[0], ds):
-            sub = exact[exact.d == d]
-            for i, k in enumerate(sorted(sub.k.unique())):
-                color = f"C{i}"
-                pts = sub[sub.k == k].sort_values("t_over_sigma")
-                sigma = float(pts.sigma.iloc[0])
-                a = np.linspace(max(0.05, pts.t_over_sigma.min() * 0.6),
-                                pts.t_over_sigma.max() * 1.3, 300)
-                ax.plot(a, np.exp(theory.support_recovery_prob(int(d), int(k), a * sigma, sigma,
-                                                               log=True)), color=color, lw=1.2,
-                        label=f"k={k}")
-                est = pts.hits / pts.n_trials
-                lo, hi = stats.clopper_pearson(pts.hits.to_numpy(), pts.n_trials.to_numpy(),
-                                               confidence=CONFIDENCE)
-                ok = est > 0
-                ax.errorbar(pts.t_over_sigma[ok], est[ok],
-                            yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o", ms=3,
-                            color=color, capsize=2)
-                ax.axvline(float(theory.optimal_threshold(int(d), int(k))), color=color,
-                           ls=":", lw=0.8)
-            ax.set_yscale("log")
-            ax.set_ylim(1e-8, 1.5)  # the curves go on far below what a Monte Carlo can see
-            ax.set_title(f"d = {d}")
-            ax.set_xlabel("t / σ")
-            ax.grid(alpha=0.3)
-        axes[0][0].set_ylabel("P(Ŝ = S)")
-        axes[0][0].legend(fontsize=8)
-        fig.suptitle("Thresholding a Gaussian init: theory (lines), Monte Carlo (99.9% CI), "
-                     "optimal t (dotted)", fontsize=9)
-        fig.tight_layout()
-        path = outdir / "p_vs_threshold.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    planted = cells[cells.kind == "planted"]
-    if len(planted):
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
-        for i, ((d, k, rule, scale), pts) in enumerate(
-                planted.groupby(["d", "k", "t_rule", "t_scale"])):
-            pts = pts.sort_values("mu_over_sigma")
-            sigma = float(pts.sigma.iloc[0])
-            t = float(pts.t.iloc[0])
-            mu = np.linspace(0.0, max(1.0, pts.mu_over_sigma.max() * 1.15), 300)
-            color = f"C{i % 10}"
-            ax.plot(mu, theory.planted_recovery_prob(int(d), int(k), mu * sigma, t, sigma),
-                    color=color, lw=1.2, label=f"d={d}, k={k}, t={scale:g}·{rule}")
-            est = pts.hits / pts.n_trials
-            lo, hi = stats.clopper_pearson(pts.hits.to_numpy(), pts.n_trials.to_numpy(),
-                                           confidence=CONFIDENCE)
-            ax.errorbar(pts.mu_over_sigma, est, yerr=[est - lo, hi - est], fmt="o", ms=3,
-                        color=color, capsize=2)
-            ax.axvline(t / sigma, color=color, ls=":", lw=0.8)
-        ax.set_xlabel("μ / σ")
-        ax.set_ylabel("P(Ŝ = S)")
-        ax.set_title("Planted signal: exact recovery by thresholding (dotted: t/σ)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = outdir / "planted_recovery.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    return paths
