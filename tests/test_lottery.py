@@ -537,7 +537,7 @@ def test_sim_support_overlap_against_direct_count():
     from sparsesim.sim import lottery as sim
     data = planted_teacher(n_in=12, hidden=(), n_out=3, density=0.25, n_train=150, n_val=40,
                            n_test=60, seed=0, backend="numpy", dtype=np.float64)
-    hook = sim._support_columns(data.teacher_masks, ())
+    hook = sim.support_columns(data.teacher_masks, ())
     S = data.teacher_masks[0][0]
     M = np.zeros((2, 12, 3), bool)
     M[0] = S

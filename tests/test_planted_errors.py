@@ -87,9 +87,10 @@ def saddles(cells, factor=1.0):
 
 def lottery_published(cells, shift=0.0):
     from sparsesim.sim import lottery as sim
+    tab = importlib.import_module("sparsesim.sim.lottery.tables")   # where tables looks it up
     with pytest.MonkeyPatch.context() as mp:
         if shift:
-            mp.setattr(sim, "PUBLISHED_MNIST1D", {
+            mp.setattr(tab, "PUBLISHED_MNIST1D", {
                 sp: {cond: tuple(v + shift for v in vals) if cond == "lottery" else vals
                      for cond, vals in pub.items()}
                 for sp, pub in sim.PUBLISHED_MNIST1D.items()})
