@@ -12,7 +12,9 @@ probability; these are the tools that turn that comparison into a verdict:
   tested";
 * paired comparisons of conditions that share a seed (one-sided paired
   t-test, exact sign-flip permutation test), the smallest paired effect a
-  number of seeds can detect, and the prediction interval for one new run.
+  number of seeds can detect, and the prediction interval for one new run;
+* Spearman's rank correlation with its exact permutation p-value for few
+  points.
 
 All functions work on host (NumPy) data: counts, probabilities and p-values
 are small tables.  Array arguments may be anything ``numpy.asarray`` accepts.
@@ -42,6 +44,8 @@ __all__ = [
     "paired_test",
     "paired_min_detectable",
     "prediction_interval",
+    "spearman",
+    "SPEARMAN_EXACT_MAX_N",
     "EXACT_BELOW",
 ]
 
@@ -866,3 +870,65 @@ def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]
     n = v.size
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / n))
     return float(v.mean()) - half, float(v.mean()) + half
+
+
+# ---------------------------------------------------------------------------
+# rank correlation
+# ---------------------------------------------------------------------------
+
+#: Up to this many points :func:`spearman` enumerates every permutation (9! = 362,880).
+SPEARMAN_EXACT_MAX_N = 9
+
+
+def spearman(x: Any, y: Any) -> tuple[float, float, int]:
+    """Spearman's ρ and its two-sided p-value; exact (all permutations) for few points.
+
+    Pairs where either value is NaN or infinite are dropped.  With few points
+    the asymptotic p-value is badly wrong (n = 4 and ρ = −1 would give p = 0,
+    while the exact value is 2/24), so up to :data:`SPEARMAN_EXACT_MAX_N`
+    points the p-value is the share of the ``n!`` permutations of ``y``'s
+    ranks whose ``|ρ|`` is at least the observed one; above that SciPy's
+    :func:`scipy.stats.spearmanr` (t approximation).  Ties get average ranks.
+
+    Parameters
+    ----------
+    x, y : array_like, 1-D, same length
+        Real values.
+
+    Returns
+    -------
+    (rho, p_value, n) : (float, float, int)
+        ``n`` the pairs used; ``rho`` and ``p_value`` NaN when ``n < 3`` or
+        either variable is constant on them.
+
+    Examples
+    --------
+    >>> rho, p, n = spearman([1.0, 2, 3, 4], [4.0, 3, 2, 1])
+    >>> rho, round(p, 6), n                       # 2 of the 24 orders are as extreme
+    (-1.0, 0.083333, 4)
+    >>> spearman([1.0, float("nan"), 3], [1.0, 2, 3])[2]
+    2
+    """
+    a = _as_array("x", x, "iuf").astype(np.float64)
+    b = _as_array("y", y, "iuf").astype(np.float64)
+    if a.ndim != 1 or b.shape != a.shape:
+        raise ValueError(f"x and y must be 1-D of one length; got shapes {a.shape} and "
+                         f"{b.shape}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    n = int(ok.sum())
+    if n < 3 or np.all(a[ok] == a[ok][0]) or np.all(b[ok] == b[ok][0]):
+        return float("nan"), float("nan"), n
+    rx, ry = stats.rankdata(a[ok]), stats.rankdata(b[ok])
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    if n <= SPEARMAN_EXACT_MAX_N:
+        import itertools  # noqa: PLC0415 - only the exact branch needs it
+
+        perms = np.array(list(itertools.permutations(range(n))))
+        ryp = ry[perms]                                       # (n!, n)
+        rc = (rx - rx.mean()) / np.linalg.norm(rx - rx.mean())
+        yc = ryp - ryp.mean(axis=1, keepdims=True)
+        rho_p = (yc @ rc) / np.linalg.norm(yc, axis=1)
+        pv = float(np.mean(np.abs(rho_p) >= abs(rho) - 1e-12))
+    else:
+        pv = float(stats.spearmanr(a[ok], b[ok]).pvalue)
+    return rho, pv, n

@@ -15,6 +15,7 @@ import pytest
 
 from sparsesim.nn import init_mlp, mlp
 from sparsesim.sim import rewinding as rw
+from sparsesim.stats import spearman
 
 TINY = dict(dataset="teacher", width=8, depth=2, residual=True, steps=24, batch_size=20,
             lr=1e-2, optimizer="adam", eval_every=8, prune_fraction=0.5, rounds=2,
@@ -65,10 +66,10 @@ def test_interpolation_bad_alphas():
 # --------------------------------------------------------------------------- statistics
 
 def test_spearman_exact_small_n():
-    rho, p, n = rw._spearman(np.array([1.0, 2, 3, 4]), np.array([4.0, 3, 2, 1]))
+    rho, p, n = spearman(np.array([1.0, 2, 3, 4]), np.array([4.0, 3, 2, 1]))
     # exact: 2 of the 24 permutations reach |rho| = 1
     assert rho == pytest.approx(-1.0) and n == 4 and p == pytest.approx(2 / 24)
-    rho, p, n = rw._spearman(np.array([1.0, np.nan, 3]), np.array([1.0, 2, 3]))
+    rho, p, n = spearman(np.array([1.0, np.nan, 3]), np.array([1.0, 2, 3]))
     assert n == 2 and np.isnan(rho)
 
 
@@ -187,3 +188,18 @@ def test_cupy_study_runs_and_matches_numpy_geometry(xp_gpu):
         assert r["density"] == q["density"]
         assert r["loss_at_rewind"] == pytest.approx(q["loss_at_rewind"], rel=1e-6)
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["lanczos_converged"]
+
+
+def test_spearman_exact_p_value_matches_a_brute_force_enumeration_and_rejects_bad_input():
+    import itertools
+
+    from scipy import stats as sst
+    x = np.array([0.3, 1.0, 0.2, 0.9, 0.5, 0.7])
+    y = np.array([1.0, 3.0, 0.5, 2.0, 2.0, 4.0])          # a tie in y
+    rho, p, n = spearman(x, y)
+    assert rho == pytest.approx(sst.spearmanr(x, y).statistic)
+    ref = np.mean([abs(sst.spearmanr(x, y[list(q)]).statistic) >= abs(rho) - 1e-12
+                   for q in itertools.permutations(range(6))])
+    assert p == pytest.approx(ref) and n == 6
+    with pytest.raises(ValueError, match="x and y"):
+        spearman(x, y[:4])

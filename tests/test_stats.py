@@ -397,6 +397,8 @@ BAD_CALLS = [
     (S.paired_min_detectable, (-1.0, 5, 0.01), {}, ValueError, "sd must be"),
     (S.paired_min_detectable, (1.0, 5, 0.01), {"power": 1.0}, ValueError, "power must be"),
     (S.prediction_interval, ([1.0, 2.0],), {"level": 1.0}, ValueError, "level must be"),
+    (S.spearman, ([1.0, 2.0, 3.0], [1.0, 2.0]), {}, ValueError, "x and y must be 1-D"),
+    (S.spearman, (["a", "b", "c"], [1.0, 2.0, 3.0]), {}, TypeError, "x"),
 ]
 
 
@@ -410,7 +412,8 @@ def test_bad_inputs_raise_naming_the_argument(func, args, kwargs, exc, text):
 
 def test_every_public_function_has_a_bad_input_case():
     covered = {c[0].__name__ for c in BAD_CALLS}
-    assert set(S.__all__) - {"EXACT_BELOW"} <= covered, set(S.__all__) - covered
+    constants = {"EXACT_BELOW", "SPEARMAN_EXACT_MAX_N"}
+    assert set(S.__all__) - constants <= covered, set(S.__all__) - covered
 
 
 # --------------------------------------------------------------------------- paired tests

@@ -30,6 +30,7 @@ Examples
 """
 
 from .compact import Compacted, compact, gather_compact, live_neurons
+from .connectivity import error_barrier, interpolation_errors
 from .data import Dataset, PlantedTeacher, mnist1d, planted_teacher
 from .mlp import (
     INITS,
@@ -76,6 +77,8 @@ __all__ = [
     "reinitialize", "saliency_masks",
     # data
     "Dataset", "PlantedTeacher", "mnist1d", "planted_teacher",
+    # connectivity
+    "interpolation_errors", "error_barrier",
     # compact
     "Compacted", "compact", "gather_compact", "live_neurons",
     # training and lottery tickets

@@ -1,0 +1,42 @@
+"""The sweep contract of the rewinding simulation: one batch of cells per configuration."""
+
+from __future__ import annotations
+from .engine import rewinding_study
+from .params import check_cell, full_params
+
+__all__ = ["valid_cell", "batch_key", "run_cells", "run_cell"]
+
+
+
+
+
+
+def valid_cell(params: dict) -> bool:
+    """Every cell is kept; a ``tau`` beyond the training budget raises ``ValueError``."""
+    check_cell(full_params(params))
+    return True
+
+
+def batch_key(params: dict) -> tuple:
+    """Cells differing only in ``seed`` and ``tau`` share one batch (one dense run per seed)."""
+    p = full_params(params)
+    return tuple(sorted((k, v) for k, v in p.items() if k not in ("seed", "tau")))
+
+
+def run_cells(params_list: list[dict], ctxs: list) -> list[dict]:
+    """All cells of one batch (same configuration, any seeds and rewind points)."""
+    p0 = full_params(params_list[0])
+    key = batch_key(p0)
+    for q in params_list[1:]:
+        if batch_key(q) != key:
+            raise ValueError("run_cells needs cells that differ only in seed and tau "
+                             "(group them with batch_key)")
+    ctx = ctxs[0]
+    return rewinding_study(p0, [q["seed"] for q in params_list], [q["tau"] for q in params_list],
+                           sweep_seed=ctx.sweep_seed, backend=ctx.backend,
+                           progress=getattr(ctx, "progress", None))
+
+
+def run_cell(params: dict, ctx) -> dict:
+    """One cell (one seed, one rewind point) -> one row (see :func:`rewinding_study`)."""
+    return run_cells([params], [ctx])[0]

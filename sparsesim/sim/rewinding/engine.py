@@ -1,0 +1,182 @@
+"""The science: IMP with rewinding, the masked Hessian at w_tau and linear mode connectivity."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ...backend import child_seed, get_namespace, resolve_backend, to_numpy
+from ...geometry import estimate_negative_count, lanczos_extremes, mlp_masked_hessian_operator
+from ...nn import data as nn_data
+from ...nn import lottery, mlp, optim
+from ...nn.connectivity import error_barrier, interpolation_errors
+from ...nn.train import TrainData, train
+from .params import DATASET_CODE, DTYPES, check_cell, full_params
+
+__all__ = ["rewinding_study"]
+
+_INIT, _DATA, _DATA_B = 0, 1, 2   # spawn keys of a replicate's root
+
+
+def _root(sweep_seed: int, seed: int, dataset: str) -> np.random.SeedSequence:
+    return np.random.SeedSequence([int(sweep_seed), int(seed), DATASET_CODE[dataset]])
+
+
+def _load_data(p: dict, sweep_seed: int, backend: str, dtype):
+
+    data_seed = np.random.SeedSequence([int(sweep_seed), 7919, DATASET_CODE[p["dataset"]]])
+    if p["dataset"] == "mnist1d":
+        return nn_data.mnist1d(seed=data_seed, n_validation=500, backend=backend, dtype=dtype)
+    return nn_data.planted_teacher(n_in=40, hidden=p["teacher_width"], n_out=10,
+                                   density=p["teacher_density"], n_train=p["n_train"],
+                                   n_val=500, n_test=1000, seed=data_seed,
+                                   noise=p["teacher_noise"], task="classification",
+                                   backend=backend, dtype=dtype)
+
+
+
+def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep_seed: int = 0,
+                    backend: str = "numpy", progress=None) -> list[dict]:
+    """Run the protocol of the module notes for the ``(seed, τ)`` pairs given.
+
+    Parameters
+    ----------
+    p : dict
+        One configuration (every key of :data:`PARAMS` except ``seed`` and
+        ``tau``; missing keys take :data:`DEFAULTS`).
+    seeds, taus : sequences of int, same length
+        The ``(seed, τ)`` pair of every ticket (one output row each).
+    sweep_seed : int
+    backend : {"numpy", "cupy", "auto"}
+    progress : callable, optional
+
+    Returns
+    -------
+    list of dict
+        One row per pair, in the order given (see :func:`run_cell`).
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range, e.g. ``τ >= steps``.
+    """
+
+    p = full_params(dict(p))
+    if len(seeds) != len(taus) or not len(seeds):
+        raise ValueError("seeds and taus must be non-empty and of equal length")
+    for s, t in zip(seeds, taus):
+        check_cell({**p, "seed": s, "tau": t})
+    progress = progress or (lambda _t: None)
+    backend = resolve_backend(backend)
+    xp = get_namespace(backend)
+    dtype = np.dtype(DTYPES[p["dtype"]])
+    data = TrainData.from_dataset(_load_data(p, sweep_seed, backend, dtype))
+    sizes = (40,) + (p["width"],) * p["depth"] + (10,)
+    residual = bool(p["residual"])
+    if p["batch_size"] > data.n_train:
+        raise ValueError(f"batch_size must be in [1, {data.n_train}] (the training set size); "
+                         f"got {p['batch_size']}")
+    steps = p["steps"]
+    sched = lottery.PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"],
+                                                   output_rate=p["output_rate"])
+    opt = optim.make_optimizer(p["optimizer"], p["lr"])
+    uniq_seeds = sorted(set(int(s) for s in seeds))
+    roots = {s: _root(sweep_seed, s, p["dataset"]) for s in uniq_seeds}
+    uniq_taus = sorted(set(int(t) for t in taus))
+    common = dict(optimizer=opt, steps=steps, batch_size=p["batch_size"],
+                  eval_every=p["eval_every"], residual=residual)
+
+    # 1. dense runs, one per replicate seed, with the rewind snapshots
+    w0 = mlp.init_mlp(sizes, len(uniq_seeds), seed=[child_seed(roots[s], _INIT) for s in uniq_seeds],
+                      backend=backend, dtype=dtype, residual=residual)
+    progress(f"rewinding: dense run of {len(uniq_seeds)} models")
+    dense = train(w0, data, data_seed=[child_seed(roots[s], _DATA) for s in uniq_seeds],
+                  rewind_steps=uniq_taus, **common)
+    pos = {s: i for i, s in enumerate(uniq_seeds)}
+    model_seed = [pos[int(s)] for s in seeds]
+    starts = np.asarray([int(t) for t in taus], dtype=np.int64)
+    w_tau = lottery.concat_models([lottery.take_models(dense.rewind_params[int(t)],
+                                                       slice(pos[int(s)], pos[int(s)] + 1))
+                                for s, t in zip(seeds, taus)])
+    data_a = [child_seed(roots[int(s)], _DATA) for s in seeds]
+    data_b = [child_seed(roots[int(s)], _DATA_B) for s in seeds]
+    n = len(seeds)
+    full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
+    trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
+    out: dict = {}
+
+    def train_round(r: int, masks_r: list) -> list:
+        """Rounds 1 .. R-1: copy A of every ticket; round R: copies A and B together."""
+        if r < sched.rounds:
+            progress(f"rewinding: IMP round {r}/{sched.rounds}, {n} tickets")
+            return train(w_tau, data, data_seed=data_a, masks=masks_r, start_steps=starts,
+                         **common).params
+        progress(f"rewinding: final round, {2 * n} models (two data orders)")
+        out["final"] = train(lottery.concat_models([w_tau, w_tau]), data,
+                             data_seed=data_a + data_b,
+                             masks=lottery.concat_models([masks_r, masks_r]),
+                             start_steps=np.concatenate([starts, starts]), **common)
+        return lottery.take_models(out["final"].params, slice(0, n))
+
+    # 2-3. IMP with rewinding (the loop of nn.lottery.imp_rounds); the final tickets twice
+    masks = lottery.imp_rounds(sched, trained_dense, full, train_round)
+    final = out["final"]
+    A, Bsl = slice(0, n), slice(n, 2 * n)
+
+    # 5. linear mode connectivity on the test set
+    alphas = np.linspace(0.0, 1.0, p["lmc_points"])
+    errs = interpolation_errors(lottery.take_models(final.params, A),
+                                lottery.take_models(final.params, Bsl),
+                                data.x_test, data.y_test, alphas, masks=masks,
+                                residual=residual)
+    barrier = error_barrier(errs)
+
+    # 4. masked Hessian at w_tau ⊙ m (float64, first n_hessian training examples)
+    n_h = min(p["n_hessian"], data.n_train)
+    Xh = data.x_train[:n_h].astype(np.float64)
+    yh = data.y_train[:n_h]
+    w64 = [(W.astype(np.float64), b.astype(np.float64)) for W, b in w_tau]
+    dens = lottery.mask_density(masks, w_tau, include_biases=False)
+    loss_tau = to_numpy(mlp.loss_value(w64, Xh, yh, masks, residual=residual))
+    rows = []
+    for i, (s, t) in enumerate(zip(seeds, taus)):
+        progress(f"rewinding: Lanczos on the masked Hessian, ticket {i + 1}/{n}")
+        op = mlp_masked_hessian_operator(w64, Xh, yh, masks, model=i, residual=residual)
+        k = min(p["lanczos_k"], op.dim)
+        spec = lanczos_extremes(op, k=k, tol=p["lanczos_tol"], maxiter=p["lanczos_maxiter"],
+                                seed=int(s), allow_unconverged=True)
+        if p["slq_probes"] > 0:
+            slq = estimate_negative_count(op, n_probes=p["slq_probes"],
+                                          n_steps=min(p["slq_steps"], op.dim), seed=int(s),
+                                          rtol=p["slq_rtol"])
+            slq_est, slq_se = slq.estimate, slq.stderr
+        else:
+            slq_est = slq_se = float("nan")
+        rows.append({
+            "density": float(dens[i]),
+            "active_dim": int(op.dim),
+            "loss_at_rewind": float(loss_tau[i]),
+            "lambda_max": float(spec.lambda_max),
+            "lambda_min": float(spec.lambda_min),
+            "n_negative": int(spec.n_negative),
+            "n_negative_exact": bool(spec.n_negative_exact),
+            "condition_number": float(spec.condition_number),
+            "neg_ratio": float(max(0.0, -spec.lambda_min) / spec.lambda_max)
+            if spec.lambda_max > 0 else float("nan"),
+            "n_negative_slq": float(slq_est),
+            "n_negative_slq_se": float(slq_se),
+            "lanczos_converged": bool(spec.converged),
+            "lanczos_matvecs": int(spec.n_matvec),
+            "test_accuracy": float(final.final_test_accuracy[i]),
+            "test_accuracy_early_stop": float(final.early_stop_test_accuracy[i]),
+            "early_stop_iter": int(final.early_stop_iter[i]),
+            "early_stop_iters_trained": int(final.early_stop_iter[i]) - int(t),
+            "test_accuracy_copy_b": float(final.final_test_accuracy[n + i]),
+            "dense_test_accuracy": float(dense.final_test_accuracy[pos[int(s)]]),
+            "lmc_barrier": float(barrier[i]),
+            "lmc_error_a": float(errs[i, 0]),
+            "lmc_error_b": float(errs[i, -1]),
+            "lmc_error_max": float(errs[i].max()),
+        })
+    return rows

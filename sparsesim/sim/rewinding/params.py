@@ -1,0 +1,116 @@
+"""Parameters of the rewinding simulation and their checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..._validation import check_choice, check_int, check_real
+from ...geometry import MAX_LANCZOS_ITER, MAX_PROBES
+
+__all__ = ["DATASETS", "DATASET_CODE", "DTYPES", "PARAMS", "DEFAULTS", "full_params", "check_cell"]
+
+
+DATASETS = ("mnist1d", "teacher")
+DATASET_CODE = {"mnist1d": 1, "teacher": 2}
+
+PARAMS: dict[str, type] = {
+    "dataset": str,
+    "seed": int,
+    "tau": int,
+    "width": int,
+    "depth": int,
+    "residual": bool,
+    "steps": int,
+    "batch_size": int,
+    "lr": float,
+    "optimizer": str,
+    "eval_every": int,
+    "prune_fraction": float,
+    "rounds": int,
+    "output_rate": float,
+    "n_hessian": int,
+    "lanczos_k": int,
+    "lanczos_tol": float,
+    "lanczos_maxiter": int,
+    "lmc_points": int,
+    "slq_probes": int,
+    "slq_steps": int,
+    "slq_rtol": float,
+    "dtype": str,
+    "teacher_width": int,
+    "teacher_density": float,
+    "teacher_noise": float,
+    "n_train": int,
+}
+
+DEFAULTS: dict[str, Any] = {
+    "width": 500,
+    "depth": 2,
+    "residual": True,
+    "steps": 1501,
+    "batch_size": 100,
+    "lr": 2e-2,
+    "optimizer": "adam",
+    "eval_every": 50,
+    "prune_fraction": 0.2,
+    "rounds": 10,
+    "output_rate": 0.5,
+    "n_hessian": 1000,
+    "lanczos_k": 4,
+    "lanczos_tol": 1e-6,
+    "lanczos_maxiter": 3000,
+    "lmc_points": 11,
+    "slq_probes": 8,
+    "slq_steps": 80,
+    "slq_rtol": 0.01,
+    "dtype": "float32",
+    "teacher_width": 64,
+    "teacher_density": 0.1,
+    "teacher_noise": 0.0,
+    "n_train": 4000,
+}
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+
+def full_params(params: dict) -> dict:
+    return {**DEFAULTS, **params}
+
+
+def check_cell(p: dict) -> dict:
+    """Validate one cell's parameters (raises naming the parameter)."""
+    check_choice("dataset", p["dataset"], DATASETS)
+    check_int("seed", p["seed"], low=0)
+    steps = check_int("steps", p["steps"], low=2)
+    tau = check_int("tau", p["tau"], low=0)
+    if tau >= steps:
+        raise ValueError(f"tau must be in [0, {steps - 1}] (the training budget is "
+                         f"steps={steps}); got {tau}")
+    check_int("width", p["width"], low=1)
+    check_int("depth", p["depth"], low=1)
+    check_int("batch_size", p["batch_size"], low=1)
+    check_real("lr", p["lr"], low=0.0, low_open=True)
+    check_choice("optimizer", p["optimizer"], ("adam", "sgd"))
+    check_int("eval_every", p["eval_every"], low=1)
+    check_real("prune_fraction", p["prune_fraction"], low=0.0, high=1.0, low_open=True,
+               high_open=True)
+    check_int("rounds", p["rounds"], low=1)
+    check_real("output_rate", p["output_rate"], low=0.0, high=1.0)
+    check_int("n_hessian", p["n_hessian"], low=1)
+    check_int("lanczos_k", p["lanczos_k"], low=1)
+    check_real("lanczos_tol", p["lanczos_tol"], low=0.0, high=1.0, low_open=True,
+               high_open=True)
+    check_int("lanczos_maxiter", p["lanczos_maxiter"], low=1, high=MAX_LANCZOS_ITER)
+    check_int("lmc_points", p["lmc_points"], low=2)
+    check_int("slq_probes", p["slq_probes"], low=0, high=MAX_PROBES)
+    check_int("slq_steps", p["slq_steps"], low=1)
+    check_real("slq_rtol", p["slq_rtol"], low=0.0, high=1.0, high_open=True)
+    check_choice("dtype", p["dtype"], tuple(DTYPES))
+    check_int("teacher_width", p["teacher_width"], low=1)
+    check_real("teacher_density", p["teacher_density"], low=0.0, high=1.0, low_open=True)
+    check_real("teacher_noise", p["teacher_noise"], low=0.0)
+    check_int("n_train", p["n_train"], low=1)
+    return p
