@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._table import FAMILY_ALPHA, TheoryTable
 from ..sim import Simulation, report_hooks
+from ..stats import holm
 
 __all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
            "provenance_header"]
@@ -129,7 +130,6 @@ def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
     >>> list(j.verdicts[0]), j.agreement_line()
     ([False, True], '**1 of 2 tested rows agree** (2 tests; Holm, family-wise α = 0.01).')
     """
-    from ..stats import holm  # noqa: PLC0415
 
     if not (isinstance(alpha, (int, float)) and 0.0 < float(alpha) < 1.0):
         raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import theory
 from ..._validation import check_choice, check_int, check_real
 from ...backend import to_numpy
 from .engine import ALGORITHMS, NONZEROS, SUCCESS_TOL, check_sizes, draw_problems, \
@@ -129,7 +130,6 @@ def valid_cell(params: dict) -> bool:
     if not 1 <= k <= m <= c["d"]:
         return False   # a grid point too small for one nonzero
     if c["rho_window"] > 0:
-        from ... import theory  # noqa: PLC0415
         return abs(c["rho"] - float(theory.l1_phase_transition(c["delta"]))) <= c["rho_window"]
     return True
 

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ... import theory
+from .engine import ALGORITHMS
+from .tables import transitions
+
 __all__ = ["figures", "phase_diagram"]
 
 
@@ -18,9 +22,6 @@ def phase_diagram(cells, nonzeros: str):
     """
     from matplotlib.figure import Figure  # noqa: PLC0415
 
-    from ... import theory  # noqa: PLC0415
-    from .engine import ALGORITHMS  # noqa: PLC0415
-    from .tables import transitions  # noqa: PLC0415
 
     sub = cells[cells.nonzeros == nonzeros]
     algs = [a for a in ALGORITHMS if a in set(sub.algorithm)]

@@ -26,6 +26,10 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from ... import theory
+from ..._table import TheoryTable
+from .engine import ALGORITHMS
+
 __all__ = ["fit_transition", "transitions", "tables", "FIT_LEVEL"]
 
 #: Coverage of the confidence intervals printed for rho_hat.
@@ -116,7 +120,6 @@ def transitions(cells) -> Any:
 
 
 def _order(frame):
-    from .engine import ALGORITHMS  # noqa: PLC0415
     rank = {a: i for i, a in enumerate(ALGORITHMS)}
     return frame.assign(_r=frame.algorithm.map(rank)).sort_values(
         ["_r", "nonzeros", "d", "delta"]).drop(columns="_r")
@@ -127,8 +130,6 @@ def tables(cells) -> list:
     measured l1 success probabilities beside the normal approximation."""
     import pandas as pd  # noqa: PLC0415
 
-    from ... import theory  # noqa: PLC0415
-    from ..._table import TheoryTable  # noqa: PLC0415
 
     out = []
     tr = _order(transitions(cells))
