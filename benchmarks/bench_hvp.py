@@ -43,7 +43,8 @@ import time
 import numpy as np
 
 from sparsesim.backend import cupy_available, device_name, get_namespace, make_rng
-from sparsesim.geometry import lanczos_extremes, mlp_masked_hessian_operator
+from sparsesim.geometry import lanczos_extremes
+from sparsesim.nn.hessian import mlp_masked_hessian_operator
 from sparsesim.nn import hvp, init_mlp, loss_and_grad
 
 SIZES = (40, 500, 500, 10)

@@ -816,7 +816,7 @@ def other_targets() -> tuple[list[Target], list[str]]:
     missing: list[str] = []
     m = {n: _import(f"sparsesim.{n}") for n in (
         "geometry", "nn", "nn.mlp", "nn.saliency", "nn.compact", "nn.train", "nn.lottery",
-        "nn.data", "nn.optim", "sim.support_recovery", "sim.best_k_term", "sim.saddles",
+        "nn.data", "nn.optim", "nn.hessian", "sim.support_recovery", "sim.best_k_term", "sim.saddles",
         "sim.rewinding")}
     missing += [n for n, mod in m.items() if mod is None]
 
@@ -858,7 +858,7 @@ def other_targets() -> tuple[list[Target], list[str]]:
         aliases={"op": ("n_steps", "n_probes"), "n_steps": ("op",)})
     add(g, "MaskedHessianOperator.from_matrix", lambda: {"H": _sym(), "mask": _mask3()},
         {"H": mutated(_sym), "mask": mutated(_mask3)}, None, H_ALIASES)
-    add(g, "mlp_masked_hessian_operator",
+    add("nn.hessian", "mlp_masked_hessian_operator",
         lambda: {"params": _mlp_params(), "X": _X(), "y": _y(), "masks": _masks(), "model": 1},
         {"params": trees(_mlp_params), "X": mutated(_X), "y": labels(),
          "masks": mask_lists(_masks), "model": counts(), "loss": choices(["cross_entropy", "mse"]),

@@ -19,12 +19,12 @@ from sparsesim.geometry import (
     is_local_min,
     lanczos_extremes,
     masked_hessian,
-    mlp_masked_hessian_operator,
     projected_hessian,
     restricted_spectrum,
     summarize_eigenvalues,
     sylvester_inertia,
 )
+from sparsesim.nn.hessian import mlp_masked_hessian_operator
 
 EPS = np.finfo(np.float64).eps
 

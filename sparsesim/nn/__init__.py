@@ -48,6 +48,7 @@ from .mlp import (
     predict,
     residual_layers,
 )
+from .hessian import mlp_masked_hessian_operator
 from .lottery import LotteryProtocol, PruningSchedule, run_imp
 from .optim import SGD, Adam, make_optimizer
 from .saliency import (
@@ -77,8 +78,8 @@ __all__ = [
     "reinitialize", "saliency_masks",
     # data
     "Dataset", "PlantedTeacher", "mnist1d", "planted_teacher",
-    # connectivity
-    "interpolation_errors", "error_barrier",
+    # connectivity and the masked Hessian
+    "interpolation_errors", "error_barrier", "mlp_masked_hessian_operator",
     # compact
     "Compacted", "compact", "gather_compact", "live_neurons",
     # training and lottery tickets

@@ -7,10 +7,11 @@ from typing import Sequence
 import numpy as np
 
 from ...backend import child_seed, get_namespace, resolve_backend, to_numpy
-from ...geometry import estimate_negative_count, lanczos_extremes, mlp_masked_hessian_operator
+from ...geometry import estimate_negative_count, lanczos_extremes
 from ...nn import data as nn_data
 from ...nn import lottery, mlp, optim
 from ...nn.connectivity import error_barrier, interpolation_errors
+from ...nn.hessian import mlp_masked_hessian_operator
 from ...nn.train import TrainData, train
 from .params import DATASET_CODE, DTYPES, check_cell, full_params
 
