@@ -544,7 +544,7 @@ def _slow_spectrum(m=400, seed=2):
 
 
 def test_cupyx_maxiter_keeps_arpack_meaning():
-    from sparsesim.geometry import _cupyx_eigsh_kwargs
+    from sparsesim.geometry.lanczos import _cupyx_eigsh_kwargs
     # maxiter restarts of (ncv - k) new Lanczos vectors after the first ncv
     assert _cupyx_eigsh_kwargs(4, 500, 36, 300) == {"ncv": 36, "maxiter": 36 + 300 * 32}
     assert _cupyx_eigsh_kwargs(2, 10, 50, 1) == {"ncv": 9, "maxiter": 9 + 7}   # ncv < m
@@ -566,7 +566,7 @@ def test_cupyx_convergence_is_decided_from_residuals():
     # ‖Av − λv‖ exceeds tol — cupyx itself says nothing in either case.
     from scipy.sparse.linalg import ArpackNoConvergence
 
-    from sparsesim.geometry import _cupyx_eigsh_checked
+    from sparsesim.geometry.lanczos import _cupyx_eigsh_checked
     H, ev = _slow_spectrum(60)
     w, V = np.linalg.eigh(H)
     op = MaskedHessianOperator.from_matrix(H, np.ones(60, bool))
