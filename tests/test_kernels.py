@@ -37,12 +37,8 @@ from sparsesim.kernels.philox import (
     uniforms_from_words,
 )
 from sparsesim.kernels.support_count import kernel_source
-from sparsesim.sim.support_recovery import (
-    _Totals,
-    _unit_magnitudes,
-    group_support_recovery_grid,
-    support_recovery_grid,
-)
+from sparsesim.sim.support_recovery import group_support_recovery_grid, support_recovery_grid
+from sparsesim.sim.support_recovery.engine import _Totals, _unit_magnitudes
 
 ALPHA = 1e-4  # per statistical test: false-alarm rate 1e-4
 
