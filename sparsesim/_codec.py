@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_int
-from .backend import to_numpy
+from .backend import host_array
 
 __all__ = ["MAX_LENGTH", "hist_to_str", "hist_from_str"]
 
@@ -48,13 +48,7 @@ def hist_to_str(hist: Any) -> str:
 
 def _check_hist(hist: Any) -> np.ndarray:
     """``hist`` as a 1-D host array of non-negative integral counts."""
-    if isinstance(hist, (str, bytes)):
-        raise TypeError(f"hist must be None or a 1-D array of counts; got {type(hist).__name__}")
-    try:
-        h = to_numpy(hist)
-    except (TypeError, ValueError):
-        raise TypeError(f"hist must be None or a 1-D array of counts; "
-                        f"got {type(hist).__name__}") from None
+    h = host_array("hist", hist, "None or a 1-D array of counts")
     if h.dtype.kind not in "biuf":
         raise TypeError(f"hist must hold integer counts; got dtype {h.dtype}")
     if h.ndim != 1:

@@ -45,6 +45,7 @@ __all__ = [
     "namespace_of",
     "is_cupy",
     "to_numpy",
+    "host_array",
     "asarray",
     "make_rng",
     "Rng",
@@ -200,6 +201,29 @@ def to_numpy(x: Any) -> np.ndarray:
     if is_cupy(x):
         return x.get()
     return np.asarray(x)
+
+
+def host_array(name: str, value: Any, what: str) -> np.ndarray:
+    """``value`` as a host NumPy array, or a ``TypeError`` saying ``{name} must be {what}``.
+
+    Strings and bytes are refused (NumPy would make them 0-d arrays), as is
+    anything :func:`to_numpy` cannot convert.
+
+    Examples
+    --------
+    >>> host_array("errors", [0.1, 0.2], "an array of error rates").tolist()
+    [0.1, 0.2]
+    >>> host_array("errors", "0.1", "an array of error rates")
+    Traceback (most recent call last):
+    ...
+    TypeError: errors must be an array of error rates; got str
+    """
+    if not isinstance(value, (str, bytes)):
+        try:
+            return to_numpy(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{name} must be {what}; got {type(value).__name__}")
 
 
 def asarray(x: Any, backend: str = "auto", dtype: Any = None):

@@ -64,25 +64,24 @@ def support_recovery(cells, monkeypatch=None, factor=1.0):
         return _count(sim.tables(cells))
 
 
-def best_k_term(cells, factor=1.0):
-    from sparsesim.sim import best_k_term as sim
-    tab = importlib.import_module("sparsesim.sim.best_k_term.tables")   # where tables looks it up
+def _tables_with_theory_scaled(family: str, name: str, cells, factor: float) -> tuple[int, int]:
+    """The tested/rejected counts of ``family``'s tables with its theory ``name`` times
+    ``factor`` (capped at 1), patched in the tables module, where it is looked up."""
+    sim = importlib.import_module(f"sparsesim.sim.{family}")
+    tab = importlib.import_module(f"sparsesim.sim.{family}.tables")
     with pytest.MonkeyPatch.context() as mp:
         if factor != 1.0:
-            orig = sim.expected_relative_error
-            mp.setattr(tab, "expected_relative_error",
-                       lambda *a, **k: min(1.0, factor * orig(*a, **k)))
+            orig = getattr(sim, name)
+            mp.setattr(tab, name, lambda *a, **k: min(1.0, factor * orig(*a, **k)))
         return _count(sim.tables(cells))
+
+
+def best_k_term(cells, factor=1.0):
+    return _tables_with_theory_scaled("best_k_term", "expected_relative_error", cells, factor)
 
 
 def saddles(cells, factor=1.0):
-    from sparsesim.sim import saddles as sim
-    tab = importlib.import_module("sparsesim.sim.saddles.tables")   # where tables looks it up
-    with pytest.MonkeyPatch.context() as mp:
-        if factor != 1.0:
-            orig = sim.local_min_theory
-            mp.setattr(tab, "local_min_theory", lambda *a, **k: min(1.0, factor * orig(*a, **k)))
-        return _count(sim.tables(cells))
+    return _tables_with_theory_scaled("saddles", "local_min_theory", cells, factor)
 
 
 def lottery_published(cells, shift=0.0):

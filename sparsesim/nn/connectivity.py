@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._validation import check_array, check_int, check_real
-from ..backend import namespace_of, to_numpy
+from ..backend import host_array, namespace_of, to_numpy
 from . import mlp
 
 __all__ = ["interpolation_errors", "error_barrier"]
@@ -157,13 +157,7 @@ def error_barrier(errors: np.ndarray) -> np.ndarray:
     >>> error_barrier(np.array([[0.1, 0.5, 0.2], [0.2, 0.2, 0.2]]))
     array([0.35, 0.  ])
     """
-    if isinstance(errors, (str, bytes)):
-        raise TypeError(f"errors must be an array of error rates; got {type(errors).__name__}")
-    try:
-        e = to_numpy(errors)
-    except (TypeError, ValueError):
-        raise TypeError(f"errors must be an array of error rates; "
-                        f"got {type(errors).__name__}") from None
+    e = host_array("errors", errors, "an array of error rates")
     check_array("errors", e, finite=True, min_ndim=1, kinds="biuf")
     if e.shape[-1] < 1:
         raise ValueError(f"errors must hold at least one error per path (last axis); "

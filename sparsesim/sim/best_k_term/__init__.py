@@ -36,18 +36,7 @@ from .figures import figures
 from .tables import tables
 
 __all__ = [
-    "KINDS",
-    "MAX_N",
-    "MAX_TRIALS",
-    "BestKTermErrorResult",
-    "best_k_term_error",
-    "relative_errors",
-    "compressible_magnitudes",
-    "expected_relative_error",
-    "PARAMS",
-    "DEFAULTS",
-    "valid_cell",
-    "run_cell",
-    "tables",
-    "figures",
+    "KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
+    "relative_errors", "compressible_magnitudes", "expected_relative_error",
+    "PARAMS", "DEFAULTS", "valid_cell", "run_cell", "tables", "figures",
 ]
