@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 
 __all__ = [
+    "short_repr",
     "check_int",
     "check_real",
     "check_choice",
@@ -24,7 +25,14 @@ __all__ = [
 ]
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters for error messages.
+
+    Examples
+    --------
+    >>> short_repr("x" * 100)[-5:]
+    'xx...'
+    """
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -47,7 +55,7 @@ def check_int(name: str, value: Any, *, low: int | None = None,
     ValueError: k must be in [0, 10]; got 11
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {_short(value)} "
+        raise TypeError(f"{name} must be an integer; got {short_repr(value)} "
                         f"of type {type(value).__name__}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
@@ -74,13 +82,13 @@ def check_real(name: str, value: Any, *, low: float | None = None,
     ValueError: sigma must be in (0, inf); got 0.0
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {_short(value)} "
+        raise TypeError(f"{name} must be a real number; got {short_repr(value)} "
                         f"of type {type(value).__name__}")
     try:
         value = float(value)
     except OverflowError:  # an integer beyond the float range, e.g. 2**1100
         raise ValueError(f"{name} must be finite; got an integer beyond the float "
-                         f"range ({_short(value)})") from None
+                         f"range ({short_repr(value)})") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
     bad = ((low is not None and (value < low or (low_open and value == low)))
@@ -104,10 +112,10 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     """
     choices = tuple(choices)
     if not isinstance(value, str) and any(isinstance(c, str) for c in choices):
-        raise TypeError(f"{name} must be one of {choices}; got {_short(value)} "
+        raise TypeError(f"{name} must be one of {choices}; got {short_repr(value)} "
                         f"of type {type(value).__name__}")
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; got {_short(value)}")
+        raise ValueError(f"{name} must be one of {choices}; got {short_repr(value)}")
     return value
 
 

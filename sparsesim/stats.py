@@ -29,6 +29,9 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from ._validation import short_repr
+from .theory import binom_logpmf_unchecked
+
 __all__ = [
     "clopper_pearson",
     "wilson_interval",
@@ -54,21 +57,16 @@ __all__ = [
 # argument checks
 # ---------------------------------------------------------------------------
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _as_array(name: str, value: Any, kinds: str) -> np.ndarray:
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be numeric; got {_short(value)}")
+        raise TypeError(f"{name} must be numeric; got {short_repr(value)}")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic inputs
         raise TypeError(f"{name} must be array_like; got {type(value).__name__}") from exc
     if arr.dtype.kind not in kinds:
         raise TypeError(f"{name} must have a dtype of kind {sorted(kinds)}; "
-                        f"got {_short(value)} of dtype {arr.dtype}")
+                        f"got {short_repr(value)} of dtype {arr.dtype}")
     return arr
 
 
@@ -108,13 +106,13 @@ def _probs(name: str, value: Any) -> np.ndarray:
 def _as_float(name: str, value: Any) -> float:
     """A real scalar as a Python float; ``TypeError``/``ValueError`` naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {_short(value)} "
+        raise TypeError(f"{name} must be a real number; got {short_repr(value)} "
                         f"of type {type(value).__name__}")
     try:
         return float(value)
     except OverflowError:  # an integer beyond the float range, e.g. 2**1100
         raise ValueError(f"{name} must be finite; got an integer beyond the float "
-                         f"range ({_short(value)})") from None
+                         f"range ({short_repr(value)})") from None
 
 
 def _unit_open(name: str, value: Any) -> float:
@@ -165,11 +163,10 @@ def _beta_log_pdf(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     ``log(n * pmf(a - 1; n - 1, p))`` with ``n = a + b - 1`` (saddle-point
     binomial pmf: full relative accuracy for ``n`` up to ``2**53``, where
     ``betaln`` differences lose digits)."""
-    from .theory import _binom_logpmf  # local: theory is the heavier module
 
     n = a + b - 1.0
     with np.errstate(divide="ignore"):
-        return np.log(n) + _binom_logpmf(a - 1.0, n - 1.0, np.log(p), np.log1p(-p), p, 1.0 - p)
+        return np.log(n) + binom_logpmf_unchecked(a - 1.0, n - 1.0, np.log(p), np.log1p(-p), p, 1.0 - p)
 
 
 def _beta_tail_root(a: np.ndarray, b: np.ndarray, target: float, upper: bool,
@@ -381,13 +378,12 @@ def _log_upper_tail_small_p(x: int, n: int, log_p: float) -> float:
     ``P(X >= x) = pmf(x) * sum_m prod_{i<m} (n-x-i) p / ((x+i+1)(1-p))``; the
     ratios are below 1/2, so the series converges geometrically.
     """
-    from .theory import _binom_logpmf  # local: theory is the heavier module
 
     p = math.exp(log_p)
     log_1mp = math.log1p(-p)
     # the unchecked kernel: n may exceed 2**53 here (binom_test_two_sided); it is
     # then rounded to float64, a relative change below 1e-16
-    log_pmf = float(_binom_logpmf(x, n, log_p, log_1mp, p, -math.expm1(log_p)))
+    log_pmf = float(binom_logpmf_unchecked(x, n, log_p, log_1mp, p, -math.expm1(log_p)))
     total, term = 1.0, 1.0
     for i in range(n - x):
         term *= (n - x - i) * math.exp(log_p - log_1mp) / (x + i + 1)
@@ -436,7 +432,7 @@ def binom_test_log(successes: Any, trials: Any, log_p: Any, *,
     -793.092245
     """
     if not isinstance(log, (bool, np.bool_)):
-        raise TypeError(f"log must be a bool; got {_short(log)}")
+        raise TypeError(f"log must be a bool; got {short_repr(log)}")
     x, n = _successes_trials(successes, trials)
     _exact_trials(n)
     lp = _as_array("log_p", log_p, "iuf").astype(np.float64)
@@ -540,7 +536,7 @@ def _gof_inputs(observed_counts: Any, expected_probs: Any, min_expected: float,
     if abs(total_p - 1.0) > 1e-9:
         raise ValueError(f"expected_probs must sum to 1 within 1e-9; got sum {total_p!r}")
     if isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, numbers.Integral):
-        raise TypeError(f"ddof must be an integer; got {_short(ddof)}")
+        raise TypeError(f"ddof must be an integer; got {short_repr(ddof)}")
     if ddof < 0:
         raise ValueError(f"ddof must be >= 0; got {ddof}")
     n = int(obs.sum())

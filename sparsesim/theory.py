@@ -57,6 +57,8 @@ from typing import Any
 import numpy as np
 from scipy import integrate, optimize, special
 
+from ._validation import short_repr
+
 __all__ = [
     "tail_prob",
     "log_tail_prob",
@@ -107,11 +109,6 @@ _TINY_PROB = 1e-280      # below this a probability is recomputed in log space
 # argument checks (vectorised; every element is checked)
 # ---------------------------------------------------------------------------
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _fmt_bound(x: float | None, default: str) -> str:
     if x is None:
         return default
@@ -133,7 +130,7 @@ def _int_arg(name: str, value: Any, *, low: int | None = 0,
     """``value`` as an int64 array (0-d for scalars); every element checked."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer or an array of integers; "
-                        f"got {_short(value)} of type {type(value).__name__}")
+                        f"got {short_repr(value)} of type {type(value).__name__}")
     if isinstance(value, numbers.Integral):
         if not -(2 ** 63) <= int(value) < 2 ** 63:
             raise ValueError(f"{name} must be in [{_fmt_bound(low, '-inf')}, "
@@ -147,7 +144,7 @@ def _int_arg(name: str, value: Any, *, low: int | None = 0,
                             f"got {type(value).__name__}") from exc
         if arr.dtype.kind not in "iu":
             raise TypeError(f"{name} must be an integer or an array of integers; "
-                            f"got {_short(value)} of dtype {arr.dtype}")
+                            f"got {short_repr(value)} of dtype {arr.dtype}")
         if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2 ** 63:
             raise ValueError(f"{name} must be in [{_fmt_bound(low, '-inf')}, "
                              f"{_fmt_bound(high, 'inf')}]; got {int(arr.max())}")
@@ -168,7 +165,7 @@ def _real_arg(name: str, value: Any, *, low: float | None = None,
     """``value`` as a finite float64 array (0-d for scalars); every element checked."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {_short(value)} of type {type(value).__name__}")
+                        f"got {short_repr(value)} of type {type(value).__name__}")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic inputs
@@ -176,7 +173,7 @@ def _real_arg(name: str, value: Any, *, low: float | None = None,
                         f"got {type(value).__name__}") from exc
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {_short(value)} of dtype {arr.dtype}")
+                        f"got {short_repr(value)} of dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     finite = np.isfinite(arr)
     if not finite.all():
@@ -194,7 +191,7 @@ def _real_arg(name: str, value: Any, *, low: float | None = None,
 
 def _check_log(log: Any) -> bool:
     if not isinstance(log, (bool, np.bool_)):
-        raise TypeError(f"log must be a bool; got {_short(log)} of type {type(log).__name__}")
+        raise TypeError(f"log must be a bool; got {short_repr(log)} of type {type(log).__name__}")
     return bool(log)
 
 
@@ -445,10 +442,13 @@ def _log_binom_coef(n: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.where(small, exact, np.where(inner, value, 0.0))
 
 
-def _binom_logpmf(j: np.ndarray, n: np.ndarray, log_p: np.ndarray,
+def binom_logpmf_unchecked(j: np.ndarray, n: np.ndarray, log_p: np.ndarray,
                   log_1mp: np.ndarray, p: np.ndarray | None = None,
                   p1: np.ndarray | None = None) -> np.ndarray:
     """Binomial log-pmf from ``log p`` and ``log(1-p)``; ``-inf`` outside ``[0, n]``.
+
+    The unchecked kernel of :func:`binom_logpmf`, for callers that have
+    validated their arguments (float64 arrays that broadcast together).
 
     Saddle-point form: ``log pmf = stirlerr(n) - stirlerr(j) - stirlerr(n-j)
     - bd0(j, n p) - bd0(n-j, n (1-p)) + log(n / (2 pi j (n-j))) / 2``.
@@ -560,7 +560,7 @@ def binom_logpmf(j: Any, n: Any, p: Any = None, *, log_p: Any = None,
         j, n, p = _broadcast(j=j, n=n, p=p)
         with np.errstate(divide="ignore"):
             lp, l1mp = np.log(p), np.log1p(-p)
-        return _out(_binom_logpmf(j, n, lp, l1mp, p, 1.0 - p))
+        return _out(binom_logpmf_unchecked(j, n, lp, l1mp, p, 1.0 - p))
     lp = _log_arg("log_p", log_p)
     if log_1mp is None:
         j, n, lp = _broadcast(j=j, n=n, log_p=lp)
@@ -580,7 +580,7 @@ def binom_logpmf(j: Any, n: Any, p: Any = None, *, log_p: Any = None,
             p1 = np.exp(l1mp)
     with np.errstate(under="ignore"):
         p = np.exp(lp)
-    return _out(_binom_logpmf(j, n, lp, l1mp, p, p1))
+    return _out(binom_logpmf_unchecked(j, n, lp, l1mp, p, p1))
 
 
 def _log_arg(name: str, value: Any) -> np.ndarray:
@@ -590,7 +590,7 @@ def _log_arg(name: str, value: Any) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {_short(value)} of dtype {arr.dtype}")
+                        f"got {short_repr(value)} of dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     bad = np.isnan(arr) | (arr > 0)
     if bad.any():
@@ -661,7 +661,7 @@ def _law(j, n, t, sigma, log):
     log_q, log_1mq = _log_q_pair(a)
     x = a * _SQRT1_2
     with np.errstate(under="ignore"):
-        value = _binom_logpmf(j, n, log_q, log_1mq, special.erfc(x), special.erf(x))
+        value = binom_logpmf_unchecked(j, n, log_q, log_1mq, special.erfc(x), special.erf(x))
     return _finish(value, log)
 
 
@@ -1745,7 +1745,7 @@ _BISECT_STEPS = 80          # 40 / 2**80: tau to the last bit
 
 def _l1_c(signed: Any) -> float:
     if not isinstance(signed, (bool, np.bool_)):
-        raise TypeError(f"signed must be a bool; got {_short(signed)} of type "
+        raise TypeError(f"signed must be a bool; got {short_repr(signed)} of type "
                         f"{type(signed).__name__}")
     return 2.0 if signed else 1.0
 
