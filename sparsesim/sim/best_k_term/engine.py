@@ -12,6 +12,7 @@ from ..._validation import check_array, check_choice, check_int, check_real
 from ...backend import (BACKENDS, get_namespace, namespace_of, resolve_backend, seed_sequence,
                        to_numpy)
 from ...sparsity import best_k_term, group_best_q, group_labels, keep_count
+from ...theory import best_k_relative_error_exact as expected_relative_error
 from .._streams import iter_block_rngs
 
 __all__ = ["KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
@@ -299,49 +300,3 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
         sigma_s_sorted=sigma_sorted, bound=bound,
         ratio_mean=ratio_stats.mean if comp else None, ratio_max=ratio_stats.max if comp else None,
         seed=seed, backend=backend)
-
-
-# --------------------------------------------------------------------------- finite-n theory
-
-def expected_relative_error(units: int, kept: int, group_size: int = 1) -> float:
-    """Exact E‖w − P(w)‖²/‖w‖² for Gaussian ``w`` at finite size.
-
-    ``w ~ N(0, I_n)`` with ``n = units · group_size``; ``P`` keeps the
-    ``kept`` units (coordinates, or contiguous groups of ``group_size``) of
-    largest energy.  The ratio depends on ``w / ‖w‖`` only, which is
-    independent of ``‖w‖²``, so its mean is E[energy dropped] / n.  A unit's
-    energy ``E ~ χ²_g`` is dropped when at least ``kept`` of the other
-    ``units − 1`` exceed it; with ``u = P(χ²_g > E)``::
-
-        E[ratio] = (units / n) ∫₀¹ Q_g(u) · I_u(kept, units − kept) du
-
-    (``Q_g`` = the χ²_g upper quantile, ``I`` the regularized incomplete beta
-    function = P(Binomial(units − 1, u) ≥ kept)), by adaptive quadrature.  As
-    ``units → ∞`` at ``kept / units = ρ`` it tends to the large-n limits of
-    :mod:`sparsesim.theory`.
-
-    Examples
-    --------
-    >>> round(expected_relative_error(100, 10), 5)        # limit theory: 0.56071
-    0.56776
-    >>> expected_relative_error(10, 0, 3), expected_relative_error(10, 10, 3)
-    (1.0, 0.0)
-    """
-    from scipy import integrate, special, stats  # noqa: PLC0415
-
-    units = check_int("units", units, low=1)
-    kept = check_int("kept", kept, low=0, high=units)
-    g = check_int("group_size", group_size, low=1)
-    if kept == 0:
-        return 1.0
-    if kept == units:
-        return 0.0
-
-    def f(u: float) -> float:
-        return float(stats.chi2.isf(u, g) * special.betainc(kept, units - kept, u))
-
-    c = kept / units
-    edges = sorted({0.0, c / 4, c, min(1.0, 4 * c), 1.0})
-    total = sum(integrate.quad(f, a, b, limit=500, epsabs=0.0, epsrel=1e-12)[0]
-                for a, b in zip(edges[:-1], edges[1:]) if b > a)
-    return float(total / g)
