@@ -45,6 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
+
+from ._validation import check_bool, check_choice, check_int
+from .backend import resolve_backend
+from .report import judge, write_report
+from .sim import Simulation, report_hooks
+from .sweep import ConfigError, list_configs, load_config, run_sweep
+
 __all__ = ["RunResult", "Verdict", "run", "report", "report_all", "write_index",
            "default_out", "EXECUTORS"]
 
@@ -154,8 +162,6 @@ def _make_executor(executor: Any, backend: str, scheduler: str | None) -> Any:
             raise TypeError(f"executor must be one of {EXECUTORS} or an object with run() and "
                             f"close(); got {type(executor).__name__}")
         return executor
-    from ._validation import check_choice  # noqa: PLC0415
-
     check_choice("executor", executor, EXECUTORS)
     if executor == "local":
         if scheduler is not None:
@@ -168,9 +174,6 @@ def _make_executor(executor: Any, backend: str, scheduler: str | None) -> Any:
 
 def _judged(sim: Any, cells: Any, out: Path, *, name: str, description: str,
             write: bool) -> tuple[list, Verdict, list[Path]]:
-    from .report import judge, write_report  # noqa: PLC0415
-    from .sim import report_hooks  # noqa: PLC0415
-
     tables_of, figures_of = report_hooks(sim)
     tables = list(tables_of(cells)) if tables_of is not None else []
     verdict = Verdict.from_judgement(judge(tables))
@@ -219,10 +222,6 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
     -------
     RunResult
     """
-    from ._validation import check_choice, check_int  # noqa: PLC0415
-    from .backend import resolve_backend  # noqa: PLC0415
-    from .sweep import load_config, run_sweep  # noqa: PLC0415
-
     t0 = time.perf_counter()
     if not isinstance(name_or_toml, (str, Path)):
         raise TypeError(f"name_or_toml must be a simulation name or a TOML path; "
@@ -235,8 +234,7 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
     if seed is not None:
         check_int("seed", seed, low=0)
     for flag, value in (("quick", quick), ("report", report), ("progress", progress)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{flag} must be a bool; got {type(value).__name__}")
+        check_bool(flag, value)
     config = load_config(name_or_toml, quick=quick, seed=seed,
                          overrides={"trials": trials} if trials is not None else None,
                          simulation=simulation)
@@ -266,11 +264,6 @@ def report(name: str | None = None, *, out: str | Path | None = None) -> RunResu
     FileNotFoundError
         When ``out/cells.csv`` does not exist (run the sweep first).
     """
-    import pandas as pd  # noqa: PLC0415
-
-    from .sim import Simulation  # noqa: PLC0415
-    from .sweep import ConfigError, list_configs, load_config  # noqa: PLC0415
-
     t0 = time.perf_counter()
     if name is None and out is None:
         raise TypeError("report needs a simulation name or out (the directory of cells.csv)")

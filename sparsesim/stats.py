@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from ._validation import short_repr
+from ._validation import (
+    as_float,
+    as_numeric,
+    check_bool,
+    check_log_prob_array,
+    check_real,
+    first_bad,
+    short_repr,
+)
 from .theory import binom_logpmf_unchecked
 
 __all__ = [
@@ -57,69 +65,33 @@ __all__ = [
 # argument checks
 # ---------------------------------------------------------------------------
 
-def _as_array(name: str, value: Any, kinds: str) -> np.ndarray:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be numeric; got {short_repr(value)}")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(f"{name} must be array_like; got {type(value).__name__}") from exc
-    if arr.dtype.kind not in kinds:
-        raise TypeError(f"{name} must have a dtype of kind {sorted(kinds)}; "
-                        f"got {short_repr(value)} of dtype {arr.dtype}")
-    return arr
-
-
-def _first_bad(arr: np.ndarray, bad: np.ndarray) -> str:
-    value = arr[bad].flat[0]
-    if arr.ndim == 0:
-        return repr(value.item() if hasattr(value, "item") else value)
-    idx = tuple(int(i) for i in np.argwhere(bad)[0])
-    return f"{value.item()!r} (at index {idx})"
-
-
 def _counts(name: str, value: Any, *, low: int = 0) -> np.ndarray:
     """Integer counts (int dtype, or floats holding integers) as int64."""
-    arr = _as_array(name, value, "iuf")
+    arr = as_numeric(name, value, "iuf")
     if arr.dtype.kind == "f":
         arr = arr.astype(np.float64)    # float16/float32 counts: compare in float64
         bad = ~np.isfinite(arr) | (arr != np.floor(arr))
         if bad.any():
-            raise TypeError(f"{name} must hold integers; got {_first_bad(arr, bad)}")
+            raise TypeError(f"{name} must hold integers; got {first_bad(arr, bad)}")
         if arr.size and np.abs(arr).max() > 2.0 ** 53:
             raise ValueError(f"{name} must be below 2**53 in magnitude")
     arr = arr.astype(np.int64)
     bad = arr < low
     if bad.any():
-        raise ValueError(f"{name} must be >= {low}; got {_first_bad(arr, bad)}")
+        raise ValueError(f"{name} must be >= {low}; got {first_bad(arr, bad)}")
     return arr
 
 
 def _probs(name: str, value: Any) -> np.ndarray:
-    arr = _as_array(name, value, "iuf").astype(np.float64)
+    arr = as_numeric(name, value, "iuf").astype(np.float64)
     bad = ~((arr >= 0.0) & (arr <= 1.0))
     if bad.any():
-        raise ValueError(f"{name} must be in [0, 1]; got {_first_bad(arr, bad)}")
+        raise ValueError(f"{name} must be in [0, 1]; got {first_bad(arr, bad)}")
     return arr
 
 
-def _as_float(name: str, value: Any) -> float:
-    """A real scalar as a Python float; ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {short_repr(value)} "
-                        f"of type {type(value).__name__}")
-    try:
-        return float(value)
-    except OverflowError:  # an integer beyond the float range, e.g. 2**1100
-        raise ValueError(f"{name} must be finite; got an integer beyond the float "
-                         f"range ({short_repr(value)})") from None
-
-
 def _unit_open(name: str, value: Any) -> float:
-    value = _as_float(name, value)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be in (0, 1); got {value}")
-    return value
+    return check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def _successes_trials(successes: Any, trials: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +123,7 @@ def _exact_trials(n: np.ndarray) -> None:
     bad = n > MAX_TRIALS
     if bad.any():
         raise ValueError(f"trials must be in [1, 2**53] (counts exact in float64); "
-                         f"got {_first_bad(n, bad)}")
+                         f"got {first_bad(n, bad)}")
 
 
 # ---------------------------------------------------------------------------
@@ -431,14 +403,10 @@ def binom_test_log(successes: Any, trials: Any, log_p: Any, *,
     >>> round(float(binom_test_log(1, 1000, -800.0, log=True)), 6)
     -793.092245
     """
-    if not isinstance(log, (bool, np.bool_)):
-        raise TypeError(f"log must be a bool; got {short_repr(log)}")
+    log = check_bool("log", log)
     x, n = _successes_trials(successes, trials)
     _exact_trials(n)
-    lp = _as_array("log_p", log_p, "iuf").astype(np.float64)
-    bad = np.isnan(lp) | (lp > 0.0)
-    if bad.any():
-        raise ValueError(f"log_p must be in [-inf, 0]; got {_first_bad(lp, bad)}")
+    lp = check_log_prob_array("log_p", log_p, what=None)
     try:
         x, n, lp = np.broadcast_arrays(x, n, lp)
     except ValueError:
@@ -492,14 +460,14 @@ def pool_cells(expected_counts: Any, *, min_expected: float = 5.0) -> np.ndarray
     >>> pool_cells([1.0, 2.0, 6.0, 7.0, 3.0, 1.0]).tolist()
     [0, 0, 0, 1, 1, 1]
     """
-    exp_counts = _as_array("expected_counts", expected_counts, "iuf").astype(np.float64)
+    exp_counts = as_numeric("expected_counts", expected_counts, "iuf").astype(np.float64)
     if exp_counts.ndim != 1 or exp_counts.size == 0:
         raise ValueError(f"expected_counts must be a non-empty 1-D array; "
                          f"got shape {exp_counts.shape}")
     bad = ~(np.isfinite(exp_counts) & (exp_counts >= 0))
     if bad.any():
         raise ValueError(f"expected_counts must be finite and >= 0; "
-                         f"got {_first_bad(exp_counts, bad)}")
+                         f"got {first_bad(exp_counts, bad)}")
     min_expected = _nonneg_real("min_expected", min_expected)
     labels = np.empty(exp_counts.size, dtype=np.int64)
     group, acc, start_open = 0, 0.0, 0
@@ -517,7 +485,7 @@ def pool_cells(expected_counts: Any, *, min_expected: float = 5.0) -> np.ndarray
 
 
 def _nonneg_real(name: str, value: Any) -> float:
-    value = _as_float(name, value)
+    value = as_float(name, value)
     if not (math.isfinite(value) and value >= 0.0):
         raise ValueError(f"{name} must be finite and >= 0; got {value}")
     return value
@@ -633,10 +601,10 @@ def g_test_gof(observed_counts: Any, expected_probs: Any, *,
 # ---------------------------------------------------------------------------
 
 def _pvalues(p_values: Any, alpha: Any) -> tuple[np.ndarray, float]:
-    pv = _as_array("p_values", p_values, "iuf").astype(np.float64)
+    pv = as_numeric("p_values", p_values, "iuf").astype(np.float64)
     bad = ~(np.isnan(pv) | ((pv >= 0.0) & (pv <= 1.0)))
     if bad.any():
-        raise ValueError(f"p_values must be in [0, 1] or NaN; got {_first_bad(pv, bad)}")
+        raise ValueError(f"p_values must be in [0, 1] or NaN; got {first_bad(pv, bad)}")
     return pv, _unit_open("alpha", alpha)
 
 
@@ -714,8 +682,8 @@ _ALTERNATIVES = ("greater", "less")
 
 
 def _paired(x: Any, y: Any) -> np.ndarray:
-    a = _as_array("x", x, "iuf").astype(np.float64).ravel()
-    b = _as_array("y", y, "iuf").astype(np.float64).ravel()
+    a = as_numeric("x", x, "iuf").astype(np.float64).ravel()
+    b = as_numeric("y", y, "iuf").astype(np.float64).ravel()
     if a.shape != b.shape:
         raise ValueError(f"x and y must pair up (one value per seed each); got {a.size} and "
                          f"{b.size} values")
@@ -723,7 +691,7 @@ def _paired(x: Any, y: Any) -> np.ndarray:
         raise ValueError(f"a paired test needs at least 2 pairs (seeds); got {a.size}")
     d = a - b
     if not np.isfinite(d).all():
-        raise ValueError(f"x and y must be finite; got {_first_bad(d, ~np.isfinite(d))}")
+        raise ValueError(f"x and y must be finite; got {first_bad(d, ~np.isfinite(d))}")
     return d
 
 
@@ -857,11 +825,11 @@ def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]
     >>> round(lo, 2), round(hi, 2)
     (60.91, 70.09)
     """
-    v = _as_array("values", values, "iuf").astype(np.float64).ravel()
+    v = as_numeric("values", values, "iuf").astype(np.float64).ravel()
     if v.size < 2:
         raise ValueError(f"a prediction interval needs at least 2 runs; got {v.size}")
     if not np.isfinite(v).all():
-        raise ValueError(f"values must be finite; got {_first_bad(v, ~np.isfinite(v))}")
+        raise ValueError(f"values must be finite; got {first_bad(v, ~np.isfinite(v))}")
     level = _unit_open("level", level)
     n = v.size
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / n))
@@ -905,8 +873,8 @@ def spearman(x: Any, y: Any) -> tuple[float, float, int]:
     >>> spearman([1.0, float("nan"), 3], [1.0, 2, 3])[2]
     2
     """
-    a = _as_array("x", x, "iuf").astype(np.float64)
-    b = _as_array("y", y, "iuf").astype(np.float64)
+    a = as_numeric("x", x, "iuf").astype(np.float64)
+    b = as_numeric("y", y, "iuf").astype(np.float64)
     if a.ndim != 1 or b.shape != a.shape:
         raise ValueError(f"x and y must be 1-D of one length; got shapes {a.shape} and "
                          f"{b.shape}")

@@ -51,14 +51,20 @@ every element of every argument is checked and a bad one raises
 from __future__ import annotations
 
 import math
-import numbers
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from scipy import integrate, optimize, special
 
-from ._validation import check_int, check_real, short_repr
+from ._validation import (
+    check_bool,
+    check_int,
+    check_int_array,
+    check_log_prob_array,
+    check_real,
+    check_real_array,
+)
 
 __all__ = [
     "best_k_relative_error_exact",
@@ -113,90 +119,11 @@ _TINY_PROB = 1e-280      # below this a probability is recomputed in log space
 # argument checks (vectorised; every element is checked)
 # ---------------------------------------------------------------------------
 
-def _fmt_bound(x: float | None, default: str) -> str:
-    if x is None:
-        return default
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
+def _int_arg(name: str, value: Any, *, low: int = 0) -> np.ndarray:
+    """A count (or array of counts) in ``[low, MAX_COUNT]`` as int64."""
+    return check_int_array(name, value, low=low, high=MAX_COUNT)
 
 
-def _range_error(name: str, arr: np.ndarray, bad: np.ndarray, low, high,
-                 low_open: bool, high_open: bool) -> ValueError:
-    first = arr[bad].flat[0]
-    lo = _fmt_bound(low, "-inf")
-    hi = _fmt_bound(high, "inf")
-    where = "" if arr.ndim == 0 else f" (at index {tuple(int(i) for i in np.argwhere(bad)[0])})"
-    return ValueError(f"{name} must be in {'(' if low_open or low is None else '['}{lo}, "
-                      f"{hi}{')' if high_open or high is None else ']'}; got {first!r}{where}")
-
-
-def _int_arg(name: str, value: Any, *, low: int | None = 0,
-             high: int | None = MAX_COUNT) -> np.ndarray:
-    """``value`` as an int64 array (0-d for scalars); every element checked."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer or an array of integers; "
-                        f"got {short_repr(value)} of type {type(value).__name__}")
-    if isinstance(value, numbers.Integral):
-        if not -(2 ** 63) <= int(value) < 2 ** 63:
-            raise ValueError(f"{name} must be in [{_fmt_bound(low, '-inf')}, "
-                             f"{_fmt_bound(high, 'inf')}]; got {int(value)}")
-        arr = np.asarray(int(value), dtype=np.int64)
-    else:
-        try:
-            arr = np.asarray(value)
-        except Exception as exc:  # pragma: no cover - exotic inputs
-            raise TypeError(f"{name} must be an integer or an array of integers; "
-                            f"got {type(value).__name__}") from exc
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"{name} must be an integer or an array of integers; "
-                            f"got {short_repr(value)} of dtype {arr.dtype}")
-        if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2 ** 63:
-            raise ValueError(f"{name} must be in [{_fmt_bound(low, '-inf')}, "
-                             f"{_fmt_bound(high, 'inf')}]; got {int(arr.max())}")
-        arr = arr.astype(np.int64)
-    bad = np.zeros(arr.shape, dtype=bool)
-    if low is not None:
-        bad |= arr < low
-    if high is not None:
-        bad |= arr > high
-    if bad.any():
-        raise _range_error(name, arr, bad, low, high, False, False)
-    return arr
-
-
-def _real_arg(name: str, value: Any, *, low: float | None = None,
-              high: float | None = None, low_open: bool = False,
-              high_open: bool = False) -> np.ndarray:
-    """``value`` as a finite float64 array (0-d for scalars); every element checked."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {short_repr(value)} of type {type(value).__name__}")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {type(value).__name__}") from exc
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {short_repr(value)} of dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        first = arr[~finite].flat[0]
-        raise ValueError(f"{name} must be finite; got {first!r}")
-    bad = np.zeros(arr.shape, dtype=bool)
-    if low is not None:
-        bad |= (arr < low) | ((arr == low) if low_open else False)
-    if high is not None:
-        bad |= (arr > high) | ((arr == high) if high_open else False)
-    if bad.any():
-        raise _range_error(name, arr, bad, low, high, low_open, high_open)
-    return arr
-
-
-def _check_log(log: Any) -> bool:
-    if not isinstance(log, (bool, np.bool_)):
-        raise TypeError(f"log must be a bool; got {short_repr(log)} of type {type(log).__name__}")
-    return bool(log)
 
 
 def _broadcast(**arrays: np.ndarray) -> list[np.ndarray]:
@@ -322,9 +249,9 @@ def tail_prob(t: Any, sigma: Any = 1.0, *, log: bool = False) -> Any:
     >>> float(tail_prob(40.0, log=True))
     -803.9152948331938
     """
-    log = _check_log(log)
-    t = _real_arg("t", t, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    log = check_bool("log", log)
+    t = check_real_array("t", t, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     t, sigma = _broadcast(t=t, sigma=sigma)
     log_q, _ = _log_q_pair(_ratio(t, sigma))
     return _finish(log_q, log)
@@ -372,8 +299,8 @@ def selection_prob(a: Any, *, log: bool = False) -> Any:
     >>> float(selection_prob(0.0))
     1.0
     """
-    log = _check_log(log)
-    a = _real_arg("a", a, low=0.0)
+    log = check_bool("log", log)
+    a = check_real_array("a", a, low=0.0)
     log_q, _ = _log_q_pair(a)
     return _finish(log_q, log)
 
@@ -560,19 +487,19 @@ def binom_logpmf(j: Any, n: Any, p: Any = None, *, log_p: Any = None,
     if p is not None:
         if log_1mp is not None:
             raise TypeError("log_1mp goes with log_p, not with p")
-        p = _real_arg("p", p, low=0.0, high=1.0)
+        p = check_real_array("p", p, low=0.0, high=1.0)
         j, n, p = _broadcast(j=j, n=n, p=p)
         with np.errstate(divide="ignore"):
             lp, l1mp = np.log(p), np.log1p(-p)
         return _out(binom_logpmf_unchecked(j, n, lp, l1mp, p, 1.0 - p))
-    lp = _log_arg("log_p", log_p)
+    lp = check_log_prob_array("log_p", log_p)
     if log_1mp is None:
         j, n, lp = _broadcast(j=j, n=n, log_p=lp)
         l1mp = _log1mexp(lp)
         with np.errstate(under="ignore"):
             p1 = -np.expm1(lp)
     else:
-        l1mp = _log_arg("log_1mp", log_1mp)
+        l1mp = check_log_prob_array("log_1mp", log_1mp)
         j, n, lp, l1mp = _broadcast(j=j, n=n, log_p=lp, log_1mp=l1mp)
         with np.errstate(invalid="ignore"):
             total = np.logaddexp(lp, l1mp)
@@ -587,21 +514,6 @@ def binom_logpmf(j: Any, n: Any, p: Any = None, *, log_p: Any = None,
     return _out(binom_logpmf_unchecked(j, n, lp, l1mp, p, p1))
 
 
-def _log_arg(name: str, value: Any) -> np.ndarray:
-    """A log-probability: real, ``<= 0``, ``-inf`` allowed, NaN refused."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a real number or an array of reals; got {value!r}")
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real number or an array of reals; "
-                        f"got {short_repr(value)} of dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    bad = np.isnan(arr) | (arr > 0)
-    if bad.any():
-        raise ValueError(f"{name} must be in [-inf, 0]; got {arr[bad].flat[0]!r}")
-    return arr
-
-
 # ---------------------------------------------------------------------------
 # support recovery by thresholding
 # ---------------------------------------------------------------------------
@@ -609,8 +521,8 @@ def _log_arg(name: str, value: Any) -> np.ndarray:
 def _dkt(d, k, t, sigma):
     d = _int_arg("d", d, low=1)
     k = _int_arg("k", k)
-    t = _real_arg("t", t, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    t = check_real_array("t", t, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, k, t, sigma = _broadcast(d=d, k=k, t=t, sigma=sigma)
     _at_most("k", k, "d", d)
     return d.astype(np.float64), k.astype(np.float64), t, sigma
@@ -653,7 +565,7 @@ def support_recovery_prob(d: Any, k: Any, t: Any, sigma: Any = 1.0, *,
     >>> float(support_recovery_prob(10**9, 10, 40.0, log=True))
     -8039.152948331938
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     d, k, t, sigma = _dkt(d, k, t, sigma)
     log_q, log_1mq = _log_q_pair(_ratio(t, sigma))
     value = _times(k, log_q) + _count_log_1mq(d - k, log_q, log_1mq)
@@ -695,11 +607,11 @@ def selected_count_pmf(j: Any, d: Any, t: Any, sigma: Any = 1.0, *,
     >>> float(selected_count_pmf(4, 4, 0.0))
     1.0
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     j = _int_arg("j", j)
     d = _int_arg("d", d, low=1)
-    t = _real_arg("t", t, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    t = check_real_array("t", t, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     j, d, t, sigma = _broadcast(j=j, d=d, t=t, sigma=sigma)
     return _law(j, d, t, sigma, log)
 
@@ -732,7 +644,7 @@ def true_positive_pmf(j: Any, d: Any, k: Any, t: Any, sigma: Any = 1.0, *,
     >>> round(float(true_positive_pmf(1, 10, 2, 0.6744897501960817)), 12)
     0.5
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     j = _int_arg("j", j)
     d, k, t, sigma = _dkt(d, k, t, sigma)
     j, k, t, sigma = _broadcast(j=j, k=k, t=t, sigma=sigma)
@@ -767,7 +679,7 @@ def false_positive_pmf(j: Any, d: Any, k: Any, t: Any, sigma: Any = 1.0, *,
     >>> float(false_positive_pmf(0, 5, 5, 1.0))
     1.0
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     j = _int_arg("j", j)
     d, k, t, sigma = _dkt(d, k, t, sigma)
     j, n, t, sigma = _broadcast(j=j, n=d - k, t=t, sigma=sigma)
@@ -804,7 +716,7 @@ def optimal_threshold(d: Any, k: Any, sigma: Any = 1.0) -> Any:
     """
     d = _int_arg("d", d, low=1)
     k = _int_arg("k", k)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, k, sigma = _broadcast(d=d, k=k, sigma=sigma)
     _at_most("k", k, "d", d)
     with np.errstate(divide="ignore"):
@@ -835,7 +747,7 @@ def max_support_recovery_prob(d: Any, k: Any, *, log: bool = False) -> Any:
     >>> round(float(max_support_recovery_prob(1000, 10, log=True)), 4)
     -56.0015
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     d = _int_arg("d", d, low=1)
     k = _int_arg("k", k)
     d, k = _broadcast(d=d, k=k)
@@ -871,7 +783,7 @@ def topk_selection_prob(d: Any, k: Any, *, log: bool = False) -> Any:
     >>> round(float(topk_selection_prob(4, 2)), 15)
     0.166666666666667
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     d = _int_arg("d", d, low=1)
     k = _int_arg("k", k)
     d, k = _broadcast(d=d, k=k)
@@ -907,7 +819,7 @@ def energy_kept(a: Any) -> Any:
     >>> round(float(energy_kept(1.0)), 10)
     0.8012519569
     """
-    a = _real_arg("a", a, low=0.0)
+    a = check_real_array("a", a, low=0.0)
     with np.errstate(over="ignore", under="ignore"):   # a > 1.9e154: a^2 = inf, kept 0
         return _out(special.gammaincc(1.5, 0.5 * a * a))
 
@@ -938,7 +850,7 @@ def universal_threshold(d: Any, sigma: Any = 1.0) -> Any:
     3.716922
     """
     d = _int_arg("d", d, low=1)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, sigma = _broadcast(d=d, sigma=sigma)
     factor = np.sqrt(2.0 * np.log(d.astype(np.float64)))
     out = _scaled(sigma, factor)
@@ -973,8 +885,8 @@ def false_alarm_prob(d: Any, t: Any, sigma: Any = 1.0) -> Any:
     0.183
     """
     d = _int_arg("d", d, low=1)
-    t = _real_arg("t", t, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    t = check_real_array("t", t, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, t, sigma = _broadcast(d=d, t=t, sigma=sigma)
     log_q, log_1mq = _log_q_pair(_ratio(t, sigma))
     with np.errstate(under="ignore"):
@@ -1008,7 +920,7 @@ def gaussian_best_k_relative_error(density: Any) -> Any:
     >>> round(float(gaussian_best_k_relative_error(0.1)), 6)
     0.560714
     """
-    density = _real_arg("density", density, low=0.0, high=1.0)
+    density = check_real_array("density", density, low=0.0, high=1.0)
     with np.errstate(divide="ignore", under="ignore"):
         a = -special.ndtri(0.5 * density)
         return _out(special.gammainc(1.5, 0.5 * a * a))
@@ -1043,7 +955,7 @@ def group_best_q_relative_error(density: Any, g: Any) -> Any:
     >>> round(float(group_best_q_relative_error(0.1, 10)), 6)
     0.808176
     """
-    density = _real_arg("density", density, low=0.0, high=1.0)
+    density = check_real_array("density", density, low=0.0, high=1.0)
     g = _int_arg("g", g, low=1).astype(np.float64)
     with np.errstate(divide="ignore", under="ignore"):
         x = 2.0 * special.gammainccinv(0.5 * g, density)  # chi2_g.isf(density)
@@ -1069,7 +981,7 @@ def compressible_best_k_bound(x_l1: Any, s: Any) -> Any:
     >>> float(compressible_best_k_bound(4.0, 4))
     1.0
     """
-    x_l1 = _real_arg("x_l1", x_l1, low=0.0)
+    x_l1 = check_real_array("x_l1", x_l1, low=0.0)
     s = _int_arg("s", s, low=1)
     x_l1, s = _broadcast(x_l1=x_l1, s=s)
     return _out(x_l1 / (2.0 * np.sqrt(s.astype(np.float64))))
@@ -1141,7 +1053,7 @@ def power_law_best_k_error(n: Any, s: Any, p: Any) -> Any:
     """
     n = _int_arg("n", n, low=1)
     s = _int_arg("s", s)
-    p = _real_arg("p", p, low=0.0, low_open=True)
+    p = check_real_array("p", p, low=0.0, low_open=True)
     n, s, p = _broadcast(n=n, s=s, p=p)
     _at_most("s", s, "n", n)
     out = np.empty(n.shape, dtype=np.float64)
@@ -1173,7 +1085,7 @@ def power_law_best_k_rate(s: Any, p: Any) -> Any:
     0.5
     """
     s = _int_arg("s", s, low=1)
-    p = _real_arg("p", p, low=0.0, low_open=True)
+    p = check_real_array("p", p, low=0.0, low_open=True)
     s, p = _broadcast(s=s, p=p)
     # p below ~1e-308: 1/p = inf and s^-inf is the limit 0 (1 for s = 1)
     with np.errstate(over="ignore", under="ignore"):
@@ -1271,10 +1183,10 @@ def group_tail_prob(g: Any, tau: Any, sigma: Any = 1.0, *, log: bool = False) ->
     >>> round(float(group_tail_prob(4, 60.0, log=True)), 6)
     -1792.503903
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     g = _int_arg("g", g, low=1)
-    tau = _real_arg("tau", tau, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    tau = check_real_array("tau", tau, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     g, tau, sigma = _broadcast(g=g, tau=tau, sigma=sigma)
     _, log_sf = _group_logs(g, tau, sigma)
     return _finish(log_sf, log)
@@ -1306,12 +1218,12 @@ def group_support_recovery_prob(G: Any, g: Any, q: Any, tau: Any, sigma: Any = 1
     ...          - support_recovery_prob(100, 10, t, log=True)) < 1e-12)
     True
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     G = _int_arg("G", G, low=1)
     g = _int_arg("g", g, low=1)
     q = _int_arg("q", q)
-    tau = _real_arg("tau", tau, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    tau = check_real_array("tau", tau, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     G, g, q, tau, sigma = _broadcast(G=G, g=g, q=q, tau=tau, sigma=sigma)
     _at_most("q", q, "G", G)
     log_cdf, log_sf = _group_logs(g, tau, sigma)
@@ -1351,7 +1263,7 @@ def group_optimal_threshold(G: Any, g: Any, q: Any, sigma: Any = 1.0) -> Any:
     G = _int_arg("G", G, low=1)
     g = _int_arg("g", g, low=1)
     q = _int_arg("q", q)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     G, g, q, sigma = _broadcast(G=G, g=g, q=q, sigma=sigma)
     _at_most("q", q, "G", G)
     with np.errstate(over="ignore"):
@@ -1381,7 +1293,7 @@ def group_topq_selection_prob(G: Any, q: Any, *, log: bool = False) -> Any:
     >>> round(float(group_topq_selection_prob(4, 2)), 15)
     0.166666666666667
     """
-    log = _check_log(log)
+    log = check_bool("log", log)
     G = _int_arg("G", G, low=1)
     q = _int_arg("q", q)
     G, q = _broadcast(G=G, q=q)
@@ -1468,10 +1380,10 @@ def planted_tail_prob(mu: Any, t: Any, sigma: Any = 1.0, *, log: bool = False) -
     >>> round(float(planted_tail_prob(3.0, 1.0)), 12)
     0.977281539294
     """
-    log = _check_log(log)
-    mu = _real_arg("mu", mu, low=0.0)
-    t = _real_arg("t", t, low=0.0)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    log = check_bool("log", log)
+    mu = check_real_array("mu", mu, low=0.0)
+    t = check_real_array("t", t, low=0.0)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     mu, t, sigma = _broadcast(mu=mu, t=t, sigma=sigma)
     return _finish(_log_planted_tail(_ratio(mu, sigma), _ratio(t, sigma),
                                      _ratio(mu - t, sigma)), log)
@@ -1505,8 +1417,8 @@ def planted_recovery_prob(d: Any, k: Any, mu: Any, t: Any, sigma: Any = 1.0, *,
     >>> round(float(planted_recovery_prob(1000, 10, 8.0, 4.0)), 6)
     0.938917
     """
-    log = _check_log(log)
-    mu = _real_arg("mu", mu, low=0.0)
+    log = check_bool("log", log)
+    mu = check_real_array("mu", mu, low=0.0)
     d, k, t, sigma = _dkt(d, k, t, sigma)
     d, k, mu, t, sigma = _broadcast(d=d, k=k, mu=mu, t=t, sigma=sigma)
     return _finish(_planted_log_prob(d, k, _ratio(mu, sigma), _ratio(t, sigma),
@@ -1577,10 +1489,10 @@ def planted_optimal_threshold(d: Any, k: Any, mu: Any, sigma: Any = 1.0) -> Any:
     >>> round(float(planted_optimal_threshold(1000, 10, 0.0)), 6)
     2.575829
     """
-    mu = _real_arg("mu", mu, low=0.0)
+    mu = check_real_array("mu", mu, low=0.0)
     d = _int_arg("d", d, low=1)
     k = _int_arg("k", k)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, k, mu, sigma = _broadcast(d=d, k=k, mu=mu, sigma=sigma)
     _at_most("k", k, "d", d)
     out = np.empty(d.shape, dtype=np.float64)
@@ -1706,11 +1618,11 @@ def planted_topk_recovery_prob(d: Any, k: Any, mu: Any, sigma: Any = 1.0, *,
     >>> round(float(planted_topk_recovery_prob(6, 2, 0.0)), 12)
     0.066666666667
     """
-    log = _check_log(log)
-    mu = _real_arg("mu", mu, low=0.0)
+    log = check_bool("log", log)
+    mu = check_real_array("mu", mu, low=0.0)
     d = _int_arg("d", d, low=1)
     k = _int_arg("k", k)
-    sigma = _real_arg("sigma", sigma, low=0.0, low_open=True)
+    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, k, mu, sigma = _broadcast(d=d, k=k, mu=mu, sigma=sigma)
     _at_most("k", k, "d", d)
     out = np.empty(d.shape, dtype=np.float64)
@@ -1748,10 +1660,7 @@ _BISECT_STEPS = 80          # 40 / 2**80: tau to the last bit
 
 
 def _l1_c(signed: Any) -> float:
-    if not isinstance(signed, (bool, np.bool_)):
-        raise TypeError(f"signed must be a bool; got {short_repr(signed)} of type "
-                        f"{type(signed).__name__}")
-    return 2.0 if signed else 1.0
+    return 2.0 if check_bool("signed", signed) else 1.0
 
 
 def _mills(tau: np.ndarray) -> np.ndarray:
@@ -1830,7 +1739,7 @@ def l1_statistical_dimension(rho_d: Any, *, signed: bool = True) -> Any:
     (0.0, 1.0)
     """
     c = _l1_c(signed)
-    rho_d = _real_arg("rho_d", rho_d, low=0.0, high=1.0)
+    rho_d = check_real_array("rho_d", rho_d, low=0.0, high=1.0)
     out = np.where(rho_d >= 1.0, 1.0, 0.0)
     inner = (rho_d > 0.0) & (rho_d < 1.0)
     if inner.any():
@@ -1886,7 +1795,7 @@ def l1_phase_transition(delta: Any, *, signed: bool = True) -> Any:
     (0.0, 1.0)
     """
     c = _l1_c(signed)
-    delta = _real_arg("delta", delta, low=0.0, high=1.0)
+    delta = check_real_array("delta", delta, low=0.0, high=1.0)
     out = np.where(delta >= 1.0, 1.0, 0.0)
     inner = (delta > 0.0) & (delta < 1.0)
     if inner.any():

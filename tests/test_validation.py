@@ -17,11 +17,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsesim._validation import (
+    as_float,
+    as_numeric,
     check_array,
+    check_bool,
     check_choice,
     check_int,
+    check_int_array,
+    check_log_prob_array,
     check_real,
+    check_real_array,
     check_same_shape,
+    first_bad,
+    interval_text,
 )
 
 # --------------------------------------------------------------------------- check_int
@@ -160,6 +168,112 @@ def test_check_real_accepts_exactly_the_interval(value, a, b, low_open, high_ope
     else:
         with pytest.raises(ValueError, match=r"^x must be in "):
             check_real("x", value, low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+# --------------------------------------------------------------------------- element-wise checks
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "text"),
+    [((0.0, 1.0), {}, "[0, 1]"), ((0.0, None), {"low_open": True}, "(0, inf)"),
+     ((None, 5), {"infinite_open": False}, "[-inf, 5]"), ((1e-300, 2.5), {"high_open": True},
+                                                         "[1e-300, 2.5)"),
+     ((0, 2 ** 63), {}, "[0, 9223372036854775808]"), ((1234567.0, 1e20), {}, "[1234567, 1e+20]")],
+)
+def test_interval_text(args, kwargs, text):
+    # Falsified by a wrong bracket for an open/infinite end or a float-formatted integer bound.
+    assert interval_text(*args, **kwargs) == text
+
+
+def test_first_bad_names_value_and_index():
+    assert first_bad(np.array([[1, 2], [3, -4]]), np.array([[False, False], [False, True]])) \
+        == "-4 (at index (1, 1))"
+    assert first_bad(np.array(-0.5), np.array(True)) == "-0.5"   # 0-d: no index
+    assert first_bad(np.array([np.nan, 1.0]), np.array([True, False])) == "nan (at index (0,))"
+
+
+def test_as_float_and_as_numeric_refuse_booleans_and_wrong_kinds():
+    assert as_float("a", np.float32(0.5)) == 0.5 and type(as_float("a", 3)) is float
+    assert math.isnan(as_float("a", float("nan")))            # as_float checks no range
+    for bad in (True, "1", None):
+        with pytest.raises(TypeError, match=r"^a must be a real number; got "):
+            as_float("a", bad)
+    with pytest.raises(ValueError, match=r"^a must be finite; got an integer beyond the float"):
+        as_float("a", 2 ** 1100)
+    with pytest.raises(TypeError, match=r"^v must be numeric; got True of type bool$"):
+        as_numeric("v", True)
+    with pytest.raises(TypeError, match=r"^v must have a dtype of kind \['i', 'u'\]; got "):
+        as_numeric("v", [1.5], "iu")
+    with pytest.raises(TypeError, match=r"^v must be a count; got \[1\.5\] of dtype float64$"):
+        as_numeric("v", [1.5], "iu", what="a count")
+
+
+def test_check_int_array_checks_every_element():
+    out = check_int_array("k", [[0, 3], [2, 9]], high=9)
+    assert out.dtype == np.int64 and out.tolist() == [[0, 3], [2, 9]]
+    assert check_int_array("k", 5).shape == ()                 # a scalar comes back 0-d
+    assert check_int_array("k", np.uint64(2 ** 63 - 1), high=None) == 2 ** 63 - 1
+    with pytest.raises(ValueError, match=r"^k must be in \[0, 9\]; got 10 \(at index \(1, 1\)\)$"):
+        check_int_array("k", [[0, 3], [2, 10]], high=9)
+    with pytest.raises(ValueError, match=r"^k must be in \[1, inf\); got 0$"):
+        check_int_array("k", 0, low=1)
+    with pytest.raises(ValueError, match=r"^k must be in \[0, inf\); got 18446744073709551615$"):
+        check_int_array("k", np.array([2 ** 64 - 1], dtype=np.uint64))
+    with pytest.raises(ValueError, match=r"^k must be in \[0, inf\); got 36893488147419103232$"):
+        check_int_array("k", 2 ** 65)                          # beyond int64: refused, not wrapped
+    for bad in (True, 2.0, [1.0], ["a"]):
+        with pytest.raises(TypeError, match=r"^k must be an integer or an array of integers; "):
+            check_int_array("k", bad)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-(2 ** 63), 2 ** 63 - 1), min_size=1, max_size=6),
+       st.integers(-50, 50), st.integers(-50, 50))
+def test_check_int_array_accepts_exactly_the_interval(values, a, b):
+    # Falsified by an accepted element outside [low, high] or a refused array inside it.
+    low, high = min(a, b), max(a, b)
+    if all(low <= v <= high for v in values):
+        assert check_int_array("x", values, low=low, high=high).tolist() == values
+    else:
+        with pytest.raises(ValueError, match=r"^x must be in "):
+            check_int_array("x", values, low=low, high=high)
+
+
+def test_check_real_array_checks_every_element():
+    out = check_real_array("s", [1, 2.5], low=0.0, low_open=True)
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 2.5]
+    with pytest.raises(ValueError, match=r"^s must be in \(0, inf\); got 0\.0 \(at index \(1,\)\)$"):
+        check_real_array("s", [1.0, 0.0], low=0.0, low_open=True)
+    with pytest.raises(ValueError, match=r"^s must be in \[0, 1\); got 1\.0$"):
+        check_real_array("s", 1.0, low=0.0, high=1.0, high_open=True)
+    with pytest.raises(ValueError, match=r"^s must be finite; got inf \(at index \(0,\)\)$"):
+        check_real_array("s", [np.inf, 1.0])
+    for bad in (False, "x", [1 + 2j]):
+        with pytest.raises(TypeError, match=r"^s must be a real number or an array of reals; "):
+            check_real_array("s", bad)
+
+
+def test_check_log_prob_array_and_check_bool():
+    assert check_log_prob_array("lp", [0, -np.inf]).tolist() == [0.0, -np.inf]
+    for bad, shown in ((0.5, "0.5"), ([-1.0, np.nan], r"nan \(at index \(1,\)\)")):
+        with pytest.raises(ValueError, match=rf"^lp must be in \[-inf, 0\]; got {shown}$"):
+            check_log_prob_array("lp", bad)
+    assert check_bool("log", np.bool_(True)) is True
+    for bad in (1, 0.0, "yes", None):
+        with pytest.raises(TypeError, match=r"^log must be a bool; got "):
+            check_bool("log", bad)
+
+
+def test_theory_and_stats_word_a_bad_element_alike():
+    """theory and stats check arrays through _validation: one wording for one mistake."""
+    from sparsesim import stats, theory
+
+    with pytest.raises(ValueError) as t_err:
+        theory.support_recovery_prob(10, [2, -1], 1.0)
+    with pytest.raises(ValueError) as s_err:
+        stats.binom_test_log(1, 10, [-1.0, 0.5])
+    assert re.search(r"got -1 \(at index \(1,\)\)$", str(t_err.value))
+    assert re.search(r"got 0\.5 \(at index \(1,\)\)$", str(s_err.value))
 
 
 # --------------------------------------------------------------------------- check_choice

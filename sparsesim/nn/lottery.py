@@ -78,7 +78,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_int, check_real
+from .._validation import check_array, check_bool, check_choice, check_int, check_real
 from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
 from ..sparsity import keep_count
 from . import mlp as _mlp
@@ -203,8 +203,7 @@ class PruningSchedule:
         if self.scope == "global" and rate not in (0.0, 1.0):
             raise ValueError(f"output_rate must be 0 (output layer left dense) or 1 (pooled) "
                              f"with scope='global'; got {rate}")
-        if not isinstance(self.prune_biases, (bool, np.bool_)):
-            raise TypeError(f"prune_biases must be a bool; got {self.prune_biases!r}")
+        check_bool("prune_biases", self.prune_biases)
         if len(self.densities) < 1:
             raise ValueError("a pruning schedule needs at least one round")
         check_choice("bias_ranking", self.bias_ranking, BIAS_RANKINGS)
