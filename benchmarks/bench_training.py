@@ -5,7 +5,10 @@ batch 100, masks on at density 0.2) trained as a batch of B models by
 :func:`sparsesim.nn.train.train`, for each backend (NumPy; CuPy with the
 CUDA-graph path and the plain path) and each B; beside it, when PyTorch is
 importable, a one-model-at-a-time PyTorch loop of the same network on the
-same device (masked gradients and weights, ``torch.optim.Adam``).
+same device (masked gradients and weights, ``torch.optim.Adam``) and a batched
+PyTorch step of the same B models (parameters stacked along a leading model
+axis, ``torch.bmm``, one ``torch.optim.Adam`` over the stacked tensors: Adam is
+element-wise, so this is B independent optimisers; fused Adam on CUDA).
 
 Timing: a run of ``--steps`` steps minus a run of ``--base-steps`` steps
 (same B, same evaluation points: only the first and the last step), after
@@ -150,6 +153,70 @@ def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
             (cpu[1] - cpu[0]) / (steps - base_steps) * 1e3)
 
 
+def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, density, device,
+                       residual=True):
+    """B models as one PyTorch step: stacked weights, ``bmm``, one Adam (rate, CPU ms)."""
+    import torch  # noqa: PLC0415
+
+    dev = torch.device(device)
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.normal(size=(4000, sizes[0])), dtype=tdtype, device=dev)
+    Y = torch.tensor(rng.integers(0, sizes[-1], size=4000), device=dev)
+    Ws, bs, masks = [], [], []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        W = (torch.randn(n_models, a, b, generator=gen) / a ** 0.5).to(dev, tdtype)
+        bias = torch.zeros(n_models, 1, b, dtype=tdtype, device=dev)
+        mW = (torch.rand(n_models, a, b, generator=gen) < density).to(dev, tdtype)
+        mb = (torch.rand(n_models, 1, b, generator=gen) < density).to(dev, tdtype)
+        Ws.append((W * mW).requires_grad_())
+        bs.append((bias * mb).requires_grad_())
+        masks += [mW, mb]
+    params = [t for pair in zip(Ws, bs) for t in pair]
+    opt = torch.optim.Adam(params, lr=2e-2, fused=dev.type == "cuda")
+
+    def forward(x):
+        for i, (W, bias) in enumerate(zip(Ws, bs)):
+            z = torch.baddbmm(bias, x, W)
+            if i == len(Ws) - 1:
+                return z
+            h = torch.relu(z)
+            x = h + x if (residual and i >= 1 and z.shape[-1] == x.shape[-1]) else h
+        return x
+
+    def run(n):
+        for _ in range(n):
+            idx = torch.randint(0, 4000, (n_models, batch), device=dev)
+            logits = forward(X[idx])                                  # (B, batch, classes)
+            # the sum over models of each model's mean loss: per-model gradients
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), Y[idx].reshape(-1),
+                reduction="sum") / batch
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.no_grad():
+                for p, m in zip(params, masks):
+                    p.grad.mul_(m)
+            opt.step()
+            with torch.no_grad():
+                for p, m in zip(params, masks):
+                    p.mul_(m)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    times, cpu = [], []
+    run(2)
+    for n in (base_steps, steps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        run(n)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    dt = times[1] - times[0]
+    work = n_models * (steps - base_steps)
+    return (work / dt if dt > 0 else float("nan"), (cpu[1] - cpu[0]) / work * 1e3)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="1,16,256", help="comma-separated batch sizes B")
@@ -203,6 +270,14 @@ def main(argv=None) -> int:
                 name = torch.cuda.get_device_name() if dev == "cuda" else "cpu"
                 rows.append((f"torch {dev} (one model at a time)", name, 1, rate, cpu_ms))
                 print(f"  {rows[-1][0]:<26} B=1    {rate:12.1f} model-steps/s", flush=True)
+                for B in models:
+                    rate, cpu_ms = time_torch_batched(B, sizes=sizes, batch=args.batch,
+                                                      steps=args.steps,
+                                                      base_steps=args.base_steps, dtype=dtype,
+                                                      density=args.density, device=dev)
+                    rows.append((f"torch {dev} (batched bmm)", name, B, rate, cpu_ms))
+                    print(f"  {rows[-1][0]:<26} B={B:<4} {rate:12.1f} model-steps/s",
+                          flush=True)
     print()
     print("| trainer | device | B | model-steps/s | ms per batched step | host CPU ms per model-step |")
     print("|---|---|---|---|---|---|")

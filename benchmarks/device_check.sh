@@ -17,9 +17,10 @@
 #   5. bench_hvp        HVP / gradient cost and Lanczos spectrum on CuPy
 #   6. bench_saliency   SNIP / GraSP on CuPy
 #   7. bench_projection best_k_term, NumPy vs CuPy
-#   8. sweep_lottery    the default lottery_mnist1d sweep on CuPy (timed)
-#   9. sweep_rewinding  the default rewinding_geometry sweep on CuPy
-#  10. sweep_support    the default support_recovery sweep on CuPy
+#   8. bench_phase      batched NIHT vs a loop over single problems, NumPy and CuPy
+#   9. sweep_lottery    the default lottery_mnist1d sweep on CuPy (timed)
+#  10. sweep_rewinding  the default rewinding_geometry sweep on CuPy
+#  11. sweep_support    the default support_recovery sweep on CuPy
 # The exit status is 0 only when every step that ran exited 0; a failed step
 # does not stop the later ones (except env), and its status is never lost to
 # the log's tee.  Sweeps write to a fresh folder per simulation under
@@ -64,7 +65,7 @@ while [ $# -gt 0 ]; do
     --only) only=",$2,"; shift 2 ;;
     --quick) quick=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,54p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     -*) echo "device_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) outdir=$1; shift ;;
   esac
@@ -152,12 +153,14 @@ if [ "$quick" -eq 1 ]; then
   hvp_args=(--examples 200 --repeats 1 --no-lanczos)
   sal_args=(--models 1 --repeats 1)
   proj_args=(--rows 512 --cols 512 --repeats 1 --warmup 1)
+  phase_args=(--problems 8 --repeats 1)
 else
   sr_args=(--repeats 3)
   tr_args=(--models 1,16,256)
   hvp_args=(--repeats 3)
   sal_args=(--repeats 3)
   proj_args=(--repeats 5)
+  phase_args=(--problems 128 --repeats 3)
 fi
 
 finish() {  # the summary, the sweeps' results and the exit status (non-zero if any step failed)
@@ -226,6 +229,7 @@ step bench_training 90 "$PY" benchmarks/bench_training.py --backends cupy "${tr_
 step bench_hvp 45 "$PY" benchmarks/bench_hvp.py --backends cupy "${hvp_args[@]}"
 step bench_saliency 30 "$PY" benchmarks/bench_saliency.py --backends cupy "${sal_args[@]}"
 step bench_projection 30 "$PY" benchmarks/bench_projection.py "${proj_args[@]}"
+step bench_phase 45 "$PY" benchmarks/bench_phase_transition.py "${phase_args[@]}"
 sweep sweep_lottery 240 lottery_mnist1d
 sweep sweep_rewinding 240 rewinding_geometry
 sweep sweep_support 120 support_recovery

@@ -15,9 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "device_check.sh"
-# gpu tests -> fused kernel -> trainer -> HVP / saliency / projection -> sweeps
+# gpu tests -> fused kernel -> trainer -> HVP / saliency / projection / NIHT -> sweeps
 STEPS = ["env", "gpu_tests", "bench_support", "bench_training", "bench_hvp", "bench_saliency",
-         "bench_projection", "sweep_lottery", "sweep_rewinding", "sweep_support"]
+         "bench_projection", "bench_phase", "sweep_lottery", "sweep_rewinding", "sweep_support"]
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None,
                                 reason="needs bash and coreutils' timeout")
