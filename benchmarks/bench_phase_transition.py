@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> list[dict]:
                     for i in range(args.problems)]
 
         t_b, res_b = _timed(xp, batched, args.repeats)
+        print(f"  {backend} batched: {t_b:.3f} s", flush=True)
         t_l, res_l = _timed(xp, looped, args.repeats)
+        print(f"  {backend} loop: {t_l:.3f} s", flush=True)
         iters_b = int(np.sum(res_b.iterations))
         iters_l = int(sum(int(np.sum(r.iterations)) for r in res_l))
         x_b = to_numpy(res_b.x)

@@ -39,7 +39,7 @@ import numpy as np
 from sparsesim.backend import cupy_available, device_name, get_namespace
 from sparsesim.nn import init_mlp
 from sparsesim.nn.optim import Adam
-from sparsesim.nn.train import TrainData, train
+from sparsesim.nn.train import TrainData, cuda_graph_support, train
 
 
 def cpu_model() -> str:
@@ -243,7 +243,13 @@ def main(argv=None) -> int:
         if backend == "cupy" and not cupy_available():
             print("cupy: skipped (CuPy or a CUDA device is not usable here)")
             continue
-        paths = [("plain", False)] if backend == "numpy" else [("graph", True), ("plain", False)]
+        paths = [("plain", False)]
+        if backend == "cupy":
+            capturable, why = cuda_graph_support(get_namespace("cupy"))
+            if capturable:
+                paths.insert(0, ("graph", True))
+            else:
+                print(f"cupy (graph): skipped, a training step cannot be captured: {why}")
         for label, use_graph in paths:
             for B in models:
                 rate, cpu_ms = time_trainer(backend, B, sizes=sizes, batch=args.batch, steps=args.steps,

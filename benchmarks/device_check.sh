@@ -160,7 +160,7 @@ else
   hvp_args=(--repeats 3)
   sal_args=(--repeats 3)
   proj_args=(--repeats 5)
-  phase_args=(--problems 128 --repeats 3)
+  phase_args=(--problems 48 --repeats 1)
 fi
 
 finish() {  # the summary, the sweeps' results and the exit status (non-zero if any step failed)

@@ -108,9 +108,11 @@ def host_syncs():
     """A context-manager factory counting host synchronisations (gpu tests).
 
     Under the stand-in it counts every device-to-host read (``float()``,
-    ``.get()``, boolean-mask indexing, ...).  On real CuPy it runs the block
-    under ``cupyx.allow_synchronize(False)``, which raises on the
-    synchronisations CuPy can detect, and reports 0 when none was raised.
+    ``.get()``, boolean-mask indexing, ...).  On real CuPy it counts the
+    synchronisations CuPy itself detects (every call of
+    ``cupy._core.syncdetect._declare_synchronize``, which ``.get()``,
+    ``int()``, ``float()`` ... go through), after checking once that a known
+    device-to-host read is counted, so that a count of 0 can be trusted.
     """
     import contextlib
 
@@ -122,8 +124,24 @@ def host_syncs():
     def real():
         import types
 
-        import cupyx  # noqa: PLC0415
+        import cupy  # noqa: PLC0415
+        from cupy._core import syncdetect  # noqa: PLC0415
         out = types.SimpleNamespace(syncs=0, uploads=0, last="")
-        with cupyx.allow_synchronize(False):
+        original = syncdetect._declare_synchronize
+
+        def counting():
+            out.syncs += 1
+            out.last = "device-to-host read"
+
+        syncdetect._declare_synchronize = counting
+        try:
+            int(cupy.zeros((), dtype=cupy.int64))     # the self-check: one known read
+            if out.syncs != 1:
+                pytest.fail("host_syncs: CuPy's device-to-host reads no longer pass through "
+                            "cupy._core.syncdetect._declare_synchronize; syncs cannot be "
+                            "counted on this CuPy")
+            out.syncs = 0
             yield out
+        finally:
+            syncdetect._declare_synchronize = original
     return real

@@ -447,14 +447,30 @@ def _gpu_problem(cp, B=4, dtype=np.float64):
 @pytest.mark.needs_cuda
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=["sgd", "momentum", "adam"])
 def test_gpu_graph_path_equals_plain_path(xp_gpu, opt):
-    """The CUDA-graph path gives the plain path's results (same kernels, same order)."""
+    """The CUDA-graph path gives the plain path's results (same kernels, same order).
+
+    Where CuPy cannot capture the step (CuPy 14 refuses cuBLAS calls during
+    stream capture), ``use_graph=True`` must say so at once and the default
+    must run the plain path: then the default run is compared instead.
+    """
+    from sparsesim.nn.train import cuda_graph_support
+
     cp = xp_gpu
     data, params, masks = _gpu_problem(cp)
     kw = dict(optimizer=opt, steps=23, batch_size=16, eval_every=5, data_seed=1,
               masks=masks, residual=True, start_steps=[0, 3, 0, 7], rewind_steps=[4])
-    g = train(params, data, use_graph=True, **kw)
+    capturable, why = cuda_graph_support(cp)
+    if capturable:
+        g = train(params, data, use_graph=True, **kw)
+        assert g.used_graph
+    else:
+        assert why
+        with pytest.raises(RuntimeError, match="use_graph=True"):
+            train(params, data, use_graph=True, **kw)
+        g = train(params, data, **kw)
+        assert not g.used_graph
     p = train(params, data, use_graph=False, **kw)
-    assert g.used_graph and not p.used_graph
+    assert not p.used_graph
     for (a, b), (c, d) in zip(g.params, p.params):
         np.testing.assert_allclose(cp.asnumpy(a), cp.asnumpy(c), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(cp.asnumpy(b), cp.asnumpy(d), rtol=1e-12, atol=1e-14)
@@ -569,3 +585,77 @@ def test_no_validation_split_turns_early_stopping_off():
     assert np.isfinite(a.test_loss).all()
     with pytest.raises(ValueError, match="x_train"):
         TrainData(d.x_train[:0], d.y_train[:0], d.x_val, d.y_val, d.x_test, d.y_test)
+
+
+@pytest.mark.gpu
+def test_graph_path_chosen_by_the_capture_probe(xp_gpu, monkeypatch):
+    """Where a capture does not work, the default runs the plain path and use_graph=True says why."""
+    import sparsesim.nn.train as train_mod
+
+    cp = xp_gpu
+    if not hasattr(cp.cuda.Stream, "begin_capture"):          # the CPU stand-in has none
+        monkeypatch.setattr(cp.cuda.Stream, "begin_capture", lambda self: None, raising=False)
+    monkeypatch.setattr(train_mod, "cuda_graph_support",
+                        lambda xp: (False, "cuBLAS refuses stream capture"))
+    data, params, masks = _gpu_problem(cp, B=2)
+    kw = dict(optimizer=Adam(lr=1e-2), steps=6, batch_size=8, eval_every=3, data_seed=1,
+              masks=masks[:1] + [None, None], residual=True)
+    with pytest.raises(RuntimeError, match=r"use_graph=True.*cuBLAS refuses stream capture"):
+        train(params, data, use_graph=True, **kw)
+    assert not train(params, data, **kw).used_graph
+
+
+class _FakeCapture:
+    """An array module whose matrix product fails while its stream captures (as CuPy 14's)."""
+
+    def __init__(self, refuse):
+        import types
+        fake = self
+        self.refuse, self.capturing, self.ended, self.freed = refuse, False, 0, 0
+
+        class Arr:
+            def __matmul__(self, other):
+                if fake.capturing and fake.refuse:
+                    raise NotImplementedError("calling cuBLAS API during stream capture")
+                return self
+
+        class Stream:
+            def __init__(self, non_blocking=False):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def begin_capture(self):
+                fake.capturing = True
+
+            def end_capture(self):
+                fake.capturing, fake.ended = False, fake.ended + 1
+
+            def synchronize(self):
+                pass
+
+        class Pool:
+            malloc = None
+
+            def free_all_blocks(self):
+                fake.freed += 1
+
+        self.float32 = np.float32
+        self.ones = lambda shape, dtype=None: Arr()
+        self.cuda = types.SimpleNamespace(Stream=Stream, MemoryPool=Pool,
+                                          using_allocator=lambda alloc: Stream())
+
+
+@pytest.mark.parametrize("refuse", [True, False])
+def test_capture_probe_reports_a_refused_matrix_product(refuse):
+    from sparsesim.nn.train import _probe_graph_capture
+
+    fake = _FakeCapture(refuse)
+    ok, why = _probe_graph_capture(fake)
+    assert ok is (not refuse)
+    assert ("NotImplementedError" in why and "cuBLAS" in why) if refuse else why == ""
+    assert fake.ended == 1 and not fake.capturing and fake.freed == 1

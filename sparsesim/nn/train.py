@@ -56,16 +56,21 @@ Rewind snapshots
 
 Devices
 -------
-On NumPy the *plain path* runs: one Python call per step.  On CuPy the
-default (``use_graph=True``) captures one training step — gather the
-minibatch through a device-side step counter, forward, backward, optimizer
-update, counter increments — in a CUDA graph (``Stream.begin_capture`` /
-``end_capture``) and replays it with ``graph.launch``; every buffer is
-allocated before the capture and updated in place, the capture's temporaries
-come from a private memory pool that nothing else uses, and nothing reads a
-device value on the host until training ends.  The first step runs uncaptured
-(it compiles the kernels and fills the pool).  ``use_graph=False`` runs the
-plain path on CuPy too; the two give the same results (GPU tests).
+On NumPy the *plain path* runs: one Python call per step.  On CuPy,
+``use_graph=True`` captures one training step — gather the minibatch through
+a device-side step counter, forward, backward, optimizer update, counter
+increments — in a CUDA graph (``Stream.begin_capture`` / ``end_capture``) and
+replays it with ``graph.launch``; every buffer is allocated before the
+capture and updated in place, the capture's temporaries come from a private
+memory pool that nothing else uses, and nothing reads a device value on the
+host until training ends.  The first step runs uncaptured (it compiles the
+kernels and fills the pool).  The step's matrix products go through cuBLAS,
+and CuPy 14 refuses any cuBLAS call while a stream is capturing
+(``NotImplementedError``, seen on an H200 with CuPy 14.2 / CUDA 13), so the
+default ``use_graph=None`` asks :func:`cuda_graph_support` once per process
+and takes the graph path only where a capture of a matrix product works;
+elsewhere it runs the plain path, and ``use_graph=True`` raises at once with
+CuPy's reason.  Both paths give the same results where both run (GPU tests).
 
 Examples
 --------
@@ -96,8 +101,8 @@ from ..backend import namespace_of, to_numpy
 from . import mlp as _mlp
 from .optim import Optimizer, float_masks
 
-__all__ = ["TrainData", "TrainResult", "train", "data_order", "eval_points",
-           "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS", "MAX_ORDER_ENTRIES"]
+__all__ = ["TrainData", "TrainResult", "train", "cuda_graph_support", "data_order",
+           "eval_points", "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS", "MAX_ORDER_ENTRIES"]
 
 #: Minibatch orders of :func:`train` (see the module notes).
 BATCH_ORDERS = ("shuffled", "sequential")
@@ -518,6 +523,55 @@ class _CudaGraphStep:  # pragma: no cover - needs a CUDA device
         self.pool.free_all_blocks()
 
 
+_GRAPH_SUPPORT: dict[int, tuple[bool, str]] = {}
+
+
+def cuda_graph_support(xp: Any) -> tuple[bool, str]:
+    """Whether this array module can capture a training step in a CUDA graph, and why not.
+
+    Captures one small matrix product (the cuBLAS call every training step
+    makes) on a private stream and memory pool; the answer is cached per
+    module.  NumPy and modules without ``cuda.Stream.begin_capture`` answer
+    ``(False, reason)`` without running anything.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cuda_graph_support(np)
+    (False, 'numpy has no CUDA graphs (cuda.Stream.begin_capture)')
+    """
+    stream_cls = getattr(getattr(xp, "cuda", None), "Stream", None)
+    if not hasattr(stream_cls, "begin_capture"):
+        return False, f"{getattr(xp, '__name__', xp)} has no CUDA graphs (cuda.Stream.begin_capture)"
+    key = id(xp)
+    if key not in _GRAPH_SUPPORT:  # pragma: no cover - needs a CUDA device
+        _GRAPH_SUPPORT[key] = _probe_graph_capture(xp)
+    return _GRAPH_SUPPORT[key]
+
+
+def _probe_graph_capture(xp: Any) -> tuple[bool, str]:  # pragma: no cover - needs CUDA
+    stream = xp.cuda.Stream(non_blocking=True)
+    pool = xp.cuda.MemoryPool()
+    try:
+        with xp.cuda.using_allocator(pool.malloc), stream:
+            a = xp.ones((8, 8), dtype=xp.float32)
+            a @ a                                     # uncaptured: loads the handle
+            stream.begin_capture()
+            try:
+                a @ a
+            except Exception as exc:  # noqa: BLE001 - any refusal means "no graph"
+                try:
+                    stream.end_capture()
+                except Exception:  # noqa: BLE001
+                    pass
+                return False, f"{type(exc).__name__}: {exc}"
+            stream.end_capture()
+            stream.synchronize()
+        return True, ""
+    finally:
+        pool.free_all_blocks()
+
+
 # --------------------------------------------------------------------------- train
 
 def _data_seeds(data_seed: Any, n_models: int) -> list[np.random.SeedSequence]:
@@ -583,8 +637,10 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
     rewind_steps : sequence of int
         Steps ``0 .. steps`` at which to keep a copy of the parameters.
     use_graph : bool or None
-        CUDA-graph path (``None``: on CuPy yes, on NumPy no).  ``True`` on
-        NumPy is an error.
+        CUDA-graph path.  ``None``: where :func:`cuda_graph_support` says a
+        capture works (never on NumPy; not on CuPy 14, whose cuBLAS refuses
+        stream capture).  ``True`` on NumPy, or where capture does not work,
+        is an error.
     eval_chunk : int, optional
         Examples per forward pass at evaluation (default: a chunk of about
         2**24 activations across the batch).
@@ -634,13 +690,18 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
         starts = starts.astype(np.int64)
     pairs = float_masks(masks, params, check_values=True)
     has_graph_api = hasattr(getattr(getattr(xp, "cuda", None), "Stream", None), "begin_capture")
-    if use_graph is None:
-        use_graph = has_graph_api
-    elif use_graph not in (True, False):
+    if use_graph not in (None, True, False):
         raise TypeError(f"use_graph must be None, True or False; got {use_graph!r}")
     if use_graph and not has_graph_api:
         raise ValueError("use_graph=True needs CuPy arrays (CUDA graphs); on NumPy use "
                          "use_graph=None or False")
+    if use_graph is not False and has_graph_api:
+        capturable, why = cuda_graph_support(xp)
+        if use_graph and not capturable:
+            raise RuntimeError("use_graph=True: this CuPy cannot capture a training step in a "
+                               f"CUDA graph ({why}); use use_graph=None or False")
+        use_graph = capturable
+    use_graph = bool(use_graph)
     if eval_chunk is None:
         eval_chunk = max(1, (1 << 24) // (n_models * max(sizes)))
     eval_chunk = check_int("eval_chunk", eval_chunk, low=1)
