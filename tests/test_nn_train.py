@@ -589,7 +589,7 @@ def test_no_validation_split_turns_early_stopping_off():
 
 @pytest.mark.gpu
 def test_graph_path_chosen_by_the_capture_probe(xp_gpu, monkeypatch):
-    """Where a capture does not work, the default runs the plain path and use_graph=True says why."""
+    """Where capture does not work, the default runs the plain path; use_graph=True says why."""
     import sparsesim.nn.train as train_mod
 
     cp = xp_gpu

@@ -10,9 +10,9 @@
 - :mod:`sparsesim.nn.compact` — structured compaction of dead neurons.
 - :mod:`sparsesim.nn.optim`, :mod:`sparsesim.nn.train` — batched SGD/Adam with
   masks enforced every step, evaluation and the early-stopping iteration
-  (a CUDA-graph step on CuPy): ``from sparsesim.nn.train import train`` (the
-  function is not re-exported here, so that ``sparsesim.nn.train`` stays the
-  module).
+  (a CUDA-graph step on CuPy where a capture works):
+  ``from sparsesim.nn.train import train`` (the function is not re-exported
+  here, so that ``sparsesim.nn.train`` stays the module).
 - :mod:`sparsesim.nn.lottery` — iterative magnitude pruning with reset or
   rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
   one-shot).

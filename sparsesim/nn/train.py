@@ -102,7 +102,8 @@ from . import mlp as _mlp
 from .optim import Optimizer, float_masks
 
 __all__ = ["TrainData", "TrainResult", "train", "cuda_graph_support", "data_order",
-           "eval_points", "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS", "MAX_ORDER_ENTRIES"]
+           "eval_points", "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS",
+           "MAX_ORDER_ENTRIES"]
 
 #: Minibatch orders of :func:`train` (see the module notes).
 BATCH_ORDERS = ("shuffled", "sequential")
@@ -542,7 +543,8 @@ def cuda_graph_support(xp: Any) -> tuple[bool, str]:
     """
     stream_cls = getattr(getattr(xp, "cuda", None), "Stream", None)
     if not hasattr(stream_cls, "begin_capture"):
-        return False, f"{getattr(xp, '__name__', xp)} has no CUDA graphs (cuda.Stream.begin_capture)"
+        name = getattr(xp, "__name__", xp)
+        return False, f"{name} has no CUDA graphs (cuda.Stream.begin_capture)"
     key = id(xp)
     if key not in _GRAPH_SUPPORT:  # pragma: no cover - needs a CUDA device
         _GRAPH_SUPPORT[key] = _probe_graph_capture(xp)
