@@ -94,6 +94,21 @@ def time_trainer(backend, n_models, *, sizes, batch, steps, base_steps, dtype, d
             (cpu[2] - cpu[1]) / work * 1e3)
 
 
+def _rate(run, steps, base_steps, n_models):
+    """(model-steps/s, host CPU ms per model-step) of ``run(n)``: ``steps`` minus ``base_steps``
+    steps, after an untimed ``run(2)`` warm-up."""
+    times, cpu = [], []
+    run(2)
+    for n in (base_steps, steps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        run(n)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    dt = times[1] - times[0]
+    work = n_models * (steps - base_steps)
+    return (work / dt if dt > 0 else float("nan"), (cpu[1] - cpu[0]) / work * 1e3)
+
+
 def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
     import torch  # noqa: PLC0415
 
@@ -141,16 +156,7 @@ def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    times, cpu = [], []
-    run(2)
-    for n in (base_steps, steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        run(n)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    dt = times[1] - times[0]
-    return ((steps - base_steps) / dt if dt > 0 else float("nan"),
-            (cpu[1] - cpu[0]) / (steps - base_steps) * 1e3)
+    return _rate(run, steps, base_steps, 1)
 
 
 def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, density, device,
@@ -205,16 +211,7 @@ def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, dens
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    times, cpu = [], []
-    run(2)
-    for n in (base_steps, steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        run(n)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    dt = times[1] - times[0]
-    work = n_models * (steps - base_steps)
-    return (work / dt if dt > 0 else float("nan"), (cpu[1] - cpu[0]) / work * 1e3)
+    return _rate(run, steps, base_steps, n_models)
 
 
 def main(argv=None) -> int:
