@@ -551,7 +551,7 @@ def cuda_graph_support(xp: Any) -> tuple[bool, str]:
     return _GRAPH_SUPPORT[key]
 
 
-def _probe_graph_capture(xp: Any) -> tuple[bool, str]:  # pragma: no cover - needs CUDA
+def _probe_graph_capture(xp: Any) -> tuple[bool, str]:
     stream = xp.cuda.Stream(non_blocking=True)
     pool = xp.cuda.MemoryPool()
     try:
