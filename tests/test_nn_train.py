@@ -659,3 +659,11 @@ def test_capture_probe_reports_a_refused_matrix_product(refuse):
     assert ok is (not refuse)
     assert ("NotImplementedError" in why and "cuBLAS" in why) if refuse else why == ""
     assert fake.ended == 1 and not fake.capturing and fake.freed == 1
+
+
+@pytest.mark.parametrize("bad", ["cupy", None, np.ones(3)])
+def test_capture_support_rejects_a_non_module(bad):
+    from sparsesim.nn.train import cuda_graph_support
+
+    with pytest.raises(TypeError, match="xp must be an array module"):
+        cuda_graph_support(bad)

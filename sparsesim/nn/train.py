@@ -91,12 +91,13 @@ Examples
 from __future__ import annotations
 
 import numbers
+import types
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_int
+from .._validation import check_array, check_choice, check_int, short_repr
 from ..backend import namespace_of, to_numpy
 from . import mlp as _mlp
 from .optim import Optimizer, float_masks
@@ -541,6 +542,8 @@ def cuda_graph_support(xp: Any) -> tuple[bool, str]:
     >>> cuda_graph_support(np)
     (False, 'numpy has no CUDA graphs (cuda.Stream.begin_capture)')
     """
+    if not isinstance(xp, types.ModuleType):
+        raise TypeError(f"xp must be an array module (numpy or cupy); got {short_repr(xp)}")
     stream_cls = getattr(getattr(xp, "cuda", None), "Stream", None)
     if not hasattr(stream_cls, "begin_capture"):
         name = getattr(xp, "__name__", xp)
