@@ -32,8 +32,9 @@ A row may additionally carry exact checks (``check_cols``, booleans): the row
 fails when *any* of its checks fails, whatever its p-value.  A row whose
 p-value (or interval / identity flag) is missing is ``"not testable"``; a
 per-row ``reason_col`` says why.  Tables whose rows are of different kinds
-name the kind of each row in ``kind_col`` (values: the kinds above, or
-``"not testable: <why>"``).
+name the kind of each row in ``kind_col`` (values: the kinds above,
+``"not testable: <why>"``, or ``"post hoc: <why>"`` for a claim that was not
+declared before its cells ran: its numbers are shown, it never gets a verdict).
 
 Declare tables with the constructors, which check that the columns they name
 exist:
@@ -150,11 +151,12 @@ class TheoryTable:
         kinds = {self.kind}
         if self.kind_col is not None:
             kinds |= {str(k) for k in self.frame[self.kind_col] if not str(k).startswith(
-                "not testable")}
+                ("not testable", "post hoc"))}
             bad = kinds - set(KINDS)
             if bad:
                 raise ValueError(f"TheoryTable {self.title!r}: kind_col {self.kind_col!r} "
-                                 f"holds {sorted(bad)}; allowed: {KINDS} or 'not testable: why'")
+                                 f"holds {sorted(bad)}; allowed: {KINDS}, 'not testable: why' "
+                                 "or 'post hoc: why'")
         if kinds & {"test", "claim"} and self.p_col is None:
             raise ValueError(f"TheoryTable {self.title!r}: test and claim rows need p_col")
         if "claim" in kinds and self.p_opposite_col is None:

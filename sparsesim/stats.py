@@ -55,6 +55,7 @@ __all__ = [
     "paired_test",
     "paired_min_detectable",
     "prediction_interval",
+    "equivalence_test",
     "spearman",
     "SPEARMAN_EXACT_MAX_N",
     "EXACT_BELOW",
@@ -842,6 +843,63 @@ def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]
 
 #: Up to this many points :func:`spearman` enumerates every permutation (9! = 362,880).
 SPEARMAN_EXACT_MAX_N = 9
+
+
+def _one_sample_t_sf(v: np.ndarray, mu: float, alternative: str) -> float:
+    """One-sided one-sample t-test of mean(v) > mu ("greater") or < mu ("less")."""
+    mean, sd, n = float(v.mean()), float(v.std(ddof=1)), v.size
+    sign = 1.0 if alternative == "greater" else -1.0
+    if sd == 0.0 or sd <= 1e-12 * max(abs(mean), abs(mu), 1e-300):
+        return 0.0 if sign * (mean - mu) > 0 else 1.0
+    return float(stats.t.sf(sign * (mean - mu) / (sd / math.sqrt(n)), n - 1))
+
+
+def equivalence_test(values: Any, reference: float, margin: float) -> tuple[float, float]:
+    """Two one-sided tests (TOST) of ``|mean(values) − reference| < margin``.
+
+    ``reference`` is a fixed number (e.g. a published value), not a sample:
+    its own uncertainty is not part of the test.  Returns
+    ``(p_equivalent, p_different)``:
+
+    * ``p_equivalent`` = max of the one-sample t-tests of ``mean > reference −
+      margin`` and ``mean < reference + margin`` (TOST): small when the mean
+      lies inside the margin;
+    * ``p_different`` = ``min(1, 2 · min(...))`` of the one-sided t-tests of
+      ``mean > reference + margin`` and ``mean < reference − margin``
+      (Bonferroni over the two sides): small when the mean lies outside it.
+
+    Both cannot be small at once: a verdict reads "equivalent within ±margin"
+    when the first rejects, "different" when the second does, "undecided"
+    otherwise.
+
+    Examples
+    --------
+    >>> p_eq, p_diff = equivalence_test([70.1, 69.8, 70.4, 70.0, 69.9, 70.2], 70.0, 2.0)
+    >>> p_eq < 1e-4, p_diff
+    (True, 1.0)
+    >>> p_eq, p_diff = equivalence_test([75.1, 74.8, 75.4, 75.0, 74.9, 75.2], 70.0, 2.0)
+    >>> p_eq > 0.99, p_diff < 1e-4
+    (True, True)
+    >>> equivalence_test([1.0], 0.0, 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: an equivalence test needs at least 2 runs; got 1
+    """
+    v = as_numeric("values", values, "iuf").astype(np.float64).ravel()
+    if v.size < 2:
+        raise ValueError(f"an equivalence test needs at least 2 runs; got {v.size}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"values must be finite; got {first_bad(v, ~np.isfinite(v))}")
+    ref = as_float("reference", reference)
+    if not math.isfinite(ref):
+        raise ValueError(f"reference must be finite; got {reference!r}")
+    m = as_float("margin", margin)
+    if not (math.isfinite(m) and m > 0.0):
+        raise ValueError(f"margin must be a finite number > 0; got {margin!r}")
+    p_eq = max(_one_sample_t_sf(v, ref - m, "greater"), _one_sample_t_sf(v, ref + m, "less"))
+    p_diff = min(1.0, 2.0 * min(_one_sample_t_sf(v, ref + m, "greater"),
+                                _one_sample_t_sf(v, ref - m, "less")))
+    return float(p_eq), float(p_diff)
 
 
 def spearman(x: Any, y: Any) -> tuple[float, float, int]:

@@ -549,15 +549,47 @@ def test_sim_support_overlap_against_direct_count():
     assert cols[1]["precision_chance"] == pytest.approx(S.sum() / 36)
 
 
+#: The seed article's claims, as a sweep TOML declares them ([[claims]] tables).
+SEED_DECLARATIONS = [
+    dict(id="a_acc_21", x="lottery", y="dense", metric="test_accuracy", direction="greater",
+         density=0.21),
+    dict(id="a_es_21", x="lottery", y="dense", metric="early_stop_iter", direction="less",
+         density=0.21),
+    dict(id="a_acc_3.6", x="lottery", y="dense", metric="test_accuracy", direction="greater",
+         density=0.036),
+    dict(id="b_21", x="lottery", y="reinit", metric="test_accuracy", direction="greater",
+         density=0.21),
+    dict(id="b_3.6", x="lottery", y="reinit", metric="test_accuracy", direction="greater",
+         density=0.036),
+    dict(id="c_3.6", x="rewind", y="lottery", metric="test_accuracy", direction="greater",
+         density=0.036),
+] + [dict(id=f"pattern_{d}", x="lottery", y="random", metric="test_accuracy",
+          direction="greater", density=d) for d in (0.08, 0.05, 0.02, 0.01)]
+
+
+def _declared(claims=SEED_DECLARATIONS):
+    """The canonical JSON a sweep records in every cell for ``claims``."""
+    from sparsesim.sim.lottery import check_claims
+    from sparsesim.sweep.config import claims_json
+    cells = [dict(condition=c, seed=0, schedule="densities",
+                  densities="0.5,0.21,0.08,0.05,0.036,0.02,0.01")
+             for c in ("dense", "lottery", "reinit", "rewind", "random")]
+    return claims_json(check_claims([dict(c) for c in claims], cells))
+
+
 def _synthetic_cells(lottery_acc, reinit_acc, rewind_acc, dense_acc=0.60, dense_es=800,
                      lottery_es=600, n_seeds=3, noise=0.001, eval_every=25, n_validation=500,
-                     seed=0):
-    """Cells of a made-up sweep: per-seed accuracies = the given means + N(0, noise)."""
+                     seed=0, claims=SEED_DECLARATIONS):
+    """Cells of a made-up sweep: per-seed accuracies = the given means + N(0, noise).
+
+    ``claims``: the declarations the cells carry (None: a run made before any).
+    """
     rng = np.random.default_rng(seed)
     rows = []
+    declared = {} if claims is None else {"claims": _declared(claims)}
     for s in range(n_seeds):
         common = dict(seed=s, rewind_step=50, dataset="mnist1d", eval_every=eval_every,
-                      n_validation=n_validation)
+                      n_validation=n_validation, **declared)
         rows.append(dict(condition="dense", round=0, density=1.0,
                          test_accuracy=dense_acc + noise * rng.normal(),
                          test_accuracy_early_stop=dense_acc, early_stop_iter=dense_es, **common))

@@ -40,6 +40,7 @@ class Judgement:
     identities_hold: int = 0
     descriptive: int = 0
     not_testable: int = 0
+    post_hoc: int = 0
     interval_levels: list = field(default_factory=list)
     test_names: list = field(default_factory=list)
 
@@ -83,6 +84,9 @@ class Judgement:
         if self.not_testable:
             parts.append(f"{self.not_testable} row{'s' * (self.not_testable != 1)} "
                          "not testable")
+        if self.post_hoc:
+            parts.append(f"{self.post_hoc} claim row{'s' * (self.post_hoc != 1)} post hoc "
+                         "(not declared before the run: no verdict)")
         if self.descriptive:
             parts.append(f"{self.descriptive} row{'s' * (self.descriptive != 1)} descriptive")
         return "; ".join(parts) + "."
@@ -162,7 +166,7 @@ def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
             failed_check = any(c[ri] is False for c in checks[ti])
             reason = reasons[ti][ri]
             untestable = "not testable" + (f": {reason}" if reason else "")
-            if k.startswith("not testable"):
+            if k.startswith(("not testable", "post hoc")):
                 v = k
             elif k == "descriptive":
                 v = None
@@ -188,6 +192,8 @@ def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
                 j.descriptive += 1
             elif isinstance(v, str) and v.startswith("not testable"):
                 j.not_testable += 1
+            elif isinstance(v, str) and v.startswith("post hoc"):
+                j.post_hoc += 1
             elif k == "identity":
                 j.identities += 1
                 j.identities_hold += v is True
@@ -296,6 +302,7 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
             frame["agree"] = [_verdict_text(x) for x in v]
             if t.kind_col is not None:   # the reason is in the verdict column
                 frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
+                                     else "post hoc" if str(k).startswith("post hoc")
                                      else k for k in frame[t.kind_col]]
         heading = [f"## {t.title}", ""]
         if t.note:

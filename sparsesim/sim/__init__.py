@@ -62,7 +62,8 @@ REGISTRY: dict[str, str] = {
     "support_recovery": "sparsesim.sim.support_recovery",
 }
 
-_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "tables", "figures")
+_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "tables", "figures",
+          "check_claims")
 
 
 class SimulationError(ValueError):
@@ -102,6 +103,13 @@ class Simulation:
         ``tables(cells: DataFrame) -> list[TheoryTable]``.
     figures : callable, optional
         ``figures(cells, outdir) -> list[Path]``.
+    check_claims : callable, optional
+        ``check_claims(claims, cells) -> list[dict]``: validates the claims a
+        sweep TOML pre-registers (``[[claims]]`` tables) against the expanded
+        cells and returns them normalised; raises ``ValueError`` naming the
+        claim and key.  A simulation that takes claims declares a str
+        parameter ``claims``, where the sweep records them (canonical JSON)
+        in every cell.
     module : str
         Dotted path of the module holding the code ("" when built in place);
         a distributed executor ships this name to its workers.
@@ -119,6 +127,7 @@ class Simulation:
     batch_key: Callable[[dict], Any] | None = None
     tables: Callable[..., Any] | None = None
     figures: Callable[..., Any] | None = None
+    check_claims: Callable[..., Any] | None = None
     module: str = ""
     description: str = ""
 

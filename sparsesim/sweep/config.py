@@ -28,6 +28,17 @@ while ``[[quick.grid]]`` tables replace the whole list.
     d = 10000
     k = 10
 
+    [[claims]]            # optional: claims pre-registered before the run
+    id = "a_accuracy_21"  # (fields beyond ``id`` are the simulation's: check_claims)
+    x = "lottery"
+    y = "dense"
+
+Claims are declared before the run: the simulation's ``check_claims`` hook
+validates them against the expanded cells, and their canonical JSON is
+recorded in every cell (the ``claims`` parameter), so it is part of each
+cell's identity and of the config hash.  Tables judge only the claims their
+cells carry; a claim added after the cells ran reads "post hoc".
+
 ``sim.name`` is looked up in the simulation registry
 (:data:`sparsesim.sim.REGISTRY`); ``sim.module``, a dotted module path, is
 required for a name that is not registered (a simulation defined outside the
@@ -52,10 +63,10 @@ from typing import Any
 
 from ..sim import REGISTRY, Simulation, SimulationError
 
-__all__ = ["ConfigError", "SweepConfig", "load_config", "find_config", "list_configs",
-           "sims_dirs"]
+__all__ = ["ConfigError", "SweepConfig", "claims_json", "load_config", "find_config",
+           "list_configs", "sims_dirs"]
 
-_TOP_KEYS = {"sim", "params", "grid", "quick", "include"}
+_TOP_KEYS = {"sim", "params", "grid", "quick", "include", "claims"}
 _SIM_KEYS = {"name", "module", "description", "seed"}
 _QUICK_KEYS = {"params", "grid", "include"}
 _TYPES = {int: "int", float: "float", str: "str", bool: "bool"}
@@ -80,6 +91,7 @@ class SweepConfig:
     seed: int
     cells: tuple[dict, ...]
     path: Path | None = None
+    claims: tuple[dict, ...] = ()
     quick: bool = False
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     simulation: Simulation | None = field(default=None, repr=False, compare=False)
@@ -263,6 +275,9 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         raise ConfigError(f"sim.seed must be >= 0; got {sweep_seed}")
     module_name, simulation = _resolve_simulation(path, sim, simulation)
     schema = dict(simulation.params)
+    if raw.get("claims") and schema.get("claims") is not str:
+        raise ConfigError(f"{sim['name']}: this simulation takes no pre-registered claims "
+                          "(it declares no str parameter 'claims'); remove the [[claims]] tables")
 
     params = _check_params("params", raw.get("params", {}), schema, grid=False)
     grids = _check_grids("grid", raw.get("grid", {}), schema)
@@ -314,6 +329,10 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         cells = [c for c in cells if valid(c)]
     if not cells:
         raise ConfigError(f"{sim['name']}: the grid expands to no valid cell")
+    claims = _check_claims(sim["name"], raw, schema, simulation, cells, params, grids, overrides)
+    if claims:
+        blob = claims_json(claims)
+        cells = [dict(c, claims=blob) for c in cells]
     unique, seen = [], set()
     for c in cells:
         key = json.dumps(c, sort_keys=True)
@@ -322,4 +341,44 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
             unique.append(c)
     return SweepConfig(name=sim["name"], module_name=module_name, description=description,
                        seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw,
-                       simulation=simulation)
+                       simulation=simulation, claims=tuple(claims))
+
+
+def claims_json(claims: list[dict] | tuple[dict, ...]) -> str:
+    """The canonical JSON of a list of claims, as recorded in every cell.
+
+    >>> claims_json([{"y": "dense", "id": "a", "x": "lottery"}])
+    '[{"id":"a","x":"lottery","y":"dense"}]'
+    """
+    return json.dumps(list(claims), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _check_claims(name: str, raw: dict, schema: dict, simulation: Simulation, cells: list[dict],
+                  params: dict, grids: list[dict], overrides: dict) -> list[dict]:
+    """The ``[[claims]]`` of a TOML, checked and normalised by the simulation's hook."""
+    set_directly = "claims" in params or "claims" in overrides or any(
+        "claims" in g for g in grids)
+    if set_directly:
+        raise ConfigError(f"{name}: 'claims' is recorded by the sweep; declare claims with "
+                          "[[claims]] tables, not as a parameter")
+    declared = raw.get("claims", [])
+    if not declared:
+        return []
+    if not isinstance(declared, list) or not all(isinstance(c, dict) for c in declared):
+        raise ConfigError("claims must be an array of tables ([[claims]])")
+    seen = set()
+    for i, c in enumerate(declared):
+        cid = c.get("id")
+        if not isinstance(cid, str) or not cid.strip():
+            raise ConfigError(f"claims[{i}].id must be a non-empty string; got {cid!r}")
+        if cid in seen:
+            raise ConfigError(f"claims[{i}].id {cid!r} is declared twice; ids must be unique")
+        seen.add(cid)
+    hook = simulation.check_claims
+    if hook is None:
+        return [dict(c) for c in declared]
+    try:
+        out = hook([dict(c) for c in declared], [dict(c) for c in cells])
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return list(out)

@@ -40,10 +40,12 @@ from __future__ import annotations
 
 from .cells import DEFAULTS, NEUTRAL_DEFAULTS, PARAMS, batch_key, protocol_from_params, run_cell, \
     run_cells, schedule_from_params, support_columns, valid_cell
+from .claims import check_claims
 from .figures import figures
 from .published import PUBLISHED_DENSE_RANGE, PUBLISHED_LEVEL, PUBLISHED_MNIST1D
 from .tables import tables
 
 __all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "PUBLISHED_MNIST1D", "PUBLISHED_DENSE_RANGE",
            "PUBLISHED_LEVEL", "valid_cell", "batch_key", "run_cells", "run_cell",
-           "protocol_from_params", "schedule_from_params", "support_columns", "tables", "figures"]
+           "protocol_from_params", "schedule_from_params", "support_columns", "tables", "figures",
+           "check_claims"]

@@ -60,6 +60,7 @@ PARAMS: dict[str, type] = {
     "seed_batching": bool,     # False: one task per seed (parallel workers on a CPU)
     "claim_density": float,    # pre-registered: claims (a)-(b) judged at the round nearest this
     "claim_density_sparse": float,  # pre-registered sparse density of claims (a)-(d)
+    "claims": str,             # the TOML's [[claims]] as canonical JSON (set by the sweep)
 }
 
 #: The MNIST-1D lottery notebook's protocol (greydanus/mnist1d), with a
@@ -104,6 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "seed_batching": True,
     "claim_density": 0.21,
     "claim_density_sparse": 0.036,
+    "claims": "",
 }
 
 #: Parameters added after sweeps were journaled, at the value that reproduces the
@@ -111,7 +113,7 @@ DEFAULTS: dict[str, Any] = {
 NEUTRAL_DEFAULTS: dict[str, Any] = {"seed_batching": True, "bias_ranking": "separate",
                                      "prune_step": 0, "count_rule": "nearest",
                                      "batch_order": "shuffled", "claim_density": 0.21,
-                                     "claim_density_sparse": 0.036}
+                                     "claim_density_sparse": 0.036, "claims": ""}
 
 _ROW_KEYS = ("condition", "seed")
 

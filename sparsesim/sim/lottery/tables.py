@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 from ..._table import FAMILY_ALPHA, TheoryTable
-from ...stats import paired_min_detectable, paired_test, prediction_interval
+from ...stats import equivalence_test, paired_min_detectable, paired_test, prediction_interval
 from .cells import REACH_FACTOR
+from .claims import METRICS, declared_claims, published_reference
 from .published import PUBLISHED_DENSE_RANGE, PUBLISHED_LEVEL, PUBLISHED_MNIST1D
 from .summary import fmt_pm, param_of, pivot_rounds, prep_cells, summarize, table_rounds
 
@@ -63,9 +64,12 @@ def _claim_row(claim, target, where, x, y, direction, *, scale, unit, published)
     return row
 
 
-def _fill_detectable(frames, alpha):
-    """The smallest detectable effect of each claim, at α / m over the file's m claims."""
-    m = sum(int((f["kind"] == "claim").sum()) for f in frames)
+def _fill_detectable(frames, alpha, extra=0):
+    """The smallest detectable effect of each claim, at α / m over the file's m claims.
+
+    ``extra`` counts the file's other claim rows (equivalence tests) in m.
+    """
+    m = extra + sum(int((f["kind"] == "claim").sum()) for f in frames)
     out = []
     for f in frames:
         f = f.copy()
@@ -81,84 +85,194 @@ def _fill_detectable(frames, alpha):
     return out
 
 
-def _claims(c):
-    """Pre-registered claims (a)-(d): paired one-sided tests at the declared densities."""
-    import pandas as pd  # noqa: PLC0415
+#: The seed article's claims, judged where a sweep declares them ([[claims]]):
+#: (label, table, x, y, metric, direction, density, published).  A density
+#: given as a parameter name reads that parameter (the older runs' defaults).
+_FC = "F&C 2019 (LeNet-300-100, MNIST)"
+SEED_CLAIMS = (
+    ("(a) at ~21 % of weights the ticket beats the dense network (test accuracy)", "claims",
+     "lottery", "dense", "test_accuracy", "greater", "claim_density",
+     f"{_FC}: winning tickets beat dense from 51.3 % down to 3.6 % remaining"),
+    ("(a) at ~21 % the ticket early-stops in fewer iterations than the dense network",
+     "claims", "lottery", "dense", "early_stop_iter", "less", "claim_density",
+     f"{_FC}: at 21 % min. val. loss 38 % earlier"),
+    ("(a) at ~3.6 % of weights the ticket still beats the dense network", "claims",
+     "lottery", "dense", "test_accuracy", "greater", "claim_density_sparse",
+     f"{_FC}: winning tickets beat dense down to 3.6 % remaining"),
+    ("(b) at ~21 % the ticket beats its reinitialisation", "claims", "lottery", "reinit",
+     "test_accuracy", "greater", "claim_density",
+     f"{_FC}: reinitialised tickets fall off from 21.1 % remaining"),
+    ("(b) at ~3.6 % the ticket beats its reinitialisation", "claims", "lottery", "reinit",
+     "test_accuracy", "greater", "claim_density_sparse",
+     f"{_FC}: winning tickets hold to 2.9 %, reinitialised ones do not"),
+    ("(c) at ~3.6 % rewinding to tau = {rewind} beats resetting to tau = 0", "claims", "rewind",
+     "lottery", "test_accuracy", "greater", "claim_density_sparse",
+     "Frankle et al. 2020: rewinding finds tickets where tau = 0 fails (large networks); small "
+     "networks show no gap"),
+) + tuple(
+    (f"published pattern at sparsity {sp:g}: lottery above random", "pattern", "lottery",
+     "random", "test_accuracy", "greater", round(1.0 - sp, 10),
+     " / ".join(f"{a} vs {b}" for a, b in zip(pub["lottery"], pub["random"])))
+    for sp, pub in PUBLISHED_MNIST1D.items())
+_SUPPORT_CLAIM = (
+    "(d) at ~3.6 % the ticket keeps more of the teacher's support than a random mask of its "
+    "size (recall − chance)", "claims", "lottery", "lottery", "support_recall", "greater",
+    "claim_density_sparse", "compressed sensing: magnitude pruning as support recovery")
 
-    conds = set(c["condition"])
-    targets = {"mid": float(param_of(c, "claim_density")),
-               "sparse": float(param_of(c, "claim_density_sparse"))}
-    where = {}
-    for key, target in targets.items():
-        w = _round_near(c, target)
-        ok = w is not None and abs(math.log(w[1] / target)) <= math.log(REACH_FACTOR)
-        where[key] = w if ok else None
 
-    def values(cond, key, col):
-        """Per-seed values or the reason the claim cannot be tested."""
-        if cond not in conds:
-            return f"the sweep has no '{cond}' condition"
-        if where[key] is None:
-            near = _round_near(c, targets[key])
-            return (f"no round within a factor {REACH_FACTOR:g} of density "
-                    f"{targets[key]:g}" + (f" (nearest {near[1]:.3g})" if near else ""))
-        r = 0 if cond == "dense" else where[key][0]
-        return _per_seed(c, cond, r, col)
+def _metric_values(c, cond, r, metric, es_reason):
+    """Per-seed values of ``metric`` for ``cond`` at round ``r``, or why there are none."""
+    if cond not in set(c["condition"]):
+        return f"the sweep has no '{cond}' condition"
+    if metric in ("early_stop_iter", "test_accuracy_early_stop", "val_accuracy_early_stop") \
+            and es_reason is not None:
+        return es_reason
+    if metric not in c.columns or c[metric].isna().all():
+        return f"the cells have no '{metric}' column"
+    return _per_seed(c, cond, 0 if cond == "dense" else r, metric)
 
-    es_reason = None
+
+def _es_reason(c):
     n_val = int(float(param_of(c, "n_validation") or 0))
     grid = int(float(param_of(c, "eval_every") or 0))
     if n_val == 0:
-        es_reason = "no validation split (n_validation = 0): early stopping is off"
-    elif grid > _ES_GRID_MAX:
-        es_reason = (f"the validation loss was evaluated every {grid} steps; resolving the "
-                     f"early-stopping iteration needs ≤ {_ES_GRID_MAX}")
-    acc = "test_accuracy"
-    fc = "F&C 2019 (LeNet-300-100, MNIST)"
-    spec = [
-        ("(a) at ~21 % of weights the ticket beats the dense network (test accuracy)", "mid",
-         ("lottery", acc), ("dense", acc), "greater", 100, "points",
-         f"{fc}: winning tickets beat dense from 51.3 % down to 3.6 % remaining"),
-        ("(a) at ~21 % the ticket early-stops in fewer iterations than the dense network",
-         "mid", ("lottery", "early_stop_iter"), ("dense", "early_stop_iter"), "less", 1,
-         "steps", f"{fc}: at 21 % min. val. loss 38 % earlier"),
-        ("(a) at ~3.6 % of weights the ticket still beats the dense network", "sparse",
-         ("lottery", acc), ("dense", acc), "greater", 100, "points",
-         f"{fc}: winning tickets beat dense down to 3.6 % remaining"),
-        ("(b) at ~21 % the ticket beats its reinitialisation", "mid", ("lottery", acc),
-         ("reinit", acc), "greater", 100, "points",
-         f"{fc}: reinitialised tickets fall off from 21.1 % remaining"),
-        ("(b) at ~3.6 % the ticket beats its reinitialisation", "sparse", ("lottery", acc),
-         ("reinit", acc), "greater", 100, "points",
-         f"{fc}: winning tickets hold to 2.9 %, reinitialised ones do not"),
-        (f"(c) at ~3.6 % rewinding to tau = {int(float(param_of(c, 'rewind_step')))} beats "
-         "resetting to tau = 0", "sparse", ("rewind", acc), ("lottery", acc), "greater", 100,
-         "points", "Frankle et al. 2020: rewinding finds tickets where tau = 0 fails (large "
-                   "networks); small networks show no gap"),
-    ]
+        return "no validation split (n_validation = 0): early stopping is off"
+    if grid > _ES_GRID_MAX:
+        return (f"the validation loss was evaluated every {grid} steps; resolving the "
+                f"early-stopping iteration needs ≤ {_ES_GRID_MAX}")
+    return None
+
+
+def _where(c, target):
+    """The round nearest ``target`` if within REACH_FACTOR, else a reason string."""
+    w = _round_near(c, target)
+    if w is not None and abs(math.log(w[1] / target)) <= math.log(REACH_FACTOR):
+        return w
+    return (f"no round within a factor {REACH_FACTOR:g} of density {target:g}"
+            + (f" (nearest {w[1]:.3g})" if w else ""))
+
+
+def _paired_row(c, label, claim, published, es_reason, post_hoc=None):
+    """One paired claim (declared, or post hoc: numbers without a verdict)."""
+    x, y, metric = claim["x"], claim["y"], claim["metric"]
+    scale, unit = METRICS.get(metric, (1.0, ""))
+    w = _where(c, claim["density"])
+    if isinstance(w, str):
+        xv = yv = w
+    else:
+        xv = _metric_values(c, x, w[0], metric, es_reason)
+        yv = _metric_values(c, y, w[0], claim.get("y_metric", metric), es_reason)
+        if isinstance(yv, str) and not isinstance(xv, str):
+            xv = yv
+    row = _claim_row(label, claim["density"], None if isinstance(w, str) else w, xv, yv,
+                     claim["direction"], scale=scale, unit=unit, published=published)
+    row["claim id"] = claim.get("id", "—")
+    if post_hoc is not None and row["kind"] == "claim":
+        row["kind"] = f"post hoc: {post_hoc}"
+        row["p_claim"] = row["p_opposite"] = np.nan
+        row["test"] = "—"
+        row.pop("_sd", None)
+        row.pop("_unit", None)
+    return row
+
+
+def _covers(decl, seed, density):
+    """Whether a declared claim is the seed claim ``seed`` judged near ``density``."""
+    return (decl["test"] == "paired" and decl["x"] == seed[2] and decl["y"] == seed[3]
+            and decl["metric"] == seed[4] and decl["direction"] == seed[5]
+            and decl.get("y_metric", decl["metric"]) == (
+                "recall_chance" if seed[4] == "support_recall" and seed[2] == seed[3]
+                else seed[4])
+            and abs(math.log(decl["density"] / density)) <= math.log(REACH_FACTOR))
+
+
+def _label(decl):
+    scale, unit = METRICS.get(decl["metric"], (1.0, ""))
+    rel = "above" if decl["direction"] == "greater" else "below"
+    ym = decl.get("y_metric", decl["metric"])
+    return (f"{decl['x']} {rel} {decl['y']}" + (f" ({ym})" if ym != decl["metric"] else "")
+            + f" in {decl['metric']} at ~{100 * decl['density']:.3g} % of weights")
+
+
+def _claims(c):
+    """Claim rows: the declared claims judged; the seed's undeclared claims post hoc.
+
+    Returns ``(claims, pattern, equivalence)`` frames (equivalence may be None).
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    declared, why = declared_claims(c)
+    es_reason = _es_reason(c)
+    seeds = list(SEED_CLAIMS)
     if "support_recall" in c.columns and c["support_recall"].notna().any():
-        spec.append(("(d) at ~3.6 % the ticket keeps more of the teacher's support than a "
-                     "random mask of its size (recall − chance)", "sparse",
-                     ("lottery", "support_recall"), ("lottery", "recall_chance"), "greater", 1,
-                     "", "compressed sensing: magnitude pruning as support recovery"))
-    built = []
-    for claim, key, (cx, colx), (cy, coly), direction, scale, unit, pub in spec:
-        x, y = values(cx, key, colx), values(cy, key, coly)
-        if isinstance(y, str) and not isinstance(x, str):
-            x = y
-        if colx == "early_stop_iter" and es_reason is not None:
-            x = es_reason
-        built.append((claim, targets[key], where[key], x, y, direction, scale, unit, pub))
-    rows = [_claim_row(claim, t, w, x, y, direction, scale=scale, unit=unit, published=pub)
-            for claim, t, w, x, y, direction, scale, unit, pub in built]
-    return pd.DataFrame(rows)
+        seeds.append(_SUPPORT_CLAIM)
+    rewind = int(float(param_of(c, "rewind_step") or 0))
+    used = set()
+    tables = {"claims": [], "pattern": []}
+    for label, table, x, y, metric, direction, dens, pub in seeds:
+        label = label.format(rewind=rewind)
+        density = float(param_of(c, dens)) if isinstance(dens, str) else float(dens)
+        match = None
+        for i, d in enumerate(declared or ()):
+            if i not in used and _covers(d, (label, table, x, y, metric, direction), density):
+                match = i
+                break
+        if match is not None:
+            used.add(match)
+            tables[table].append(_paired_row(c, label, declared[match], pub, es_reason))
+            continue
+        claim = {"x": x, "y": y, "metric": metric, "direction": direction, "density": density}
+        if metric == "support_recall" and x == y:
+            claim["y_metric"] = "recall_chance"
+        reason = why or "not declared in the sweep config before the run"
+        tables[table].append(_paired_row(c, label, claim, pub, es_reason, post_hoc=reason))
+    equivalence = []
+    for i, d in enumerate(declared or ()):
+        if i in used:
+            continue
+        if d["test"] == "tost":
+            equivalence.append(_tost_row(c, d))
+        else:
+            tables["claims"].append(_paired_row(c, _label(d), d, "—", es_reason))
+    return (pd.DataFrame(tables["claims"]), pd.DataFrame(tables["pattern"]),
+            pd.DataFrame(equivalence) if equivalence else None)
+
+
+def _tost_row(c, d):
+    """Equivalence of our mean with the published value (fixed reference), margin ± d['margin']."""
+    ref = published_reference(d["x"], d["density"])
+    sp = 1.0 - d["density"]
+    row = {"claim": f"{d['x']} at sparsity {sp:.2g} equals the published value within "
+                    f"±{d['margin']:g} points", "claim id": d["id"], "sparsity": round(sp, 6),
+           "published (mean of 2 trials, %)": ref, "n_seeds": 0, "ours (%)": "—",
+           "ours − published (points, 95 % CI)": "—", "test": "—", "p_claim": np.nan,
+           "p_opposite": np.nan, "reading": "—", "kind": "claim"}
+    w = _where(c, d["density"])
+    vals = _metric_values(c, d["x"], w[0], d["metric"], None) if not isinstance(w, str) else w
+    if isinstance(vals, str):
+        row["kind"] = f"not testable: {vals}"
+        return row
+    v = vals.to_numpy(float) * 100.0
+    row["n_seeds"] = int(v.size)
+    if v.size < 2:
+        row["kind"] = f"not testable: {v.size} seed(s); an equivalence test needs 2"
+        return row
+    from scipy import stats as _st  # noqa: PLC0415
+    mean, sd = float(v.mean()), float(v.std(ddof=1))
+    half = float(_st.t.ppf(0.975, v.size - 1)) * sd / math.sqrt(v.size)
+    row["ours (%)"] = fmt_pm(mean, sd, 1, 2)
+    row["ours − published (points, 95 % CI)"] = (
+        f"{mean - ref:+.2f} [{mean - ref - half:+.2f}, {mean - ref + half:+.2f}]")
+    row["p_claim"], row["p_opposite"] = equivalence_test(v, ref, d["margin"])
+    row["test"] = "TOST (two one-sided t-tests)"
+    return row
 
 
 def _published(c):
-    """Published notebook values against our 95 % prediction intervals; the pattern as claims."""
+    """Published notebook values against our 95 % prediction intervals."""
     import pandas as pd  # noqa: PLC0415
 
-    intervals, pattern = [], []
+    intervals = []
     for sp, pub in PUBLISHED_MNIST1D.items():
         target = 1.0 - sp
         w = _round_near(c, target)
@@ -186,21 +300,7 @@ def _published(c):
                     "95 % prediction interval (%)": (f"[{lo:.1f}, {hi:.1f}]" if lo == lo
                                                      else "—"),
                     "inside": (bool(lo <= value <= hi) if lo == lo else None), "kind": kind})
-        pattern.append(("lottery", "random", sp, target, w if close else None))
-    iv = pd.DataFrame(intervals)
-    claims = []
-    for cx, cy, sp, target, w in pattern:
-        missing = [k for k in (cx, cy) if k not in set(c["condition"])]
-        x = (f"the sweep has no '{missing[0]}' condition" if missing else
-             _per_seed(c, cx, w[0], "test_accuracy") if w else
-             f"no round within 20 % of density {target:.3g}")
-        y = x if isinstance(x, str) else _per_seed(c, cy, w[0], "test_accuracy")
-        claims.append(_claim_row(
-            f"published pattern at sparsity {sp:g}: lottery above random", target, w, x, y,
-            "greater", scale=100, unit="points",
-            published=" / ".join(f"{a} vs {b}" for a, b in zip(PUBLISHED_MNIST1D[sp][cx],
-                                                                 PUBLISHED_MNIST1D[sp][cy]))))
-    return iv, pd.DataFrame(claims)
+    return pd.DataFrame(intervals)
 
 
 def _support_table(c):
@@ -246,12 +346,13 @@ def tables(cells) -> list:
     summary = summarize(c)
     rounds = table_rounds(summary)
     dataset = str(param_of(c, "dataset"))
-    claims = _claims(c)
+    claims, pattern, equivalence = _claims(c)
+    extra = 0 if equivalence is None else int((equivalence["kind"] == "claim").sum())
     if dataset == "mnist1d":
-        iv, pattern = _published(c)
-        claims, pattern = _fill_detectable([claims, pattern], FAMILY_ALPHA)
+        iv = _published(c)
+        claims, pattern = _fill_detectable([claims, pattern], FAMILY_ALPHA, extra=extra)
     else:
-        (claims,) = _fill_detectable([claims], FAMILY_ALPHA)
+        (claims,) = _fill_detectable([claims], FAMILY_ALPHA, extra=extra)
     v = lambda k: param_of(c, k)  # noqa: E731
     joint = " (ranked with their layer's weights)" if v("bias_ranking") == "joint" else ""
     proto = (f"hidden widths {v('hidden') or '(none)'}, residual {v('residual')}, "
@@ -281,10 +382,12 @@ def tables(cells) -> list:
             "The lottery-ticket claims, pre-registered and tested", claims,
             test="one-sided paired test over seeds (exact sign-flip test below 8 seeds, "
                  "paired t-test from 8)", kind_col="kind",
-            note=("Each claim is judged at the round nearest the density pre-registered in "
-                  f"the sweep config (`claim_density` = {float(v('claim_density')):g}, "
-                  f"`claim_density_sparse` = {float(v('claim_density_sparse')):g}), never at "
-                  "a round picked after the fact. The conditions of a seed share its "
+            note=("Claims are declared in the sweep config ([[claims]]: conditions, metric, "
+                  "direction, density) before the run and recorded in every cell; each is "
+                  "judged at the round nearest its declared density, never at a round picked "
+                  "after the fact. A claim of the seed article that the cells do not carry "
+                  "reads `post hoc`: its numbers are shown, it gets no p-value and no "
+                  "verdict. The conditions of a seed share its "
                   "initialisation and data order, so each claim is a one-sided paired test of "
                   "the per-seed differences in the claim's direction (`p_claim`), with Holm "
                   "over the file's claims: ✓ only when it rejects, ✗ when the opposite "
@@ -315,7 +418,18 @@ def tables(cells) -> list:
             pattern, test="one-sided paired test over seeds (exact sign-flip test below 8 "
                           "seeds, paired t-test from 8)", kind_col="kind",
             note="Paired by seed at the round of each published sparsity; Holm with the "
-                 "file's other claims."))
+                 "file's other claims; `post hoc` where the cells carry no declaration."))
+        if equivalence is not None:
+            out.append(TheoryTable.claims(
+                "MNIST-1D: the reproduction as an equivalence question (TOST)", equivalence,
+                test="TOST (two one-sided t-tests) against a fixed reference", kind_col="kind",
+                note=("Our mean test accuracy over seeds against the published value taken as "
+                      "a fixed reference: the mean of the notebook's two trials (their own "
+                      "spread is not part of the test). ✓ = equivalent within the declared "
+                      "margin (both one-sided tests of the margin reject: `p_claim` = the "
+                      "larger p), ✗ = different by more than the margin (`p_opposite` = "
+                      "2 · the smaller one-sided p of lying beyond either edge), "
+                      "inconclusive = undecided. Holm with the file's other claims.")))
     sup = _support_table(c)
     if sup is not None:
         out.append(TheoryTable.descriptive(
