@@ -15,7 +15,7 @@ from ...nn.lottery import CONDITIONS, LotteryProtocol, PruningSchedule, mnist1d_
 
 __all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "REACH_FACTOR", "schedule_from_params",
            "protocol_from_params", "valid_cell", "batch_key", "support_columns", "run_cells",
-           "run_cell"]
+           "run_cell", "path_support"]
 
 
 PARAMS: dict[str, type] = {
@@ -280,24 +280,59 @@ def _dataset(p: dict, backend: str, dtype):
         backend=backend, dtype=dtype)
 
 
+def path_support(masks) -> np.ndarray:
+    """The input-output pairs joined by a path of kept weights: ``(B, n_in, n_out)`` bool.
+
+    ``masks`` are the per-layer weight masks ``(B, fan_in, fan_out)`` of a
+    batch of networks.  For a network without hidden layers this is its mask;
+    with hidden layers it is the boolean product of the layer masks, which
+    does not depend on how the hidden units are ordered, so the effective
+    supports of two networks (a student and its teacher) compare entry by
+    entry whatever their hidden widths.
+
+    Examples
+    --------
+    >>> m1 = np.array([[[1, 0], [0, 0], [0, 1]]], bool)    # 3 inputs -> 2 hidden
+    >>> m2 = np.array([[[1, 0], [0, 0]]], bool)            # 2 hidden -> 2 outputs
+    >>> path_support([m1, m2])[0].astype(int).tolist()
+    [[1, 0], [0, 0], [0, 0]]
+    """
+    C = np.asarray(to_numpy(masks[0])).astype(bool)
+    for M in masks[1:]:
+        C = np.matmul(C.astype(np.float64), np.asarray(to_numpy(M)).astype(np.float64)) > 0
+    return C
+
+
 def support_columns(teacher_masks, student_hidden):
-    """``extra_columns`` hook: support overlap of each model's mask with the teacher's."""
-    comparable = not student_hidden and len(teacher_masks) == 1
-    S = to_numpy(teacher_masks[0])[0].astype(bool) if comparable else None
+    """``extra_columns`` hook: the student's effective support against the teacher's.
+
+    The support of a network is :func:`path_support` (its mask when it has no
+    hidden layer).  Columns: ``support_recall`` = |C ∩ S| / |S|,
+    ``support_precision`` = |C ∩ S| / |C|, their chance values for a
+    uniformly random set of |C| pairs (``recall_chance`` = |C| / n,
+    ``precision_chance`` = |S| / n), and ``support_recall_normalised`` =
+    recall / min(1, |C| / |S|): the recall over its ceiling (a set smaller than
+    S cannot hold all of it).  ``student_hidden`` is kept for the signature.
+    """
+    S = path_support([m for m in teacher_masks])[0]
 
     def columns(round_index, masks, params, keys):
-        if not comparable:
-            nan = float("nan")
-            return [{"support_recall": nan, "support_precision": nan, "recall_chance": nan,
-                     "precision_chance": nan} for _ in keys]
-        M = to_numpy(masks[0][0]).astype(bool)             # (B, n_in, n_out)
-        n = S.size
-        inter = (M & S[None]).reshape(len(keys), -1).sum(axis=1)
-        kept = M.reshape(len(keys), -1).sum(axis=1)
-        return [{"support_recall": float(inter[i] / S.sum()),
-                 "support_precision": float(inter[i] / kept[i]) if kept[i] else float("nan"),
-                 "recall_chance": float(kept[i] / n),
-                 "precision_chance": float(S.sum() / n)} for i in range(len(keys))]
+        C = path_support([m[0] for m in masks])                # (B, n_in, n_out)
+        n, s = S.size, int(S.sum())
+        inter = (C & S[None]).reshape(len(keys), -1).sum(axis=1)
+        kept = C.reshape(len(keys), -1).sum(axis=1)
+        out = []
+        for i in range(len(keys)):
+            recall = float(inter[i] / s)
+            ceiling = min(1.0, float(kept[i]) / s)
+            out.append({"support_recall": recall,
+                        "support_precision": float(inter[i] / kept[i]) if kept[i]
+                        else float("nan"),
+                        "recall_chance": float(kept[i] / n),
+                        "precision_chance": float(s / n),
+                        "support_recall_normalised": recall / ceiling if ceiling > 0
+                        else float("nan")})
+        return out
     return columns
 
 

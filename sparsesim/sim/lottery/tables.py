@@ -326,6 +326,12 @@ def _support_table(c):
                      "chance recall": round(float(r["recall_chance"]), 4),
                      "precision": round(float(r["precision"]), 4),
                      "chance precision": round(float(r["precision_chance"]), 4)})
+        if "support_recall_normalised" in c.columns:   # cells made before it lack it
+            norm = pd.to_numeric(c.loc[(c["condition"] == r["condition"])
+                                       & (c["round"] == r["round"]),
+                                       "support_recall_normalised"], errors="coerce")
+            if norm.notna().any():
+                rows[-1]["recall / ceiling"] = round(float(norm.mean()), 4)
     return pd.DataFrame(rows)
 
 
@@ -438,5 +444,9 @@ def tables(cells) -> list:
                   "keeps), precision = |M ∩ S| / |M|; chance = the expectation for a uniformly "
                   "random mask of the same size (recall |M| / n, precision |S| / n). The "
                   "compressed-sensing view predicts magnitude masks (lottery, rewind, oneshot) "
-                  "well above chance; claim (d) tests it at the pre-registered sparse round.")))
+                  "well above chance; claim (d) tests it at the pre-registered sparse round."
+                  + (" M is the path support (the input-output pairs joined by kept weights; "
+                     "the mask itself for a student without hidden layers); recall / ceiling "
+                     "= recall / min(1, |M| / |S|)." if "recall / ceiling" in sup.columns
+                     else ""))))
     return out
