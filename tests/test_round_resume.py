@@ -379,7 +379,7 @@ def test_stale_round_folders_are_removed_when_a_sweep_starts(tmp_path):
     stale.mkdir(parents=True)
     (stale / "round_0.npz").write_bytes(b"x")
     run_sweep(cfg, out=out, backend="numpy", show_progress=False)
-    assert not stale.exists() and list((out / "rounds").iterdir()) == []
+    assert not stale.exists() and not (out / "rounds").exists()
 
 
 @pytest.mark.slow
@@ -417,7 +417,7 @@ sys.exit(main(["run", {str(cfg_path)!r}, "--out", {str(out)!r}, "--backend", "nu
     got = pd.read_csv(out / "cells.csv",
                       dtype={"layer_densities": str})
     pd.testing.assert_frame_equal(_science(got), lottery_reference[SCIENCE], check_exact=True)
-    assert list((out / "rounds").iterdir()) == []
+    assert not (out / "rounds").exists()
 
 
 def test_seed_batching_off_resumes_each_task_on_its_own(tmp_path, monkeypatch,
@@ -479,7 +479,7 @@ def test_dask_runs_a_task_per_round_journaled_by_the_client(tmp_path, monkeypatc
     pd.testing.assert_frame_equal(_science(frame), lottery_reference[SCIENCE],
                                   check_exact=True)
     assert (frame.executor == "dask").all()
-    assert list((out / "rounds").iterdir()) == []
+    assert not (out / "rounds").exists()
 
 
 # --------------------------------------------------------------------------- progress
@@ -529,13 +529,13 @@ def test_committed_lottery_journals_load_and_every_cell_is_finished(journal, tmp
         assert cell_key(cell_identity(rec["params"], dict(SL.NEUTRAL_DEFAULTS)), seed) == key
         assert rec["rows"] and all("round" in r for r in rec["rows"])
     config_file = ROOT / first["config_file"]
-    if config_file.is_file():
-        cfg = load_config(config_file)
-        keys = _keys(cfg)
-        assert set(keys) <= set(done), "the committed journal no longer covers its config"
-        out = tmp_path / "o"
-        out.mkdir()
-        (out / "journal.jsonl").write_bytes(journal.read_bytes())
-        frame = run_sweep(cfg, out=out, backend="numpy", show_progress=False)
-        assert len(frame) == sum(len(done[k]["rows"]) for k in keys)
-        assert not (out / "rounds").exists() or list((out / "rounds").iterdir()) == []
+    assert config_file.is_file(), f"{first['config_file']} (the sweep's config) is gone"
+    cfg = load_config(config_file)
+    keys = _keys(cfg)
+    assert set(keys) <= set(done), "the committed journal no longer covers its config"
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "journal.jsonl").write_bytes(journal.read_bytes())
+    frame = run_sweep(cfg, out=out, backend="numpy", show_progress=False)   # nothing to run
+    assert len(frame) == sum(len(done[k]["rows"]) for k in keys)
+    assert not (out / "rounds").exists()

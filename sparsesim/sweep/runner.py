@@ -344,6 +344,8 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         raise
     finally:
         executor.close()
+    if rounds.folder.is_dir() and not any(rounds.folder.iterdir()):
+        rounds.folder.rmdir()       # every task finished: no round folder is left behind
     bar.finish()
     frame = rows_frame(config, done, keys, executor_name)
     tmp = out / "cells.csv.tmp"
