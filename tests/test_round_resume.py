@@ -173,6 +173,27 @@ def test_round_log_refuses_out_of_order_rounds_and_bad_arguments():
     assert RoundLog(s, backend="numpy").done == 0 and RoundLog(s, backend="cupy").done == 1
 
 
+@pytest.mark.gpu
+def test_cupy_run_imp_resumed_equals_its_uninterrupted_run(xp_gpu):
+    """On CuPy the state goes to the host (masks, float weights) and back unchanged.
+
+    A resumed CuPy run is compared with an uninterrupted CuPy run (same
+    backend, so exactly); a record of the CuPy run holds host arrays.
+    """
+    kw = dict(conditions=["dense", "lottery", "rewind", "oneshot", "random"], seeds=[3],
+              backend="cupy")
+    ref = run_imp(_data(), _protocol(), **kw)
+    kept = []
+    with pytest.raises(Stop):
+        run_imp(_data(), _protocol(), rounds=RoundLog(backend="cupy",
+                                                      sink=stop_after(1, kept)), **kw)
+    assert all(isinstance(a, np.ndarray) for rec in kept for a in rec.arrays.values())
+    state = RoundState("cupy")
+    for rec in kept:
+        state = state.extend(rec)
+    assert run_imp(_data(), _protocol(), rounds=RoundLog(state), **kw) == ref
+
+
 # --------------------------------------------------------------------------- rewinding
 
 TINY_RW = dict(dataset="teacher", width=8, depth=2, residual=True, steps=24,
