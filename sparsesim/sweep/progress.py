@@ -4,7 +4,7 @@ Cells are counted as they are journaled.  Tasks that run in rounds (IMP runs)
 also report each finished round (:meth:`Progress.round_done`): the line then
 reads ``round 7/12 of task 3/36`` and its ETA comes from the measured round
 times, not from cell counts (a lottery sweep journals all its cells at the
-end of its tasks, so a cell-based ETA says nothing for hours):
+end of its tasks, so a cell-based ETA says nothing for hours)::
 
     eta = rounds left × (seconds since the start / rounds computed since the start)
 
