@@ -765,7 +765,8 @@ def _check_conditions(conditions: Any, protocol: LotteryProtocol) -> tuple[str, 
 
 def imp_rounds(schedule: PruningSchedule, weights: Any, masks: Sequence[tuple[Any, Any]],
                train_round: Callable[[int, list], Any], *,
-               rounds: int | None = None) -> list[tuple[Any, Any]]:
+               rounds: int | None = None, first: int = 1,
+               after_round: Callable[[int, Any], None] | None = None) -> list[tuple[Any, Any]]:
     """Iterative magnitude pruning: prune, train, prune again, for ``rounds`` rounds.
 
     Round 1's masks prune ``weights`` (the trained dense network) from
@@ -780,14 +781,23 @@ def imp_rounds(schedule: PruningSchedule, weights: Any, masks: Sequence[tuple[An
     Parameters
     ----------
     schedule : PruningSchedule
-    weights : list of (W, b)
-        The weights ranked for round 1 (B models).
+    weights : list of (W, b) or None
+        The weights ranked for round ``first`` (B models); ``None``: ``masks``
+        are round ``first``'s masks already (a run resumed after round
+        ``first - 1``).
     masks : list of (mW, mb)
-        The masks round 1 prunes from (B models).
+        The masks round ``first`` prunes from (B models), or its masks when
+        ``weights`` is ``None``.
     train_round : callable
         ``train_round(r, masks_r) -> trained weights`` (B models).
     rounds : int, optional
-        Rounds trained, ``0 .. schedule.rounds`` (default all).
+        Last round trained, ``first - 1 .. schedule.rounds`` (default all).
+    first : int
+        The first round trained, ``1 .. schedule.rounds`` (default 1).
+    after_round : callable, optional
+        ``after_round(r, next_masks)`` after round ``r`` is trained and the
+        masks of round ``r + 1`` are chosen (``None`` after the schedule's
+        last round): what a round journal records to resume at ``r + 1``.
 
     Returns
     -------
@@ -805,18 +815,32 @@ def imp_rounds(schedule: PruningSchedule, weights: Any, masks: Sequence[tuple[An
     ...                    rounds=1)
     >>> seen, int(final[0][0].sum())
     ([2], 1)
+
+    Resuming at round 2 from the masks saved after round 1 trains the same rounds:
+
+    >>> again = []
+    >>> _ = imp_rounds(sched, None, final, lambda r, m: again.append(int(m[0][0].sum())) or w,
+    ...                first=2)
+    >>> again
+    [1]
     """
     if not isinstance(schedule, PruningSchedule):
         raise TypeError(f"schedule must be a PruningSchedule; got {type(schedule).__name__}")
     if not callable(train_round):
         raise TypeError(f"train_round must be callable; got {type(train_round).__name__}")
-    rounds = schedule.rounds if rounds is None else check_int("rounds", rounds, low=0,
+    first = check_int("first", first, low=1, high=schedule.rounds)
+    rounds = schedule.rounds if rounds is None else check_int("rounds", rounds, low=first - 1,
                                                               high=schedule.rounds)
-    masks = magnitude_prune(weights, masks, schedule, 1)
-    for r in range(1, rounds + 1):
+    if after_round is not None and not callable(after_round):
+        raise TypeError(f"after_round must be callable or None; got {type(after_round).__name__}")
+    if weights is not None:
+        masks = magnitude_prune(weights, masks, schedule, first)
+    for r in range(first, rounds + 1):
         trained = train_round(r, masks)
         if r < schedule.rounds:
             masks = magnitude_prune(trained, masks, schedule, r + 1)
+        if after_round is not None:
+            after_round(r, masks if r < schedule.rounds else None)
     return masks
 
 
@@ -1073,8 +1097,8 @@ def _first_batches(data: TrainData, protocol: LotteryProtocol, data_seeds: list,
 def _imp_round(r: int, chain_masks: Any, *, ctx: RoundContext, chains: tuple[str, ...],
                conditions: tuple[str, ...], training: _Training, labels: list,
                progress: Callable[[str], None], extra_columns: Any,
-               rows: list) -> Any:
-    """Train round ``r`` (the chains, then the controls, as one batch); append its rows.
+               rows: dict) -> Any:
+    """Train round ``r`` (the chains, then the controls, as one batch); ``rows[r]`` its rows.
 
     Returns the ranked weights of the chain models (for :func:`imp_rounds`).
     """
@@ -1099,7 +1123,7 @@ def _imp_round(r: int, chain_masks: Any, *, ctx: RoundContext, chains: tuple[str
     emit = np.repeat([name in conditions for name in names], S)
     block_rows = _rows(result, keys, masks, params, r, target,
                        include_biases=sched.prune_biases, extra_columns=extra_columns)
-    rows += [row for row, e in zip(block_rows, emit) if e]
+    rows[r] = [row for row, e in zip(block_rows, emit) if e]
     if not chains:
         return None
     return take_models(training.ranked(result), slice(0, len(chains) * S))
@@ -1107,10 +1131,28 @@ def _imp_round(r: int, chain_masks: Any, *, ctx: RoundContext, chains: tuple[str
 
 # --------------------------------------------------------------------------- driver
 
+def _tree_arrays(prefix: str, tree: Any) -> dict[str, Any]:
+    """Named arrays of a per-layer ``(A, B)`` list (``None`` parts left out)."""
+    out = {}
+    for l, (a, b) in enumerate(tree):
+        out[f"{prefix}W{l}"] = a
+        if b is not None:
+            out[f"{prefix}b{l}"] = b
+    return out
+
+
+def _tree_from(rounds: Any, prefix: str, n_layers: int, xp) -> list[tuple[Any, Any]]:
+    """The per-layer list saved by :func:`_tree_arrays`, back on ``xp``."""
+    return [(xp.array(rounds.array(f"{prefix}W{l}"), copy=True),
+             xp.array(rounds.array(f"{prefix}b{l}"), copy=True) if rounds.has(f"{prefix}b{l}") else None)
+            for l in range(n_layers)]
+
+
 def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
             seeds: Sequence[Any], seed_labels: Sequence[Any] | None = None,
             backend: str = "auto", progress: Callable[[str], None] | None = None,
-            extra_columns: Callable[..., list[dict]] | None = None) -> list[dict]:
+            extra_columns: Callable[..., list[dict]] | None = None,
+            rounds: Any = None) -> list[dict]:
     """Run IMP and its controls for several seeds; one row per (condition, round, seed).
 
     Parameters
@@ -1132,6 +1174,11 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         once per round with the round's batch masks (``(mW, mb)`` pairs),
         starting parameters and ``keys = [(condition, seed_label), ...]``;
         returns extra row columns per model (e.g. a support overlap).
+    rounds : sparsesim._rounds.RoundLog, optional
+        The round journal: after round 0 (the dense networks) and after each
+        pruning round the run saves the round's rows and what the next round
+        needs; a log holding finished rounds resumes after the last of them.
+        See Notes.
 
     Returns
     -------
@@ -1148,6 +1195,18 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         Before any training: unknown condition, malformed seeds, data that do
         not fit the network, a batch larger than the training set.
 
+    Notes
+    -----
+    Round ``r`` of the log (``0 .. R``) holds its rows and, as arrays, the
+    IMP chains' masks of round ``r + 1`` (``mask_W<l>``, ``mask_b<l>``:
+    booleans, bit-packed on disk); round 0 also holds the dense run's trained
+    weights (``dense_W<l>``, ``dense_b<l>``, for ``oneshot``) and its weights
+    after ``rewind_step`` steps (``tau_W<l>``, ``tau_b<l>``, for ``rewind``).
+    Everything else a round reads is regenerated from the seeds: ``w0``, the
+    data order, the controls' per-round seeds (``child_seed(root, purpose,
+    r)``) and the first minibatches; so on one backend a resumed run's rows
+    equal an uninterrupted run's exactly.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -1160,6 +1219,24 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     ...                backend="numpy")
     >>> sorted({(r["condition"], r["round"]) for r in rows})
     [('dense', 0), ('lottery', 1), ('lottery', 2), ('random', 1), ('random', 2)]
+
+    A run stopped after round 1 and resumed from its log gives the same rows:
+
+    >>> from sparsesim._rounds import RoundLog
+    >>> class Stop(Exception): pass
+    >>> def stop_after_1(record):
+    ...     if record.index == 1: raise Stop
+    >>> log = RoundLog(backend="numpy", sink=stop_after_1)
+    >>> try:
+    ...     run_imp(d, proto, conditions=["dense", "lottery", "random"], seeds=[0, 1],
+    ...             backend="numpy", rounds=log)
+    ... except Stop:
+    ...     pass
+    >>> log.done
+    2
+    >>> run_imp(d, proto, conditions=["dense", "lottery", "random"], seeds=[0, 1],
+    ...         backend="numpy", rounds=RoundLog(log.state)) == rows
+    True
     """
     if not isinstance(protocol, LotteryProtocol):
         raise TypeError(f"protocol must be a LotteryProtocol; got {type(protocol).__name__}")
@@ -1175,6 +1252,9 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     if len(labels) != len(seeds):
         raise ValueError(f"seed_labels must hold one label per seed ({len(seeds)}); "
                          f"got {len(labels)}")
+    if rounds is not None and not all(hasattr(rounds, a) for a in ("done", "save", "array")):
+        raise TypeError(f"rounds must be a RoundLog (sparsesim._rounds) or None; "
+                        f"got {type(rounds).__name__}")
     backend = resolve_backend(backend)
     xp = get_namespace(backend)
     dtype = np.dtype(protocol.dtype)
@@ -1196,35 +1276,70 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     if prune_at == protocol.steps:
         prune_at = None   # the end of training: no snapshot needed
     training = _Training(data, protocol, data_seeds, optimizer, prune_at)
+    dense_only = not chains and "oneshot" not in conditions
+    total = 1 if dense_only else sched.rounds + 1
+    done = 0 if rounds is None else min(rounds.done, total)
+    n_layers = len(protocol.sizes) - 1
+
+    def save(r: int, round_rows: list, arrays: dict | None = None) -> None:
+        if rounds is not None:
+            rounds.save(r, rows=round_rows, arrays=arrays, total=total)
 
     # ---- round 0: the dense networks (w0 per replicate)
     w0 = _mlp.init_mlp(protocol.sizes, S, seed=[child_seed(s, _INIT) for s in roots],
                        init=protocol.init, backend=backend, dtype=dtype,
                        residual=protocol.residual)
     full = _full_masks(w0, sched.prune_biases)
-    progress(f"IMP round 0/{sched.rounds}: {S} dense models")
-    dense = training.fit(w0, full, rewind=(tau,) if "rewind" in chains else ())
-    rows: list[dict] = []
-    if "dense" in conditions:
-        rows += _rows(dense, [("dense", lab) for lab in labels], full, w0, 0, 1.0,
-                      include_biases=sched.prune_biases, extra_columns=extra_columns)
-    if not chains and "oneshot" not in conditions:
-        return rows
+    if done == 0:
+        progress(f"IMP round 0/{sched.rounds}: {S} dense models")
+        dense = training.fit(w0, full, rewind=(tau,) if "rewind" in chains else ())
+        dense_rows = (_rows(dense, [("dense", lab) for lab in labels], full, w0, 0, 1.0,
+                            include_biases=sched.prune_biases, extra_columns=extra_columns)
+                      if "dense" in conditions else [])
+        trained_dense = dense.params
+        w_tau = dense.rewind_params.get(tau) if "rewind" in chains else None
+        next_masks = (magnitude_prune(concat_models([training.ranked(dense)] * len(chains)),
+                                      concat_models([full] * len(chains)), sched, 1)
+                      if chains else None)
+        state = {}
+        if not dense_only:
+            if next_masks is not None:
+                state.update(_tree_arrays("mask_", next_masks))
+            if "oneshot" in conditions:
+                state.update(_tree_arrays("dense_", trained_dense))
+            if w_tau is not None:
+                state.update(_tree_arrays("tau_", w_tau))
+        save(0, dense_rows, state)
+    else:
+        trained_dense = (_tree_from(rounds, "dense_", n_layers, xp)
+                         if "oneshot" in conditions else None)
+        w_tau = _tree_from(rounds, "tau_", n_layers, xp) if "rewind" in chains else None
+        next_masks = (_tree_from(rounds, "mask_", n_layers, xp)
+                      if chains and done <= sched.rounds else None)
+    if done >= total:                        # every round was finished before
+        return rounds.rows(total)
+    rows_of: dict[int, list] = {}
+    if dense_only:
+        return dense_rows
     first_idx = (_first_batches(data, protocol, data_seeds, xp)
                  if any(CONTROLS[c].uses_first_batch for c in conditions) else None)
     ctx = RoundContext(protocol=protocol, roots=roots, w0=w0, full=full,
-                       trained_dense=dense.params, data=data, first_idx=first_idx,
-                       w_tau=dense.rewind_params.get(tau) if "rewind" in chains else None)
+                       trained_dense=trained_dense, data=data, first_idx=first_idx,
+                       w_tau=w_tau)
     play = functools.partial(_imp_round, ctx=ctx, chains=chains, conditions=conditions,
                              training=training, labels=labels, progress=progress,
-                             extra_columns=extra_columns, rows=rows)
+                             extra_columns=extra_columns, rows=rows_of)
+
+    def after_round(r: int, masks_next: Any) -> None:
+        save(r, rows_of[r], _tree_arrays("mask_", masks_next) if masks_next is not None else None)
 
     # ---- rounds 1 .. R: every chain pruned from the trained dense network, then retrained
+    first = max(done, 1)
     if chains:
-        n = len(chains)
-        imp_rounds(sched, concat_models([training.ranked(dense)] * n),
-                   concat_models([full] * n), play)
+        imp_rounds(sched, None, next_masks, play, first=first, after_round=after_round)
     else:                                  # oneshot alone: no chain, the same rounds
-        for r in range(1, sched.rounds + 1):
+        for r in range(first, sched.rounds + 1):
             play(r, None)
-    return rows
+            after_round(r, None)
+    before = rounds.rows(done) if rounds is not None and done else dense_rows
+    return before + [row for r in range(first, sched.rounds + 1) for row in rows_of[r]]

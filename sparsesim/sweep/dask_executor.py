@@ -38,6 +38,34 @@ Either way a cell reaches the journal once: the runner drops a cell key it
 has already recorded.  When some tasks fail for good, the others still run
 to completion and are journaled; the first failure is then re-raised.
 
+Rounds: one Dask task per round
+-------------------------------
+A task that runs in rounds (an IMP run, see :mod:`sparsesim._rounds`) is
+run as a chain of Dask tasks, one per round, when the runner journals rounds
+(it passes ``on_round``): each is :func:`sparsesim.sweep.runner.run_task`
+with ``one_round=True`` and the rounds finished so far (``task.rounds``, a
+:class:`~sparsesim._rounds.RoundState`: the rounds' rows and the newest
+masks and reference weights, host arrays); the worker regenerates the rest
+from the seeds, computes the next round and returns it.  The client journals
+it (``on_round``: the sidecar is written and ``fsync``-ed), merges it into the
+state and only then submits the next round with that state inside the task
+(not scattered to one worker: the scheduler keeps a task's arguments, so a
+round retried after its worker died needs nothing from the dead worker).
+The last task of the chain returns the cells.
+
+Why a task per round rather than streaming rounds back from one long task:
+only the client ever writes the round journal, and a round is journaled
+before any later round starts, with no side channel (events carry text, not
+megabytes of masks; a queue would need its own acknowledgements); a worker
+that dies or a task that raises loses one round, which Dask retries from the
+same state, instead of a whole IMP run; and whatever the workers do, the
+state a round starts from is exactly the one the client journaled, so a
+retried, duplicated or late task can never mix two runs' state.  The price
+is a few milliseconds of scheduling and the shipping of the state per round
+(masks are bit-packed only on disk: 276 kB per model of 276k weights in
+transit, plus the dense reference weights when ``oneshot`` or ``rewind`` is
+run), small beside a round's training.
+
 Progress: status lines from inside a task (e.g. "IMP round 12/98") reach
 the client's progress line as Dask events, prefixed with the task's number
 ("task 2/4: ...").
@@ -61,6 +89,7 @@ import dataclasses
 import os
 import time
 import uuid
+import warnings
 from typing import Any, Callable, Iterable, Iterator
 
 try:
@@ -74,6 +103,7 @@ except ImportError as _exc:  # pragma: no cover - exercised by a test that hides
 
 from .._validation import check_choice, check_int
 from ..backend import BACKENDS, resolve_backend
+from .._rounds import RoundRecord, RoundState
 from .runner import Task, run_task
 
 __all__ = ["DaskExecutor", "local_cluster", "usable_cores"]
@@ -236,14 +266,20 @@ class DaskExecutor:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, tasks: Iterable[Task],
-            progress: Callable[[str], None] | None = None) -> Iterator[list]:
+    def run(self, tasks: Iterable[Task], progress: Callable[[str], None] | None = None,
+            on_round: Callable[[int, Task, RoundRecord], None] | None = None) -> Iterator[list]:
         """Submit every task; yield each task's ``[(key, params, rows), ...]`` as it finishes.
 
         Results arrive in completion order, not submission order.  Closing the
         generator early (an interrupted sweep) cancels the tasks not yet done.
+        With ``on_round``, a task that runs in rounds runs one Dask task per
+        round (see the module notes): ``on_round(i, task, record)`` is called
+        here, on the client, for every round task ``i`` finishes, before the
+        next round is submitted.
         """
         tasks = [self._task_backend(t) for t in tasks]
+        if on_round is not None:
+            tasks = [dataclasses.replace(t, one_round=True) for t in tasks]
         if not tasks:
             return
         client = self._connect()
@@ -258,16 +294,33 @@ class DaskExecutor:
             topic = f"sparsesim-progress-{run_id}"
             client.subscribe_topic(topic, lambda event: progress(str(event[1])))
         n = len(tasks)
-        futures = client.map(_run_reporting, tasks,
-                             [f"task {i + 1}/{n}" for i in range(n)], [topic] * n,
-                             key=[f"sparsesim-{t.keys[0] if t.keys else i}-{run_id}-{i}"
-                                  for i, t in enumerate(tasks)],
-                             pure=False, retries=self.retries)
+        labels = [f"task {i + 1}/{n}" for i in range(n)]
+
+        def key(i: int) -> str:
+            t = tasks[i]
+            done = t.rounds.done if t.rounds is not None else 0
+            return f"sparsesim-{t.keys[0] if t.keys else i}-{run_id}-{i}-r{done}"
+
+        def submit(i: int) -> Any:
+            with warnings.catch_warnings():
+                # The round state travels inside the task on purpose (see the
+                # module notes): Dask's hint to scatter large arguments is moot.
+                warnings.filterwarnings("ignore", message="Sending large graph",
+                                        category=UserWarning)
+                fut = client.submit(_run_reporting, tasks[i], labels[i], topic, key=key(i),
+                                    pure=False, retries=self.retries)
+            owner[fut] = i
+            return fut
+
+        owner: dict[Any, int] = {}
+        futures = [submit(i) for i in range(n)]
         pending = set(futures)
         failures: list[tuple[Any, BaseException]] = []
+        completed = distributed.as_completed(futures)
         try:
-            for future in distributed.as_completed(futures):
+            for future in completed:
                 pending.discard(future)
+                i = owner.pop(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - kept, re-raised after the rest
@@ -275,6 +328,17 @@ class DaskExecutor:
                     continue
                 finally:
                     future.release()
+                if isinstance(result, RoundRecord):
+                    task = tasks[i]
+                    if on_round is None:  # pragma: no cover - one_round is set only with it
+                        raise RuntimeError("a task returned a round without a round journal")
+                    on_round(i, task, result)            # journaled before anything goes on
+                    state = task.rounds or RoundState(result.backend)
+                    tasks[i] = dataclasses.replace(task, rounds=state.extend(result))
+                    nxt = submit(i)
+                    pending.add(nxt)
+                    completed.add(nxt)
+                    continue
                 yield result
         finally:
             if pending:

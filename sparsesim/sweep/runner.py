@@ -4,14 +4,25 @@ Data flow: ``sims/x.toml → cells → simulation (backend arrays) → rows →
 journal → cells.csv → report (table.md, figures)``.  Every finished cell is
 journaled durably before the next is reported, so an interrupted run resumes
 where it stopped when the same command is run again.
+
+Tasks that run in rounds (IMP runs) are journaled round by round as well:
+each task's cells get one :class:`sparsesim._rounds.RoundLog` (``ctx.rounds``)
+holding the rounds finished by earlier runs (read from
+``<out>/rounds/<task key>/``, :class:`~sparsesim.sweep.journal.RoundJournal`);
+every round the simulation saves is written there durably before it goes on,
+by this process (the client) alone: :class:`LocalExecutor` calls the runner's
+round hook in-process, the Dask executor ships each round back to the client
+(:mod:`sparsesim.sweep.dask_executor`).  An interruption loses at most the
+round in progress.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -19,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._rounds import RoundLog, RoundPause, RoundRecord, RoundState
 from .._validation import check_choice
 from ..backend import BACKENDS, device_name, resolve_backend
 from ..sim import Simulation
 from .config import ConfigError, SweepConfig
-from .journal import Journal
+from .journal import Journal, RoundJournal, round_key
 from .progress import Progress
 from .provenance import cell_identity, cell_key, cell_seed, git_commit
 
@@ -52,12 +64,17 @@ class CellContext:
         ``"numpy"`` or ``"cupy"`` (already resolved).
     progress : callable
         ``progress(text)`` shows a status line for long cells (may be a no-op).
+    rounds : sparsesim._rounds.RoundLog or None
+        The task's round log (shared by the cells of a task): a simulation
+        that runs in rounds saves each finished one there and resumes after
+        the rounds it already holds; ``None`` outside a sweep.
     """
 
     seed: np.random.SeedSequence
     sweep_seed: int
     backend: str
     progress: Callable[[str], None] = field(default=_no_progress, repr=False)
+    rounds: RoundLog | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,10 @@ class Task:
 
     ``simulation`` travels with the task (its hooks pickle by reference to
     ``module_name``, which a distributed worker imports); without it the
-    worker builds the simulation from ``module_name``.
+    worker builds the simulation from ``module_name``.  ``rounds`` holds the
+    rounds the task finished in earlier runs (or earlier Dask tasks);
+    ``one_round`` makes :func:`run_task` stop after the next round and return
+    it (a :class:`~sparsesim._rounds.RoundRecord`) instead of the cells.
     """
 
     module_name: str
@@ -75,6 +95,13 @@ class Task:
     sweep_seed: int
     backend: str
     simulation: Simulation | None = field(default=None, compare=False, repr=False)
+    rounds: RoundState | None = field(default=None, compare=False, repr=False)
+    one_round: bool = field(default=False, compare=False)
+
+    @property
+    def round_key(self) -> str:
+        """The name of this task's round folder (a hash of its cell keys)."""
+        return round_key(self.keys)
 
 
 def _as_rows(result: Any, where: str) -> list[dict]:
@@ -85,32 +112,46 @@ def _as_rows(result: Any, where: str) -> list[dict]:
     return rows
 
 
-def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list[tuple[str, dict, list[dict]]]:
+def run_task(task: Task, progress: Callable[[str], None] = _no_progress,
+             on_round: Callable[[RoundRecord], None] | None = None) -> Any:
     """Execute one task (on this process's device); returns ``(key, params, rows)`` per cell.
 
     A top-level function so that distributed executors can ship it to workers.
+
+    The task's cells share one :class:`~sparsesim._rounds.RoundLog` (their
+    ``ctx.rounds``) that starts from ``task.rounds`` (ignored when it was
+    computed on another backend); each round the simulation saves goes to
+    ``on_round(record)`` before it continues.  With ``task.one_round`` the
+    task stops after the next round and returns its
+    :class:`~sparsesim._rounds.RoundRecord` instead of the cells.  A cell's
+    ``elapsed_s`` includes the time of rounds finished by earlier runs.
     """
     sim = task.simulation or Simulation.from_module(task.module_name)
     backend = resolve_backend(task.backend)
     device = device_name(backend)
     commit = git_commit()  # cached: the tree as it was when this process first asked
     neutral = dict(sim.neutral_defaults) or None
+    log = RoundLog(task.rounds, backend=backend, sink=on_round, pause=task.one_round)
     ctxs = [CellContext(seed=cell_seed(cell_identity(c, neutral), task.sweep_seed),
                         sweep_seed=task.sweep_seed,
-                        backend=backend, progress=progress) for c in task.cells]
+                        backend=backend, progress=progress, rounds=log) for c in task.cells]
     t0 = time.perf_counter()
-    if sim.run_cells is not None and len(task.cells) > 0:
-        results = sim.run_cells([dict(c) for c in task.cells], ctxs)
-        if len(results) != len(task.cells):
-            raise RuntimeError(f"{task.module_name}.run_cells returned {len(results)} results "
-                               f"for {len(task.cells)} cells")
-        elapsed = [(time.perf_counter() - t0) / len(task.cells)] * len(task.cells)
-    else:
-        results, elapsed = [], []
-        for c, ctx in zip(task.cells, ctxs):
-            t1 = time.perf_counter()
-            results.append(sim.run_cell(dict(c), ctx))
-            elapsed.append(time.perf_counter() - t1)
+    before = log.elapsed_before
+    try:
+        if sim.run_cells is not None and len(task.cells) > 0:
+            results = sim.run_cells([dict(c) for c in task.cells], ctxs)
+            if len(results) != len(task.cells):
+                raise RuntimeError(f"{task.module_name}.run_cells returned {len(results)} "
+                                   f"results for {len(task.cells)} cells")
+            elapsed = [(before + time.perf_counter() - t0) / len(task.cells)] * len(task.cells)
+        else:
+            results, elapsed = [], []
+            for c, ctx in zip(task.cells, ctxs):
+                t1 = time.perf_counter()
+                results.append(sim.run_cell(dict(c), ctx))
+                elapsed.append(before + time.perf_counter() - t1)
+    except RoundPause as pause:
+        return pause.record
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     out = []
     for key, c, res, el in zip(task.keys, task.cells, results, elapsed):
@@ -130,13 +171,25 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress) -> list
 
 
 class LocalExecutor:
-    """Runs tasks one after another in this process."""
+    """Runs tasks one after another in this process.
+
+    ``on_round(i, task, record)`` (the runner's round journal) is called for
+    every round task ``i`` finishes, in this process, before the task goes on.
+    """
 
     name = "local"
 
-    def run(self, tasks: Iterable[Task], progress: Callable[[str], None]) -> Iterator[list]:
-        for task in tasks:
-            yield run_task(task, progress)
+    def run(self, tasks: Iterable[Task], progress: Callable[[str], None],
+            on_round: Callable[[int, Task, RoundRecord], None] | None = None) -> Iterator[list]:
+        tasks = list(tasks)
+        for i, task in enumerate(tasks):
+            sink = None
+            if on_round is not None:
+                def sink(record, i=i, task=task):
+                    on_round(i, task, record)
+            label = f"task {i + 1}/{len(tasks)}: " if len(tasks) > 1 else ""
+            yield run_task(task, (lambda text, label=label: progress(label + text))
+                           if label else progress, sink)
 
     def close(self) -> None:
         return None
@@ -244,8 +297,34 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
                    stream=stream, enabled=show_progress)
     if pending and len(pending) < len(keys):
         bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
+    tasks = make_tasks(config, pending, backend)
+    # The round journal: rounds of unfinished tasks, written by this process only.
+    rounds = RoundJournal(out / "rounds")
+    task_index = {t.round_key: i for i, t in enumerate(tasks)}
+    for stale in rounds.tasks():
+        if stale not in task_index:     # a finished task, or one of a grid that changed
+            rounds.discard(stale)
+    journals_rounds = "on_round" in inspect.signature(executor.run).parameters
+    resumed = 0
+    for i, t in enumerate(tasks):
+        state = rounds.load(t.round_key, t.keys)
+        if state is not None:
+            tasks[i] = t = replace(t, rounds=state)
+            resumed += 1
+            total = state.metas[-1].get("total") if state.metas else None
+            bar.round_done(i, len(tasks), state.done - 1, total, restored=True)
+    if resumed:
+        bar.note(f"resuming: {resumed} unfinished task(s) continue after their last "
+                 f"journaled round (in {rounds.folder})")
+
+    def on_round(i: int, task: Task, record: RoundRecord) -> None:
+        rounds.write(task.round_key, task.keys, record)
+        bar.round_done(i, len(tasks), record.index, record.meta.get("total"),
+                       seconds=record.meta.get("elapsed_s"))
+
+    run_args = {"on_round": on_round} if journals_rounds else {}
     try:
-        for result in executor.run(make_tasks(config, pending, backend), bar.status):
+        for result in executor.run(tasks, bar.status, **run_args):
             for key, params, rows in result:
                 if key in done:  # a retried task may deliver a cell twice
                     continue
@@ -253,12 +332,20 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
                 journal.append(key, params, rows)
                 done[key] = {"key": key, "params": params, "rows": rows}
                 bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
+            if result:      # the task's cells are journaled: its rounds are not needed
+                task_key = round_key([key for key, _, _ in result])
+                rounds.discard(task_key)
+                if task_key in task_index:
+                    bar.task_done(task_index[task_key])
     except KeyboardInterrupt:
         bar.note(f"interrupted: {sum(k in done for k in keys)} of {len(keys)} cells are in "
-                 f"{journal.path}; run the same command again to resume")
+                 f"{journal.path} (and the finished rounds of unfinished IMP runs in "
+                 f"{rounds.folder}); run the same command again to resume")
         raise
     finally:
         executor.close()
+    if rounds.folder.is_dir() and not any(rounds.folder.iterdir()):
+        rounds.folder.rmdir()       # every task finished: no round folder is left behind
     bar.finish()
     frame = rows_frame(config, done, keys, executor_name)
     tmp = out / "cells.csv.tmp"

@@ -25,6 +25,12 @@ planted teacher also ``support_recall`` = |M ∩ S| / |S|,
 random mask of the same size (``recall_chance`` = |M| / n,
 ``precision_chance`` = |S| / n).  Accuracies are fractions in [0, 1].
 
+Long runs: in a sweep every finished round of an IMP run (its rows, the next
+round's masks; round 0 also the dense and rewind weights) is journaled
+beside the cell journal (:mod:`sparsesim.sweep.journal`), so an interrupted
+run resumes after its last finished round with the rows an uninterrupted run
+gives (:func:`sparsesim.nn.lottery.run_imp`, ``rounds``).
+
 Seeds: replicate ``seed`` of a sweep draws from
 ``SeedSequence([sweep_seed, seed])`` (initialisation, data order, control
 masks; see :mod:`sparsesim.nn.lottery`), so every condition of a replicate

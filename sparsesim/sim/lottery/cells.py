@@ -341,11 +341,19 @@ def run_cells(params_list: list[dict], ctxs: list) -> list[list[dict]]:
 
     Cells sharing :func:`batch_key` run as one IMP run (every condition and
     seed batched per round); a cell's rows are its rounds.
+
+    When the cells form one IMP run and their context carries a round log
+    (``ctx.rounds``, a :class:`sparsesim._rounds.RoundLog`, given by the
+    sweep), every finished round is saved to it and a run interrupted
+    mid-way resumes after its last saved round (see
+    :func:`sparsesim.nn.lottery.run_imp`).
     """
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(params_list):
         groups.setdefault(batch_key(p), []).append(i)
     out: list[list[dict] | None] = [None] * len(params_list)
+    # a round log belongs to one IMP run: used only when the cells are one run
+    log = getattr(ctxs[0], "rounds", None) if ctxs and len(groups) == 1 else None
     for idx in groups.values():
         p0 = _full(params_list[idx[0]])
         ctx0 = ctxs[idx[0]]
@@ -364,7 +372,8 @@ def run_cells(params_list: list[dict], ctxs: list) -> list[list[dict]]:
         rows = run_imp(data, protocol, conditions=conds,
                        seeds=[np.random.SeedSequence([ctx0.sweep_seed, s]) for s in seeds],
                        seed_labels=seeds, backend=ctx0.backend,
-                       progress=getattr(ctx0, "progress", None), extra_columns=extra)
+                       progress=getattr(ctx0, "progress", None), extra_columns=extra,
+                       rounds=log)
         by_key: dict[tuple, list[dict]] = {}
         for row in rows:
             key = (row["condition"], row["seed"])

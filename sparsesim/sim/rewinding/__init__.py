@@ -50,6 +50,14 @@ Parameters (``sims/rewinding_geometry.toml``)
 ``slq_probes`` (0 disables), ``slq_steps``, ``slq_rtol`` of the geometry;
 ``lmc_points`` values of α.
 
+Long runs
+---------
+In a sweep each finished IMP round of a batch is journaled (round 0: ``w_τ``
+of every ticket, the dense accuracies, the round-1 masks; round ``r``: the
+masks of round ``r + 1``; the last round: both trained copies and their
+accuracies), so an interrupted batch resumes after its last finished round
+(:func:`rewinding_study`, ``rounds``; :mod:`sparsesim.sweep.journal`).
+
 Seeds
 -----
 Replicate ``seed`` has the root ``SeedSequence([sweep_seed, seed, dataset

@@ -24,7 +24,12 @@ def batch_key(params: dict) -> tuple:
 
 
 def run_cells(params_list: list[dict], ctxs: list) -> list[dict]:
-    """All cells of one batch (same configuration, any seeds and rewind points)."""
+    """All cells of one batch (same configuration, any seeds and rewind points).
+
+    A round log in the context (``ctx.rounds``, given by the sweep) journals
+    every IMP round of the batch, so an interrupted batch resumes after its
+    last finished round (see :func:`rewinding_study`).
+    """
     p0 = full_params(params_list[0])
     key = batch_key(p0)
     for q in params_list[1:]:
@@ -34,7 +39,8 @@ def run_cells(params_list: list[dict], ctxs: list) -> list[dict]:
     ctx = ctxs[0]
     return rewinding_study(p0, [q["seed"] for q in params_list], [q["tau"] for q in params_list],
                            sweep_seed=ctx.sweep_seed, backend=ctx.backend,
-                           progress=getattr(ctx, "progress", None))
+                           progress=getattr(ctx, "progress", None),
+                           rounds=getattr(ctx, "rounds", None))
 
 
 def run_cell(params: dict, ctx) -> dict:

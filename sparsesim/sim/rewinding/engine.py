@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -37,8 +37,34 @@ def _load_data(p: dict, sweep_seed: int, backend: str, dtype):
 
 
 
+class _Final(NamedTuple):
+    """What the steps after IMP read of the final round's training (copies A and B)."""
+
+    params: list
+    final_test_accuracy: np.ndarray
+    early_stop_test_accuracy: np.ndarray
+    early_stop_iter: np.ndarray
+
+
+def _arrays(prefix: str, tree: list) -> dict:
+    """Named arrays of a per-layer ``(W, b)`` / ``(mW, mb)`` list (``None`` left out)."""
+    out = {}
+    for l, (a, b) in enumerate(tree):
+        out[f"{prefix}W{l}"] = a
+        if b is not None:
+            out[f"{prefix}b{l}"] = b
+    return out
+
+
+def _tree(rounds, prefix: str, n_layers: int, xp) -> list:
+    """The list saved by :func:`_arrays`, back on ``xp``."""
+    return [(xp.array(rounds.array(f"{prefix}W{l}"), copy=True),
+             xp.array(rounds.array(f"{prefix}b{l}"), copy=True)
+             if rounds.has(f"{prefix}b{l}") else None) for l in range(n_layers)]
+
+
 def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep_seed: int = 0,
-                    backend: str = "numpy", progress=None) -> list[dict]:
+                    backend: str = "numpy", progress=None, rounds=None) -> list[dict]:
     """Run the protocol of the module notes for the ``(seed, τ)`` pairs given.
 
     Parameters
@@ -51,6 +77,14 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     sweep_seed : int
     backend : {"numpy", "cupy", "auto"}
     progress : callable, optional
+    rounds : sparsesim._rounds.RoundLog, optional
+        The round journal: round 0 (the dense runs) saves ``w_τ`` of every
+        ticket, the dense test accuracies and the masks of round 1; round
+        ``r < R`` the masks of round ``r + 1``; round ``R`` the final tickets'
+        masks, both trained copies and their accuracies.  A log holding
+        finished rounds resumes after the last of them (the geometry and
+        mode-connectivity steps then run on the restored final round); on one
+        backend the rows equal an uninterrupted run's.
 
     Returns
     -------
@@ -88,23 +122,41 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     common = dict(optimizer=opt, steps=steps, batch_size=p["batch_size"],
                   eval_every=p["eval_every"], residual=residual)
 
-    # 1. dense runs, one per replicate seed, with the rewind snapshots
-    w0 = mlp.init_mlp(sizes, len(uniq_seeds), seed=[child_seed(roots[s], _INIT) for s in uniq_seeds],
-                      backend=backend, dtype=dtype, residual=residual)
-    progress(f"rewinding: dense run of {len(uniq_seeds)} models")
-    dense = train(w0, data, data_seed=[child_seed(roots[s], _DATA) for s in uniq_seeds],
-                  rewind_steps=uniq_taus, **common)
+    n = len(seeds)
     pos = {s: i for i, s in enumerate(uniq_seeds)}
     model_seed = [pos[int(s)] for s in seeds]
     starts = np.asarray([int(t) for t in taus], dtype=np.int64)
-    w_tau = lottery.concat_models([lottery.take_models(dense.rewind_params[int(t)],
-                                                       slice(pos[int(s)], pos[int(s)] + 1))
-                                for s, t in zip(seeds, taus)])
     data_a = [child_seed(roots[int(s)], _DATA) for s in seeds]
     data_b = [child_seed(roots[int(s)], _DATA_B) for s in seeds]
-    n = len(seeds)
-    full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
-    trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
+    n_layers = len(sizes) - 1
+    total = sched.rounds + 1                      # the dense round 0, IMP rounds 1 .. R
+    done = 0 if rounds is None else min(rounds.done, total)
+
+    def save(r: int, arrays: dict) -> None:
+        if rounds is not None:
+            rounds.save(r, arrays=arrays, total=total)
+
+    # 1. dense runs, one per replicate seed, with the rewind snapshots
+    if done == 0:
+        w0 = mlp.init_mlp(sizes, len(uniq_seeds),
+                          seed=[child_seed(roots[s], _INIT) for s in uniq_seeds],
+                          backend=backend, dtype=dtype, residual=residual)
+        progress(f"rewinding: dense run of {len(uniq_seeds)} models")
+        dense = train(w0, data, data_seed=[child_seed(roots[s], _DATA) for s in uniq_seeds],
+                      rewind_steps=uniq_taus, **common)
+        w_tau = lottery.concat_models([lottery.take_models(dense.rewind_params[int(t)],
+                                                           slice(pos[int(s)], pos[int(s)] + 1))
+                                       for s, t in zip(seeds, taus)])
+        dense_acc = to_numpy(dense.final_test_accuracy)
+        full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
+        trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
+        masks_next = lottery.magnitude_prune(trained_dense, full, sched, 1)
+        save(0, {**_arrays("tau_", w_tau), **_arrays("mask_", masks_next),
+                 "dense_test_accuracy": dense_acc})
+    else:
+        w_tau = _tree(rounds, "tau_", n_layers, xp)
+        dense_acc = rounds.array("dense_test_accuracy")
+        masks_next = _tree(rounds, "mask_", n_layers, xp)
     out: dict = {}
 
     def train_round(r: int, masks_r: list) -> list:
@@ -114,15 +166,36 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
             return train(w_tau, data, data_seed=data_a, masks=masks_r, start_steps=starts,
                          **common).params
         progress(f"rewinding: final round, {2 * n} models (two data orders)")
-        out["final"] = train(lottery.concat_models([w_tau, w_tau]), data,
-                             data_seed=data_a + data_b,
-                             masks=lottery.concat_models([masks_r, masks_r]),
-                             start_steps=np.concatenate([starts, starts]), **common)
-        return lottery.take_models(out["final"].params, slice(0, n))
+        final = train(lottery.concat_models([w_tau, w_tau]), data,
+                      data_seed=data_a + data_b,
+                      masks=lottery.concat_models([masks_r, masks_r]),
+                      start_steps=np.concatenate([starts, starts]), **common)
+        out["final"] = _Final(final.params, to_numpy(final.final_test_accuracy),
+                              to_numpy(final.early_stop_test_accuracy),
+                              to_numpy(final.early_stop_iter))
+        out["masks"] = masks_r
+        return lottery.take_models(final.params, slice(0, n))
+
+    def after_round(r: int, masks_next: list | None) -> None:
+        if masks_next is not None:
+            save(r, _arrays("mask_", masks_next))
+            return
+        f = out["final"]
+        save(r, {**_arrays("final_", f.params), **_arrays("mask_", out["masks"]),
+                 "final_test_accuracy": f.final_test_accuracy,
+                 "early_stop_test_accuracy": f.early_stop_test_accuracy,
+                 "early_stop_iter": f.early_stop_iter})
 
     # 2-3. IMP with rewinding (the loop of nn.lottery.imp_rounds); the final tickets twice
-    masks = lottery.imp_rounds(sched, trained_dense, full, train_round)
-    final = out["final"]
+    if done < total:
+        masks = lottery.imp_rounds(sched, None, masks_next, train_round, first=max(done, 1),
+                                   after_round=after_round)
+        final = out["final"]
+    else:                                          # every round was finished before
+        masks = _tree(rounds, "mask_", n_layers, xp)
+        final = _Final(_tree(rounds, "final_", n_layers, xp),
+                       rounds.array("final_test_accuracy"),
+                       rounds.array("early_stop_test_accuracy"), rounds.array("early_stop_iter"))
     A, Bsl = slice(0, n), slice(n, 2 * n)
 
     # 5. linear mode connectivity on the test set
@@ -174,7 +247,7 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
             "early_stop_iter": int(final.early_stop_iter[i]),
             "early_stop_iters_trained": int(final.early_stop_iter[i]) - int(t),
             "test_accuracy_copy_b": float(final.final_test_accuracy[n + i]),
-            "dense_test_accuracy": float(dense.final_test_accuracy[pos[int(s)]]),
+            "dense_test_accuracy": float(dense_acc[pos[int(s)]]),
             "lmc_barrier": float(barrier[i]),
             "lmc_error_a": float(errs[i, 0]),
             "lmc_error_b": float(errs[i, -1]),
