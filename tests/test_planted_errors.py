@@ -99,10 +99,18 @@ def lottery_published(cells, shift=0.0):
 
 def _lottery_cells(reinit_equals_lottery: bool, n_seeds: int = 12) -> pd.DataFrame:
     """Constructed cells: lottery 70 %, reinit 60 % (or a copy of lottery), per-seed noise."""
+    from sparsesim.sim.lottery import check_claims
+    from sparsesim.sweep.config import claims_json
+    declared = claims_json(check_claims(
+        [dict(id=f"b_{d}", x="lottery", y="reinit", metric="test_accuracy", direction="greater",
+              density=d) for d in (0.21, 0.036)],
+        [dict(condition=c, seed=0, schedule="densities", densities="0.5,0.21,0.08,0.036")
+         for c in ("dense", "lottery", "reinit", "random")]))
     rng = np.random.default_rng(7)
     rows = []
     for s in range(n_seeds):
-        base = dict(seed=s, rewind_step=50, dataset="mnist1d", eval_every=25, n_validation=500)
+        base = dict(seed=s, rewind_step=50, dataset="mnist1d", eval_every=25, n_validation=500,
+                    claims=declared)
         rows.append(dict(condition="dense", round=0, density=1.0, early_stop_iter=800,
                          test_accuracy=0.62 + 0.01 * rng.normal(),
                          test_accuracy_early_stop=0.62, **base))

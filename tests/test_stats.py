@@ -397,6 +397,12 @@ BAD_CALLS = [
     (S.paired_min_detectable, (-1.0, 5, 0.01), {}, ValueError, "sd must be"),
     (S.paired_min_detectable, (1.0, 5, 0.01), {"power": 1.0}, ValueError, "power must be"),
     (S.prediction_interval, ([1.0, 2.0],), {"level": 1.0}, ValueError, "level must be"),
+    (S.equivalence_test, ([1.0],), {"reference": 0.0, "margin": 1.0}, ValueError,
+     "needs at least 2 runs"),
+    (S.equivalence_test, ([1.0, np.nan], 0.0, 1.0), {}, ValueError, "values must be finite"),
+    (S.equivalence_test, ([1.0, 2.0], np.inf, 1.0), {}, ValueError, "reference must be finite"),
+    (S.equivalence_test, ([1.0, 2.0], 0.0, 0.0), {}, ValueError, "margin must be a finite"),
+    (S.equivalence_test, ([1.0, 2.0], 0.0, True), {}, TypeError, "margin"),
     (S.spearman, ([1.0, 2.0, 3.0], [1.0, 2.0]), {}, ValueError, "x and y must be 1-D"),
     (S.spearman, (["a", "b", "c"], [1.0, 2.0, 3.0]), {}, TypeError, "x"),
 ]
