@@ -1009,7 +1009,7 @@ def sign_flip_floor(alpha: float, m: int = 1) -> int:
     >>> sign_flip_floor(0.01, m=0)
     Traceback (most recent call last):
     ...
-    ValueError: m must be >= 1; got 0
+    ValueError: m must be in [1, inf]; got 0
     """
     level, _ = _level(alpha, m)
     n = max(1, math.ceil(-math.log2(level)))
