@@ -46,7 +46,7 @@ Examples
 ... ''')
 >>> p = plan(tmp / "s.toml", calibrate=False)
 >>> p.table[["claim", "sweep seeds", "seeds for 0.5 sd", "seeds for 1 sd"]].values.tolist()
-[['a', 10, 45, 13]]
+[['a', 10, 43, 13]]
 """
 
 from __future__ import annotations
