@@ -183,6 +183,10 @@ def _pilot_frame(pilot: Any):
     missing = [k for k in ("condition", "seed", "round", "density") if k not in c.columns]
     if missing:
         raise ValueError(f"pilot: not a lottery cells table; missing column {missing[0]!r}")
+    c = c.copy()
+    for col in ("test_accuracy", "test_accuracy_early_stop", "early_stop_iter"):
+        if col not in c.columns:        # a metric the pilot lacks reads "no such column"
+            c[col] = float("nan")
     return prep_cells(c)
 
 
