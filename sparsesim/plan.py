@@ -132,7 +132,8 @@ class Plan:
             + (f", so fewer than {EXACT_BELOW} seeds decide nothing" if floor >= EXACT_BELOW
                else "") + f"; paired t-test (noncentral t) from {EXACT_BELOW} seeds",
             "  TOST claims: two one-sided t-tests; the effect is read as the equivalence margin "
-            "at a true difference of 0",
+            "at a true difference of 0 (seeds to show equivalence within ±1, ±2; detectable: "
+            "the smallest margin the sweep's seeds show)",
             "  pilot: " + (self.pilot if self.pilot else
                            "none: the sd is unknown, seeds are given per unit of sd "
                            "(effect/sd = 0.5, 1)"),
@@ -198,7 +199,9 @@ def _pilot_sd(c, claim: dict, es_reason) -> tuple[float | None, int, float | Non
     if claim["test"] == "paired":
         row = _paired_row(c, claim["id"], claim, "—", es_reason)
         if row["kind"] != "claim":
-            return None, int(row["n_seeds"]), None, row["kind"].removeprefix("not testable: ")
+            why = row["kind"].removeprefix("not testable: ").replace("the sweep has", "the "
+                                                                        "pilot has")
+            return None, int(row["n_seeds"]), None, why
         return float(row["_sd"]), int(row["n_seeds"]), float(row["density"]), ""
     w = _where(c, claim["density"])
     if isinstance(w, str):
@@ -456,10 +459,10 @@ def plan(name_or_toml: str | Path, *, pilot: Any = None, alpha: float = FAMILY_A
             row["power at its margin"] = round(
                 equivalence_power(cl["margin"], sd, n_claim, alpha, m), 3)
         else:
-            row["power at its margin"] = float("nan")
+            row["power at its margin"] = "—"
         rows.append(row)
     table = pd.DataFrame(rows)
-    if "power at its margin" in table.columns and table["power at its margin"].isna().all():
+    if "power at its margin" in table.columns and (table["power at its margin"] == "—").all():
         table = table.drop(columns=["power at its margin"])
     if pilot is not None:
         notes.insert(0, "sd: paired sd of x − y over the pilot's seeds at the lottery round "

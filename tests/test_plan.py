@@ -305,7 +305,7 @@ def test_cli_plan_prints_the_pilot_sd_and_the_seeds_for_each_claim(tmp_path, cap
             assert str(seeds_for_paired_claim(e, sd, 0.01, m)) in tok
         assert f"{_paired_detectable(sd, 12, 0.01 / m, 0.8):.3g}" in tok
     # no 'reinit' in the pilot: the largest pilot sd of the other paired claims stands in
-    assert "b: no pilot data (the sweep has no 'reinit' condition)" in out
+    assert "b: no pilot data (the pilot has no 'reinit' condition)" in out
     tok = _row(out, "b")
     assert "fallback" in tok and str(round(max(sd_a, sd_p), 3)) in tok
     assert str(seeds_for_paired_claim(1.0, max(sd_a, sd_p), 0.01, m)) in tok
