@@ -148,8 +148,8 @@ class Plan:
                 f"run time (an estimate from {t.calibration_steps} calibration steps on this "
                 f"machine, {t.seconds_per_step * 1e3:.3g} ms per model and step, BLAS threads "
                 f"{t.blas_threads}{t.load}): {t.trainings} trainings x {t.steps} steps = "
-                f"{_duration(t.total_s)} for 1 worker process; {_duration(t.with_workers(self.workers))} "
-                f"for {self.workers} worker processes on {self.workers} free cores "
+                f"{_duration(t.total_s)} for 1 worker process; "
+                f"{_duration(t.with_workers(self.workers))} for {self.workers} worker processes on {self.workers} free cores "
                 f"({t.tasks} independent tasks); slower where the machine is shared")
         return "\n".join(lines)
 
@@ -215,13 +215,31 @@ def _pilot_sd(c, claim: dict, es_reason) -> tuple[float | None, int, float | Non
     return float(vals.std(ddof=1)) * scale, int(len(vals)), w[1], ""
 
 
+def _normalised(i: int, claim: dict) -> dict:
+    """A claim with its test named; a test the planner does not know is an error."""
+    cl = dict(claim, test=claim.get("test", "paired"))
+    if cl["test"] not in ("paired", "tost"):
+        raise ValueError(f"claims[{i}] ({cl.get('id')!r}): the planner knows the tests "
+                         f"'paired' and 'tost'; got test = {cl['test']!r}")
+    if cl["test"] == "tost" and "margin" not in cl:
+        raise ValueError(f"claims[{i}] ({cl.get('id')!r}): a 'tost' claim needs a margin")
+    cl.setdefault("density", float("nan"))
+    return cl
+
+
+def _unit(metric: Any) -> str:
+    from .sim.lottery.claims import METRICS  # noqa: PLC0415
+
+    return METRICS.get(metric, (1.0, ""))[1]
+
+
 def _claim_seeds(cells: tuple[dict, ...], claim: dict) -> int:
     """Seeds the sweep runs for the claim's conditions (both of a paired claim)."""
     def seeds(cond):
         return {int(c["seed"]) for c in cells if c.get("condition") == cond}
-    s = seeds(claim["x"])
+    s = seeds(claim.get("x"))
     if claim["test"] == "paired":
-        s &= seeds(claim["y"])
+        s &= seeds(claim.get("y"))
     return len(s)
 
 
@@ -369,11 +387,10 @@ def plan(name_or_toml: str | Path, *, pilot: Any = None, alpha: float = FAMILY_A
     """
     import pandas as pd  # noqa: PLC0415
 
-    from .stats import _unit_open  # noqa: PLC0415
     from .sweep import load_config  # noqa: PLC0415
 
-    alpha = _unit_open("alpha", alpha)
-    power = _unit_open("power", power)
+    alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+    power = check_real("power", power, low=0.0, high=1.0, low_open=True, high_open=True)
     calibrate = check_bool("calibrate", calibrate)
     workers = check_int("workers", (os.cpu_count() or 1) if workers is None else workers,
                         low=1)
@@ -383,7 +400,7 @@ def plan(name_or_toml: str | Path, *, pilot: Any = None, alpha: float = FAMILY_A
     effects = tuple(check_real("effects", e, low=0.0, low_open=True) for e in effects)
 
     cfg = load_config(name_or_toml)
-    claims = list(cfg.claims)
+    claims = [_normalised(i, cl) for i, cl in enumerate(cfg.claims)]
     if not claims:
         raise ValueError(f"{cfg.name}: the sweep declares no pre-registered claims "
                          "([[claims]] tables); there is nothing to plan")
@@ -414,14 +431,12 @@ def plan(name_or_toml: str | Path, *, pilot: Any = None, alpha: float = FAMILY_A
 
     rows = []
     for i, cl in enumerate(claims):
-        from .sim.lottery.claims import METRICS  # noqa: PLC0415
-
-        unit = METRICS.get(cl["metric"], (1.0, ""))[1] if lottery else ""
+        unit = _unit(cl.get("metric")) if lottery else ""
         n_claim = _claim_seeds(cfg.cells, cl) or n_sweep
         row = {"claim": cl["id"], "test": cl["test"],
-               "compares": (f"{cl['x']} {'>' if cl.get('direction') == 'greater' else '<'} "
-                            f"{cl['y']}" if cl["test"] == "paired"
-                            else f"{cl['x']} = published ±{cl['margin']:g}"),
+               "compares": (f"{cl.get('x')} {'>' if cl.get('direction') == 'greater' else '<'} "
+                            f"{cl.get('y')}" if cl["test"] == "paired"
+                            else f"{cl.get('x')} = published ±{cl['margin']:g}"),
                "density": cl["density"]}
         if pilot is None:
             for z in (0.5, 1.0):
@@ -442,19 +457,21 @@ def plan(name_or_toml: str | Path, *, pilot: Any = None, alpha: float = FAMILY_A
             if not others:
                 raise ValueError(f"pilot: no claim has pilot data ({cl['id']}: {why})")
             sd = max(others)
-            source = f"largest of the other claims (pilot: {why})"
+            source = "fallback"
             notes.append(f"{cl['id']}: no pilot data ({why}); the largest pilot sd of the "
                          f"other {cl['test']} claims, {sd:.3g}, stands in for it")
         row["pilot seeds"] = n_p
         row["pilot density"] = round(dens, 4) if dens is not None else float("nan")
         row["sd"] = round(sd, 3)
-        row["sd from"] = source if source == "pilot" else "fallback"
+        row["sd from"] = source
         for e in effects:
-            row[f"seeds for {e:g} ({unit})" if unit else f"seeds for {e:g}"] = _needed(cl, e, sd, alpha, m, power)
+            head = f"seeds for {e:g} ({unit})" if unit else f"seeds for {e:g}"
+            row[head] = _needed(cl, e, sd, alpha, m, power)
         row["sweep seeds"] = n_claim
         det = (_paired_detectable(sd, n_claim, level, power) if cl["test"] == "paired"
                else _tost_detectable(sd, n_claim, alpha, m, power))
-        row[f"detectable at sweep seeds ({unit})" if unit else "detectable at sweep seeds"] = _fmt(det)
+        head = f"detectable at sweep seeds ({unit})" if unit else "detectable at sweep seeds"
+        row[head] = _fmt(det)
         if cl["test"] == "tost":
             row["power at its margin"] = round(
                 equivalence_power(cl["margin"], sd, n_claim, alpha, m), 3)
