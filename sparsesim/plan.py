@@ -151,6 +151,10 @@ class Plan:
                 f"{_duration(t.total_s)} for 1 worker process; "
                 f"{_duration(t.with_workers(self.workers))} for {self.workers} worker processes on {self.workers} free cores "
                 f"({t.tasks} independent tasks); slower where the machine is shared")
+            if t.blas_threads == "library default":
+                lines.append("  (BLAS used its default threads; with several worker processes "
+                             "run and calibrate with OPENBLAS_NUM_THREADS=1, or the threads "
+                             "oversubscribe the cores and the steps measure slow)")
         return "\n".join(lines)
 
 
