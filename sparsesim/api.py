@@ -51,7 +51,7 @@ from ._validation import check_bool, check_choice, check_int
 from .backend import resolve_backend
 from .report import judge, write_report
 from .sim import Simulation, report_hooks
-from .sweep import ConfigError, list_configs, load_config, run_sweep
+from .sweep import ConfigError, list_configs, load_config, recorded_config, run_sweep
 
 __all__ = ["RunResult", "Verdict", "run", "report", "report_all", "write_index",
            "default_out", "EXECUTORS"]
@@ -278,8 +278,9 @@ def report(name: str | None = None, *, out: str | Path | None = None) -> RunResu
     recorded = cells["config_file"].dropna().astype(str) if "config_file" in cells.columns \
         else pd.Series(dtype=str)
     try:
-        if len(recorded) and Path(recorded.iloc[0]).is_file():
-            config = load_config(recorded.iloc[0])
+        found = recorded_config(recorded.iloc[0]) if len(recorded) else None
+        if found is not None:
+            config = load_config(found)
         elif name in list_configs():
             config = load_config(name)
     except ConfigError:

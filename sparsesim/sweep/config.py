@@ -1,5 +1,10 @@
 """Sweep configuration: ``sims/<name>.toml`` files, validated before any work.
 
+The built-in sweeps ship with the package (``sparsesim/sims/*.toml``, package
+data read through :mod:`importlib.resources`); a ``./sims/<name>.toml`` in the
+current folder overrides the shipped ``<name>``, and any TOML can be given by
+its path.
+
 A configuration names the simulation and declares its grid::
 
     [sim]
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.resources
 import itertools
 import json
 import tomllib
@@ -53,7 +59,7 @@ from typing import Any
 from ..sim import REGISTRY, Simulation, SimulationError
 
 __all__ = ["ConfigError", "SweepConfig", "load_config", "find_config", "list_configs",
-           "sims_dirs"]
+           "sims_dirs", "shipped_dir", "is_shipped", "recorded_config"]
 
 _TOP_KEYS = {"sim", "params", "grid", "quick", "include"}
 _SIM_KEYS = {"name", "module", "description", "seed"}
@@ -108,22 +114,71 @@ class SweepConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: Where the built-in sweeps ship: the package data folder ``sparsesim/sims``.
+SHIPPED_PACKAGE = "sparsesim"
+SHIPPED_FOLDER = "sims"
+
+
+def shipped_dir() -> Path:
+    """The folder of the sweeps that ship with the package (``sparsesim/sims``).
+
+    Read through :mod:`importlib.resources`, so it is found wherever the
+    package is installed (a wheel, an editable install, the source tree).
+
+    >>> shipped_dir().name, (shipped_dir() / "support_recovery.toml").is_file()
+    ('sims', True)
+    """
+    root = importlib.resources.files(SHIPPED_PACKAGE) / SHIPPED_FOLDER
+    return Path(str(root))  # a regular (unzipped) install: a real folder
+
+
 def sims_dirs() -> list[Path]:
-    """Where simulation TOMLs are looked up: ``./sims`` then the source tree's ``sims/``."""
-    here = Path(__file__).resolve().parents[2] / "sims"
-    dirs = [Path.cwd() / "sims"]
-    if here.resolve() != dirs[0].resolve():
-        dirs.append(here)
-    return [d for d in dirs if d.is_dir()]
+    """Where simulation TOMLs are looked up: ``./sims`` (current folder) then the shipped ones.
+
+    A ``./sims/<name>.toml`` in the current folder overrides the shipped
+    ``<name>``.
+    """
+    dirs = [Path.cwd() / "sims", shipped_dir()]
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and all(d.resolve() != o.resolve() for o in out):
+            out.append(d)
+    return out
+
+
+def is_shipped(path: str | Path) -> bool:
+    """Whether ``path`` is one of the TOMLs that ship with the package."""
+    try:
+        return Path(path).resolve().parent == shipped_dir().resolve()
+    except OSError:
+        return False
 
 
 def list_configs() -> dict[str, Path]:
-    """All simulation TOMLs found, by simulation name (file stem)."""
+    """All simulation TOMLs found, by simulation name (file stem); ``./sims`` wins."""
     found: dict[str, Path] = {}
-    for d in reversed(sims_dirs()):  # ./sims wins over the source tree
+    for d in reversed(sims_dirs()):  # ./sims wins over the shipped sweeps
         for p in sorted(d.glob("*.toml")):
             found[p.stem] = p
     return dict(sorted(found.items()))
+
+
+def recorded_config(config_file: str) -> Path | None:
+    """The TOML a ``config_file`` provenance entry names, if it can still be found.
+
+    An existing path is itself; ``sims/<name>.toml`` or
+    ``sparsesim/sims/<name>.toml`` (how a shipped sweep is recorded) that
+    does not exist as a file here is ``<name>`` looked up as
+    :func:`find_config` does.  ``None`` when nothing matches.
+    """
+    p = Path(str(config_file))
+    if p.suffix != ".toml":
+        return None
+    if p.is_file():
+        return p
+    if p.parent.name == SHIPPED_FOLDER:
+        return list_configs().get(p.stem)
+    return None
 
 
 def find_config(name_or_path: str) -> Path:

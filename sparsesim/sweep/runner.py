@@ -22,7 +22,7 @@ from .. import __version__
 from .._validation import check_choice
 from ..backend import BACKENDS, device_name, resolve_backend
 from ..sim import Simulation
-from .config import ConfigError, SweepConfig
+from .config import SHIPPED_FOLDER, SHIPPED_PACKAGE, ConfigError, SweepConfig, is_shipped
 from .journal import Journal
 from .progress import Progress
 from .provenance import cell_identity, cell_key, cell_seed, git_commit
@@ -172,10 +172,13 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     config_file = ""
     if config.path is not None:
         path = Path(config.path).resolve()
-        try:
-            config_file = str(path.relative_to(Path.cwd()))
-        except ValueError:
-            config_file = str(path)
+        if is_shipped(path):  # the same on every machine, wherever the package is installed
+            config_file = f"{SHIPPED_PACKAGE}/{SHIPPED_FOLDER}/{path.name}"
+        else:
+            try:
+                config_file = str(path.relative_to(Path.cwd()))
+            except ValueError:
+                config_file = str(path)
     for key in keys:
         rec = done[key]
         for row in rec["rows"]:
