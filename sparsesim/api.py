@@ -189,7 +189,7 @@ def _figures(files: list[Path]) -> list[Path]:
 def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
         seed: int | None = None, out: str | Path | None = None, executor: Any = "local",
         trials: int | None = None, scheduler: str | None = None, report: bool = True,
-        progress: bool = True, simulation: Any = None) -> RunResult:
+        progress: bool = True, simulation: Any = None, overwrite: bool = False) -> RunResult:
     """Run (or resume) one simulation sweep and return its cells, tables and verdict.
 
     Parameters
@@ -217,6 +217,12 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
         Progress line on stderr.
     simulation : Simulation, optional
         Run this declaration instead of the one the TOML names.
+    overwrite : bool
+        When ``out`` holds another sweep (another simulation, seed, grid or
+        quick variant), move its contents aside to ``<out>.old-<time>`` and
+        start afresh.  Without it such a folder is refused
+        (:class:`~sparsesim.sweep.OutputFolderError`) before any work;
+        the folder's own sweep always resumes.
 
     Returns
     -------
@@ -233,7 +239,8 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
                          f"got {trials!r}")
     if seed is not None:
         check_int("seed", seed, low=0)
-    for flag, value in (("quick", quick), ("report", report), ("progress", progress)):
+    for flag, value in (("quick", quick), ("report", report), ("progress", progress),
+                        ("overwrite", overwrite)):
         check_bool(flag, value)
     config = load_config(name_or_toml, quick=quick, seed=seed,
                          overrides={"trials": trials} if trials is not None else None,
@@ -242,7 +249,8 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
         backend = resolve_backend(backend)  # a missing GPU is reported before any work
     ex = _make_executor(executor, backend, scheduler)
     out = Path(out) if out is not None else default_out(config.name, quick)
-    cells = run_sweep(config, out=out, backend=backend, executor=ex, show_progress=progress)
+    cells = run_sweep(config, out=out, backend=backend, executor=ex, show_progress=progress,
+                      overwrite=overwrite)
     tables, verdict, files = _judged(config.simulation, cells, out, name=config.name,
                                      description=config.description, write=report)
     return RunResult(name=config.name, cells=cells, tables=tables, verdict=verdict,

@@ -60,13 +60,15 @@ def _cmd_list(args) -> int:
 
 def _run_one(args, name: str):
     from .api import run  # noqa: PLC0415
-    from .sweep import ConfigError  # noqa: PLC0415
+    from .sweep import ConfigError, OutputFolderError  # noqa: PLC0415
 
     kwargs = dict(quick=args.quick, backend=args.backend, seed=args.seed, out=args.out,
                   executor=args.executor, scheduler=args.scheduler, report=not args.no_report,
-                  progress=not args.quiet)
+                  progress=not args.quiet, overwrite=args.overwrite)
     try:
         return run(name, trials=args.trials, **kwargs)
+    except OutputFolderError as exc:
+        raise _UsageError(exc.message("--out", "--overwrite")) from None
     except ConfigError as exc:
         if args.sim == "all" and args.trials is not None and "override" in str(exc):
             return run(name, **kwargs)  # this simulation has no 'trials' parameter
@@ -171,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where cells run: this process, or a dask.distributed cluster")
     p.add_argument("--scheduler", default=None,
                    help="dask scheduler address (default: start a LocalCluster)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="when --out holds another sweep, move it aside to <out>.old-<time> "
+                        "and start afresh (default: refuse; the folder's own sweep resumes)")
     p.add_argument("--no-report", action="store_true", help="write cells.csv only")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--check", action="store_true",

@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._validation import check_choice
+from .._validation import check_bool, check_choice
 from ..backend import BACKENDS, device_name, resolve_backend
 from ..sim import Simulation
 from .config import SHIPPED_FOLDER, SHIPPED_PACKAGE, ConfigError, SweepConfig, is_shipped
 from .journal import Journal
+from .outdir import SweepOwner
+from .outdir import claim as claim_out
 from .progress import Progress
 from .provenance import cell_identity, cell_key, cell_seed, git_commit
 
@@ -196,7 +198,8 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
 
 
 def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
-              executor: Any = None, show_progress: bool = True, stream=None) -> pd.DataFrame:
+              executor: Any = None, show_progress: bool = True, stream=None,
+              overwrite: bool = False) -> pd.DataFrame:
     """Run (or resume) every cell of ``config`` and write ``out/cells.csv``.
 
     Tables and figures are written by :func:`sparsesim.report.write_report`
@@ -207,7 +210,9 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     config : SweepConfig
         From :func:`sparsesim.sweep.load_config`.
     out : path
-        Output directory: ``journal.jsonl``, ``cells.csv``, ``table.md``, figures.
+        Output directory: ``sweep.json``, ``journal.jsonl``, ``cells.csv``,
+        ``table.md``, figures.  It belongs to one sweep; resuming that sweep
+        into it continues where it stopped.
     backend : {"auto", "numpy", "cupy"}
         Resolved here for the local executor; a distributed executor's workers
         resolve it on their own devices (``"cupy"`` may then be asked for from
@@ -217,11 +222,20 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         ``close()``; default :class:`LocalExecutor`.
     show_progress : bool
         Progress line on stderr.
+    overwrite : bool
+        When ``out`` holds another sweep, move it aside to
+        ``<out>.old-<time>`` and start afresh (default: refuse).
 
     Returns
     -------
     pandas.DataFrame
         The rows written to ``cells.csv``.
+
+    Raises
+    ------
+    OutputFolderError
+        When ``out`` holds another sweep (:mod:`sparsesim.sweep.outdir`) and
+        ``overwrite`` is false; raised before any cell runs.
     """
     if not isinstance(config, SweepConfig):
         raise TypeError(f"config must be a SweepConfig (from sparsesim.sweep.load_config); "
@@ -234,17 +248,23 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         backend = resolve_backend(backend)
     else:  # remote workers resolve it on their own device (run_task)
         check_choice("backend", backend, BACKENDS)
+    check_bool("overwrite", overwrite)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    neutral = dict(config.simulation.neutral_defaults) or None
+    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
+    owner = SweepOwner(name=config.name, module=config.module_name, seed=config.seed,
+                       quick=config.quick, config_hash=config.config_hash)
+    moved = claim_out(out, owner, set(keys), overwrite=overwrite,
+                      journal_keys=lambda: set(Journal(out / "journal.jsonl").load()))
     git_commit()  # record the source tree as it is now, before any cell runs
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
-    neutral = dict(config.simulation.neutral_defaults) or None
-    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
     stream = stream or sys.stderr
     bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
                    stream=stream, enabled=show_progress)
+    if moved is not None:
+        bar.note(f"overwrite: the old contents of {out} were moved to {moved}")
     if pending and len(pending) < len(keys):
         bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
     try:
