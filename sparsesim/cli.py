@@ -48,8 +48,10 @@ def _cmd_list(args) -> int:
             continue
         try:
             full = load_config(configs[name])
-            quick = load_config(configs[name], quick=True)
-            extra = f"{len(full.cells)} cells, quick {len(quick.cells)}"
+            if "quick" in full.raw:
+                extra = f"{len(full.cells)} cells, quick {len(load_config(configs[name], quick=True).cells)}"
+            else:
+                extra = f"{len(full.cells)} cells, no quick variant"
             if name not in sim.REGISTRY:
                 extra += f"; module {full.module_name}"
             print(f"{name:<{width}}  {full.description}  [{extra}]")

@@ -262,6 +262,36 @@ def provenance_header(cells: pd.DataFrame) -> str:
             f"(hash {uniq('config_hash')}).")
 
 
+def caps_note(cells: pd.DataFrame) -> str:
+    """The header line stating the parameters a simulation capped (``<name>_requested`` columns).
+
+    >>> cells = pd.DataFrame({"trials": [262, 2621, 500], "trials_requested": [200000] * 2 + [500],
+    ...                       "cell_key": ["a", "b", "c"]})
+    >>> caps_note(cells)
+    'Capped: trials run 262 to 2621 where 200000 was requested (2 of 3 cells; cells.csv has the value run under trials and the request in trials_requested).'
+    """
+    per_cell = cells.drop_duplicates("cell_key") if "cell_key" in cells.columns else cells
+    parts = []
+    for col in per_cell.columns:
+        name = str(col).removesuffix("_requested")
+        if not str(col).endswith("_requested") or name not in per_cell.columns:
+            continue
+        run, req = per_cell[name], per_cell[col]
+        differ = run.astype(str) != req.astype(str)
+        if not differ.any():
+            continue
+
+        def span(values) -> str:
+            vals = sorted(set(values.tolist()))
+            return f"{_fmt(vals[0])}" if len(vals) == 1 else f"{_fmt(vals[0])} to {_fmt(vals[-1])}"
+
+        was = "was" if req[differ].nunique() == 1 else "were"
+        parts.append(f"{name} run {span(run[differ])} where {span(req[differ])} {was} requested "
+                     f"({int(differ.sum())} of {len(per_cell)} cells; cells.csv has the value "
+                     f"run under {name} and the request in {col})")
+    return ("Capped: " + "; ".join(parts) + ".") if parts else ""
+
+
 def _verdict_text(v) -> Any:
     if v is True or v is False or v is None:
         return v
@@ -288,6 +318,9 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
     if j.test_names:
         parts += ["Tests: " + "; ".join(j.test_names) + ".", ""]
     parts += [provenance_header(cells), ""]
+    capped = caps_note(cells)
+    if capped:
+        parts += [capped, ""]
     written, identity_parts = [], []
     for i, (t, v) in enumerate(zip(tables, j.verdicts)):
         frame = t.frame.copy()

@@ -33,7 +33,7 @@ __all__ = ["CellContext", "run_sweep", "run_task", "LocalExecutor", "make_tasks"
            "rows_frame", "PROVENANCE_COLUMNS"]
 
 PROVENANCE_COLUMNS = ("cell_key", "sweep_seed", "backend", "device", "version", "git_commit",
-                      "config_hash", "config_file", "executor", "sim_module", "elapsed_s",
+                      "config_hash", "config_file", "quick", "executor", "sim_module", "elapsed_s",
                       "finished_at")
 
 
@@ -181,13 +181,23 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
                 config_file = str(path.relative_to(Path.cwd()))
             except ValueError:
                 config_file = str(path)
+    capped = {name for _, caps in config.capped for name in caps}
+    caps_of = config.simulation.caps if capped else None
     for key in keys:
         rec = done[key]
+        params = dict(rec["params"])
+        if caps_of is not None:  # the value run under the name, the request beside it
+            got = caps_of(dict(params))
+            for name in capped:
+                params[f"{name}_requested"] = params[name]
+                value = got.get(name, params[name])
+                params[name] = value[0] if isinstance(value, tuple) else value
         for row in rec["rows"]:
-            records.append({**rec["params"], **row, "cell_key": key,
+            records.append({**params, **row, "cell_key": key,
                             "sweep_seed": config.seed, "version": row.get("version", __version__),
                             "git_commit": row.get("git_commit", commit),
                             "config_hash": config.config_hash, "config_file": config_file,
+                            "quick": bool(config.quick),
                             "executor": row.get("executor", executor),
                             "sim_module": config.module_name})
     frame = pd.DataFrame.from_records(records)
@@ -265,6 +275,8 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
                    stream=stream, enabled=show_progress)
     if moved is not None:
         bar.note(f"overwrite: the old contents of {out} were moved to {moved}")
+    for line in config.notes():  # what runs differs from what the grid asked
+        bar.note(line)
     if pending and len(pending) < len(keys):
         bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
     try:
