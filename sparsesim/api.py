@@ -49,7 +49,7 @@ import pandas as pd
 
 from ._validation import check_bool, check_choice, check_int
 from .backend import resolve_backend
-from .report import judge, write_report
+from .report import QUICK_NOTE, is_quick, judge, write_report
 from .sim import Simulation, report_hooks
 from .sweep import ConfigError, list_configs, load_config, recorded_config, run_sweep
 
@@ -87,8 +87,8 @@ class Verdict:
     def __str__(self) -> str:
         if not self.judged:
             return "no row is tested against a theory"
-        text = f"{self.agree} of {self.judged} tested rows agree"
-        return text + (f"; {self.inconclusive} inconclusive" if self.inconclusive else "")
+        return (f"{self.agree} of {self.judged} tested rows agree, {self.disagree} ✗, "
+                f"{self.inconclusive} inconclusive")
 
     @classmethod
     def from_judgement(cls, j: Any) -> "Verdict":
@@ -135,9 +135,17 @@ class RunResult:
     elapsed_s: float = 0.0
     config: Any = field(default=None, repr=False)
 
+    @property
+    def quick(self) -> bool:
+        """Whether this is a ``--quick`` run (small; not comparable with published numbers)."""
+        if self.config is not None:
+            return bool(getattr(self.config, "quick", False))
+        return isinstance(self.cells, pd.DataFrame) and is_quick(self.cells)
+
     def __repr__(self) -> str:
         return (f"RunResult({self.name!r}: {len(self.cells)} rows, {len(self.tables)} tables, "
-                f"{self.verdict}, {len(self.figures)} figures, out={str(self.out)!r})")
+                f"{self.verdict}, {len(self.figures)} figures, out={str(self.out)!r}"
+                + (", quick" if self.quick else "") + ")")
 
 
 def default_out(name: str, quick: bool) -> Path:
@@ -349,9 +357,11 @@ def write_index(results: list[RunResult], root: str | Path = "results") -> Path:
     >>> print(path.read_text())  # doctest: +ELLIPSIS
     # Results
     ...
+    Over all 1 result folder (1 simulation): 3 of 4 tested rows agree, 1 ✗, 0 inconclusive.
+    ...
     ## [toy](toy/table.md)
     <BLANKLINE>
-    **3 of 4 tested rows agree** (1 disagrees).
+    **3 of 4 tested rows agree, 1 ✗, 0 inconclusive**.
     <BLANKLINE>
     What it tests: coin flips
     <BLANKLINE>
@@ -360,21 +370,27 @@ def write_index(results: list[RunResult], root: str | Path = "results") -> Path:
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    total = sum(r.verdict.judged for r in results)
-    agree = sum(r.verdict.agree for r in results)
+    total = Verdict(agree=sum(r.verdict.agree for r in results),
+                    judged=sum(r.verdict.judged for r in results),
+                    inconclusive=sum(r.verdict.inconclusive for r in results))
+    n_sims = len({r.name for r in results})
+
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'s' * (n != 1)}"
+
     parts = ["# Results", "",
-             "One section per simulation: how many of its tested rows agree with the theory "
+             "One section per result folder: how many of its tested rows agree with the theory "
              "(each file's agreement line; see its `table.md` for the test of every row), what "
-             "it tests, and its figures. Rebuilt by `sparsesim report all` from the committed "
-             "`cells.csv` files.", "",
-             f"Over all {len(results)} simulations: {agree} of {total} tested rows agree.", ""]
+             "it tests, and its figures. Several folders may hold runs of one simulation "
+             "(other protocols, ablations, another device). Rebuilt by `sparsesim report all` "
+             "from the committed `cells.csv` files.", "",
+             f"Over all {count(len(results), 'result folder')} "
+             f"({count(n_sims, 'simulation')}): {total}.", "",
+             *GLOSSARY, ""]
     for r in sorted(results, key=lambda r: _rel(r.out, root)):
         rel = _rel(r.out, root)
         if r.verdict.judged:
-            line = f"**{r.verdict}**"
-            extra = [f"{r.verdict.disagree} disagree{'s' * (r.verdict.disagree == 1)}"] \
-                if r.verdict.disagree else []
-            line += f" ({', '.join(extra)})." if extra else "."
+            line = f"**{r.verdict}**."
         else:
             line = "**No row is tested against a theory** (measurements and associations)."
         title = f"## [{rel}]({rel}/table.md)" + (f" ({r.name})" if r.name != rel else "")
@@ -387,6 +403,29 @@ def write_index(results: list[RunResult], root: str | Path = "results") -> Path:
     path = root / "README.md"
     path.write_text("\n".join(parts))
     return path
+
+
+#: The verdict words of the reports, explained once (``results/README.md``).
+GLOSSARY = (
+    "What the verdict words mean (each `table.md` marks every row with one):",
+    "",
+    "- **✓** (agrees): the row's test does not reject the theory (tests: Holm across the "
+    "file at the stated family-wise α), the published value lies inside our interval, or a "
+    "pre-registered claim is confirmed in its direction.",
+    "- **✗** (disagrees): the theory is rejected, the value lies outside our interval, a "
+    "claim is rejected in the opposite direction, or a check of the row failed.",
+    "- **inconclusive**: a claim the data decide neither way (neither one-sided test rejects); "
+    "counted as tested, not as agreeing. An honest result only when the detectable effect it "
+    "prints is small.",
+    "- **not testable**: the row cannot be tested as run (the reason is given, e.g. too few "
+    "expected events or a quantity the protocol does not measure); not counted as tested.",
+    "- **descriptive**: numbers shown without a verdict (measurements, associations); not "
+    "counted as tested.",
+    "- **post hoc**: a claim added after its cells were run; reported, but it gets no verdict "
+    "and is not counted as tested.",
+    "- **identities** hold or fail apart from the tested rows: mathematical identities and "
+    "inequalities that guard the implementation.",
+)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -82,6 +82,7 @@ def _run_one(args, name: str):
 
 
 def _cmd_run(args) -> int:
+    from .report import QUICK_NOTE  # noqa: PLC0415
     from .sweep import list_configs  # noqa: PLC0415
 
     if args.trials is not None and args.trials < 1:
@@ -100,7 +101,7 @@ def _cmd_run(args) -> int:
         print(f"{res.name}: {len(res.config.cells)} cells -> {res.out / 'cells.csv'}"
               + (f", {files[0]}" if files else "") + f" ({res.elapsed_s:.1f} s)")
         if files:
-            print(f"  {res.verdict}")
+            print(f"  {res.verdict}" + (f" ({QUICK_NOTE})" if res.quick else ""))
             if not res.verdict.ok:
                 disagreeing.append(f"{res.name} ({res.verdict.disagree} disagree)")
     if args.check and disagreeing:

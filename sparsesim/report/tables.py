@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._figure import stamp_figure
 from .._table import FAMILY_ALPHA, TheoryTable
 from ..sim import Simulation, report_hooks
 from ..stats import holm
 
-__all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
-           "provenance_header"]
+__all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "QUICK_NOTE", "judge", "to_markdown",
+           "write_report", "provenance_header", "caps_note", "is_quick"]
 
 
 
@@ -48,12 +49,17 @@ class Judgement:
         """Rows in the agreement line (tests, claims and intervals with a verdict)."""
         return self.n_tests + self.n_intervals
 
+    @property
+    def disagree(self) -> int:
+        """Tested rows marked ✗ (neither agreeing nor inconclusive)."""
+        return self.tested - self.agree - self.inconclusive
+
     def interval_budget(self) -> float:
         """Σ (1 − level) over the interval rows: their share of the file's error budget."""
         return float(sum(1.0 - lv for lv in self.interval_levels))
 
     def agreement_line(self) -> str:
-        """The line under a file's title: tested rows by kind, identities, descriptive rows."""
+        """The line under a file's title: ✓, ✗ and inconclusive counts, the kinds, the rest."""
         parts = []
         if self.tested:
             kinds = []
@@ -72,10 +78,8 @@ class Judgement:
                         if self.n_tests else "; ") + (
                     f"intervals at {lv} coverage; chance of any false ✗ in this file "
                     f"≤ {budget:.3g} (union bound)")
-            line = f"**{self.agree} of {self.tested} tested rows agree** ({how})"
-            if self.inconclusive:
-                line += f"; {self.inconclusive} inconclusive"
-            parts.append(line)
+            parts.append(f"**{self.agree} of {self.tested} tested rows agree, {self.disagree} ✗, "
+                         f"{self.inconclusive} inconclusive** ({how})")
         else:
             parts.append("**No row of this file is tested against a theory**")
         if self.identities:
@@ -128,7 +132,7 @@ def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
     >>> t = TheoryTable.tests("t", pd.DataFrame({"p_value": [1e-5, 0.4]}), test="z-test")
     >>> j = judge([t], alpha=0.01)
     >>> list(j.verdicts[0]), j.agreement_line()
-    ([False, True], '**1 of 2 tested rows agree** (2 tests; Holm, family-wise α = 0.01).')
+    ([False, True], '**1 of 2 tested rows agree, 1 ✗, 0 inconclusive** (2 tests; Holm, family-wise α = 0.01).')
     """
 
     if not (isinstance(alpha, (int, float)) and 0.0 < float(alpha) < 1.0):
@@ -262,6 +266,17 @@ def provenance_header(cells: pd.DataFrame) -> str:
             f"(hash {uniq('config_hash')}).")
 
 
+#: What a quick run's report and figures say (they are small, not the published sweep).
+QUICK_NOTE = "quick run: small networks/trials; not comparable with published numbers"
+
+
+def is_quick(cells: pd.DataFrame) -> bool:
+    """Whether ``cells`` come from a ``--quick`` run (their ``quick`` column)."""
+    if "quick" not in cells.columns or not len(cells):
+        return False
+    return any(str(v).strip().lower() in ("true", "1") for v in cells["quick"].dropna())
+
+
 def caps_note(cells: pd.DataFrame) -> str:
     """The header line stating the parameters a simulation capped (``<name>_requested`` columns).
 
@@ -311,7 +326,12 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
     outdir.mkdir(parents=True, exist_ok=True)
     tables: list[TheoryTable] = list(tables_of(cells)) if tables_of is not None else []
     j = judge(tables, alpha)
-    parts = [f"# {name}", ""]
+    quick = is_quick(cells)
+    note = QUICK_NOTE[0].upper() + QUICK_NOTE[1:]
+    banner = [f"**{note}** (the `[quick]` variant of the sweep; run it without `--quick` for "
+              "the full one).", ""] if quick else []
+    quick_line = [f"*{note}.*", ""] if quick else []    # under every table's heading
+    parts = [f"# {name}", ""] + banner
     if description:
         parts += [description, ""]
     parts += [j.agreement_line(), ""]
@@ -330,13 +350,13 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
             if t.kind_col is not None:   # the reason is in the verdict column
                 frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
                                      else k for k in frame[t.kind_col]]
-        heading = [f"## {t.title}", ""]
+        heading = [f"## {t.title}", ""] + quick_line
         if t.note:
             heading += [t.note, ""]
         if t.kind == "identity" and t.kind_col is None:
             held = sum(x is True for x in v)
-            identity_parts += [f"### {t.title}", "", f"{held} of {len(v)} hold (tolerance: "
-                               f"{t.tolerance or 'exact'}).", ""]
+            identity_parts += [f"### {t.title}", ""] + quick_line + [
+                f"{held} of {len(v)} hold (tolerance: {t.tolerance or 'exact'}).", ""]
             identity_parts += ([t.note, ""] if t.note else []) + [to_markdown(frame), ""]
         else:
             parts += heading + [to_markdown(frame), ""]
@@ -349,6 +369,9 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
                   "they guard the implementation and are not counted among the tested rows.",
                   ""] + identity_parts
     figs = list(figures_of(cells, outdir)) if figures_of is not None else []
+    if quick:
+        for f in figs:
+            stamp_figure(f, QUICK_NOTE)
     if figs:
         parts += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figs] + [""]
     md = outdir / "table.md"
