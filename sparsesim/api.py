@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,7 +50,7 @@ import pandas as pd
 
 from ._validation import check_bool, check_choice, check_int
 from .backend import resolve_backend
-from .report import QUICK_NOTE, is_quick, judge, write_report
+from .report import QUICK_NOTE, caps_note, display, is_quick, judge, write_report
 from .sim import Simulation, report_hooks
 from .sweep import ConfigError, list_configs, load_config, recorded_config, run_sweep
 
@@ -89,6 +90,16 @@ class Verdict:
             return "no row is tested against a theory"
         return (f"{self.agree} of {self.judged} tested rows agree, {self.disagree} ✗, "
                 f"{self.inconclusive} inconclusive")
+
+    def _repr_markdown_(self) -> str:
+        return self.line or f"**{self}**"
+
+    def _repr_html_(self) -> str:
+        colour = ("" if not self.judged else display.COLOURS["disagree"] if self.disagree
+                  else display.COLOURS["inconclusive"] if self.inconclusive
+                  else display.COLOURS["agree"])
+        style = f' style="background:{colour};padding:2px 6px"' if colour else ""
+        return f"<span{style}><b>{escape(str(self))}</b></span>"
 
     @classmethod
     def from_judgement(cls, j: Any) -> "Verdict":
@@ -141,6 +152,37 @@ class RunResult:
         if self.config is not None:
             return bool(getattr(self.config, "quick", False))
         return isinstance(self.cells, pd.DataFrame) and is_quick(self.cells)
+
+    def _verdicts(self) -> list:
+        return list(judge(self.tables).verdicts) if self.tables else []
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h3>{escape(self.name)}</h3>"]
+        if self.quick:
+            parts.append(f"<p><b>{escape(QUICK_NOTE)}</b></p>")
+        if self.description:
+            parts.append(f"<p>{escape(self.description)}</p>")
+        parts.append(f"<p>{self.verdict._repr_html_()} &mdash; {len(self.cells)} rows in "
+                     f"<code>{escape(str(Path(self.out) / 'cells.csv'))}</code></p>")
+        capped = caps_note(self.cells) if isinstance(self.cells, pd.DataFrame) else ""
+        if capped:
+            parts.append(f"<p>{escape(capped)}</p>")
+        for t, v in zip(self.tables, self._verdicts()):
+            parts.append(display.table_html(t, v, quick=self.quick))
+        parts += [display.figure_html(f) for f in self.figures]
+        return "<div>" + "".join(parts) + "</div>"
+
+    def _repr_markdown_(self) -> str:
+        parts = [f"### {self.name}", ""]
+        if self.quick:
+            parts += [f"**{QUICK_NOTE}**", ""]
+        if self.description:
+            parts += [self.description, ""]
+        parts += [self.verdict._repr_markdown_(), ""]
+        for t, v in zip(self.tables, self._verdicts()):
+            parts += [display.table_markdown(t, v), ""]
+        parts += [f"![{Path(f).stem}]({Path(f).as_posix()})" for f in self.figures]
+        return "\n".join(parts)
 
     def __repr__(self) -> str:
         return (f"RunResult({self.name!r}: {len(self.cells)} rows, {len(self.tables)} tables, "
@@ -222,7 +264,8 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
     report : bool
         Write ``table.md``, the table CSVs and figures (and compute the tables).
     progress : bool
-        Progress line on stderr.
+        Progress on stderr: a ``tqdm.auto`` bar (a widget in a notebook) when
+        tqdm is installed, else a plain line.
     simulation : Simulation, optional
         Run this declaration instead of the one the TOML names.
     overwrite : bool

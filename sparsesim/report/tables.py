@@ -17,7 +17,7 @@ from ..sim import Simulation, report_hooks
 from ..stats import holm
 
 __all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "QUICK_NOTE", "judge", "to_markdown",
-           "write_report", "provenance_header", "caps_note", "is_quick"]
+           "write_report", "provenance_header", "caps_note", "is_quick", "display_frame"]
 
 
 
@@ -313,6 +313,18 @@ def _verdict_text(v) -> Any:
     return str(v)
 
 
+def display_frame(t: TheoryTable, verdicts) -> pd.DataFrame:
+    """The rows of ``t`` as a report shows them: the verdict in an ``agree`` column."""
+    frame = t.frame.copy()
+    if t.kind != "descriptive" or t.kind_col is not None:
+        frame = frame.drop(columns=[t.agree_col]) if t.agree_col is not None else frame
+        frame["agree"] = [_verdict_text(x) for x in verdicts]
+        if t.kind_col is not None:   # the reason is in the verdict column
+            frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
+                                 else k for k in frame[t.kind_col]]
+    return frame
+
+
 def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: str | Path, *,
                  name: str,
                  description: str = "", alpha: float = FAMILY_ALPHA) -> list[Path]:
@@ -343,13 +355,7 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
         parts += [capped, ""]
     written, identity_parts = [], []
     for i, (t, v) in enumerate(zip(tables, j.verdicts)):
-        frame = t.frame.copy()
-        if t.kind != "descriptive" or t.kind_col is not None:
-            frame = frame.drop(columns=[t.agree_col]) if t.agree_col is not None else frame
-            frame["agree"] = [_verdict_text(x) for x in v]
-            if t.kind_col is not None:   # the reason is in the verdict column
-                frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
-                                     else k for k in frame[t.kind_col]]
+        frame = display_frame(t, v)
         heading = [f"## {t.title}", ""] + quick_line
         if t.note:
             heading += [t.note, ""]

@@ -9,7 +9,6 @@ where it stopped when the same command is run again.
 from __future__ import annotations
 
 import datetime as _dt
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,7 +230,9 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         Something with ``run(tasks, progress)`` yielding per-task results and
         ``close()``; default :class:`LocalExecutor`.
     show_progress : bool
-        Progress line on stderr.
+        Progress on stderr: a ``tqdm.auto`` bar when tqdm is installed (a
+        widget in a notebook), else a plain line; always the plain line on a
+        ``stream`` given.
     overwrite : bool
         When ``out`` holds another sweep, move it aside to
         ``<out>.old-<time>`` and start afresh (default: refuse).
@@ -270,7 +271,6 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
-    stream = stream or sys.stderr
     bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
                    stream=stream, enabled=show_progress)
     if moved is not None:
