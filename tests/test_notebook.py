@@ -180,3 +180,10 @@ def test_progress_is_plain_lines_on_a_given_stream_or_without_tqdm(fake_tqdm, mo
     with pytest.raises(ImportError, match="use_tqdm=True needs tqdm"):
         Progress(2, use_tqdm=True)
     assert Progress(2, enabled=False).bar is None
+
+
+def test_set_renderer_checks_its_argument():
+    from sparsesim import _table
+
+    with pytest.raises(TypeError, match="render must be callable or None; got int"):
+        _table.set_renderer(3)

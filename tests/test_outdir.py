@@ -181,3 +181,13 @@ def test_journal_only_folder_with_foreign_cells_is_refused(tmp_path):
     with pytest.raises(OutputFolderError, match="2 of its cells are not cells of this sweep"):
         _run(_toml(tmp_path, seed=9), out)
     _run(_toml(tmp_path), out)                  # its own sweep resumes
+
+
+def test_cli_out_at_a_file_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _toml(tmp_path)
+    (tmp_path / "taken").write_text("mine")
+    assert main(["run", "toy.toml", "--backend", "numpy", "--quiet", "--out", "taken"]) == 1
+    err = capsys.readouterr().err
+    assert err == "sparsesim: out 'taken' is a file, not a folder\n"
+    assert (tmp_path / "taken").read_text() == "mine"

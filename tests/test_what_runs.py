@@ -158,3 +158,31 @@ def test_support_recovery_and_best_k_term_give_reasons_and_caps():
     assert sr_caps(dict(base, trials=100, max_samples=2**20)) == {}
     assert bkt_valid({"kind": "group", "n": 100, "density": 0.1, "trials": 5}).reason == \
         "group cells need group_size > 1"
+
+
+@pytest.mark.parametrize("caps, match", [
+    (lambda c: ["trials"], "caps must return a dict"),
+    (lambda c: {"reps": 3}, "caps names 'reps', not a parameter"),
+])
+def test_a_malformed_caps_hook_is_named(tmp_path, caps, match):
+    sim = Simulation(name="coins", params=COINS.params, run_cell=_coin_cell, caps=caps)
+    with pytest.raises(ConfigError, match=match):
+        load_config(_toml(tmp_path), simulation=sim)
+
+
+def test_caps_must_be_callable():
+    from sparsesim.sim import SimulationError
+
+    with pytest.raises(SimulationError, match="caps must be callable or None"):
+        Simulation(name="coins", params=COINS.params, run_cell=_coin_cell, caps=3)
+
+
+def test_cli_quick_without_quick_table_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "toy.toml"
+    path.write_text('[sim]\nname = "toy"\nmodule = "toysim"\n[params]\ntrials = 10\n'
+                    '[grid]\np = [0.5]\n')
+    assert main(["run", str(path), "--quick", "--backend", "numpy"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"sparsesim: {path}: quick (--quick) needs")
+    assert not (tmp_path / "results").exists()                 # refused before any work
