@@ -180,20 +180,22 @@ def dropped_text(dropped, kept=(), *, examples: int = 3) -> str:
 
 
 def _validity(verdict: Any, simulation: Simulation) -> str | None:
-    """``None`` for a valid cell, else the reason ``valid_cell`` gave (or a generic one)."""
-    if verdict is True or (verdict and not isinstance(verdict, str)):
+    """``None`` for a valid cell, else the reason ``valid_cell`` gave (or a generic one).
+
+    ``True`` (or any true value but a str) keeps the cell; ``Invalid(reason)``,
+    a str (read as the reason), ``False`` and ``None`` drop it.
+    """
+    where = f"{simulation.module or simulation.name}.valid_cell"
+    if isinstance(verdict, str):
+        return verdict or f"rejected by {where}"
+    if verdict:
         return None
-    if isinstance(verdict, str):  # a reason returned as text: a dropped cell
-        return verdict or f"rejected by {simulation.module or simulation.name}.valid_cell"
     reason = getattr(verdict, "reason", None)
     if isinstance(reason, str) and reason:
         return reason
-    where = f"{simulation.module or simulation.name}.valid_cell"
-    if verdict is False:
-        return f"rejected by {where}"
     if verdict is None:
         return f"{where} returned None"
-    return f"rejected by {simulation.module or simulation.name}.valid_cell ({verdict!r})"
+    return f"rejected by {where}"
 
 
 def _caps_of(simulation: Simulation, cells: list[dict], schema: dict) -> tuple:
