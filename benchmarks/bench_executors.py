@@ -60,7 +60,7 @@ def _train_mlps(steps: int, backend: str) -> float:
     from sparsesim.backend import get_namespace, to_numpy
     from sparsesim.nn import init_mlp
     from sparsesim.nn.optim import Adam
-    from sparsesim.nn.train import TrainData, train
+    from sparsesim.nn.training import TrainData, train
 
     xp = get_namespace(backend)
     rng = np.random.default_rng(0)

@@ -84,7 +84,7 @@ def host_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     try:
         from sparsesim.nn.data import mnist1d  # noqa: PLC0415
         d = mnist1d(seed=seed, backend="numpy", dtype=np.float64)
-        return np.asarray(d.X_train[:n]), np.asarray(d.y_train[:n]), "MNIST-1D"
+        return np.asarray(d.x_train[:n]), np.asarray(d.y_train[:n]), "MNIST-1D"
     except ImportError:
         rng = np.random.default_rng(seed)
         return rng.standard_normal((n, SIZES[0])), rng.integers(0, SIZES[-1], n), "random"

@@ -58,7 +58,7 @@ def load_batch(batch, backend, dtype):
     try:
         from sparsesim.nn import mnist1d  # noqa: PLC0415
         d = mnist1d(seed=0, n_validation=0, backend=backend, dtype=dtype)
-        return d.X_train[:batch], d.y_train[:batch], "mnist1d"
+        return d.x_train[:batch], d.y_train[:batch], "mnist1d"
     except ImportError:
         rng = np.random.default_rng(0)
         X = rng.standard_normal((batch, SIZES[0]))

@@ -2,7 +2,7 @@
 
 The MNIST-1D lottery network (40-500-500-10, residual second layer, Adam,
 batch 100, masks on at density 0.2) trained as a batch of B models by
-:func:`sparsesim.nn.train.train`, for each backend (NumPy; CuPy with the
+:func:`sparsesim.nn.training.train`, for each backend (NumPy; CuPy with the
 CUDA-graph path and the plain path) and each B; beside it, when PyTorch is
 importable, a one-model-at-a-time PyTorch loop of the same network on the
 same device (masked gradients and weights, ``torch.optim.Adam``) and a batched
@@ -39,7 +39,7 @@ import numpy as np
 from sparsesim.backend import cupy_available, device_name, get_namespace
 from sparsesim.nn import init_mlp
 from sparsesim.nn.optim import Adam
-from sparsesim.nn.train import TrainData, cuda_graph_support, train
+from sparsesim.nn.training import TrainData, cuda_graph_support, train
 
 
 def cpu_model() -> str:

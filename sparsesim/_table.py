@@ -214,3 +214,40 @@ class TheoryTable:
         if self.kind_col is None:
             return [self.kind] * n
         return [str(k) for k in self.frame[self.kind_col]]
+
+    # ----------------------------------------------------------------- display (notebooks)
+    def __repr__(self) -> str:
+        cols = list(getattr(self.frame, "columns", []))
+        return (f"TheoryTable({self.title!r}: {len(self.frame)} rows of kind {self.kind!r}, "
+                f"columns {cols})")
+
+    def _repr_html_(self) -> str:
+        return _render(self, "html")
+
+    def _repr_markdown_(self) -> str:
+        return _render(self, "markdown")
+
+
+#: The notebook renderer of theory tables, ``render(table, fmt) -> str``: installed by
+#: :mod:`sparsesim.report` (which judges the rows and colours them by verdict); this
+#: layer, below the statistics, only falls back to the plain frame.
+_RENDERER: Any = None
+
+
+def set_renderer(render: Any) -> None:
+    """Install the function that draws a :class:`TheoryTable` in a notebook."""
+    global _RENDERER
+    if render is not None and not callable(render):
+        raise TypeError(f"render must be callable or None; got {type(render).__name__}")
+    _RENDERER = render
+
+
+def _render(table: TheoryTable, fmt: str) -> str:
+    if _RENDERER is not None:
+        return _RENDERER(table, fmt)
+    if fmt == "html":  # pragma: no cover - sparsesim.report installs the renderer
+        from html import escape  # noqa: PLC0415 - only for notebooks
+
+        return f"<b>{escape(table.title)}</b>" + table.frame.to_html(index=False)
+    return f"**{table.title}**\n\n" + table.frame.to_string(index=False)
+

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,9 +50,9 @@ import pandas as pd
 
 from ._validation import check_bool, check_choice, check_int
 from .backend import resolve_backend
-from .report import judge, write_report
+from .report import QUICK_NOTE, caps_note, display, is_quick, judge, write_report
 from .sim import Simulation, report_hooks
-from .sweep import ConfigError, list_configs, load_config, run_sweep
+from .sweep import ConfigError, list_configs, load_config, recorded_config, run_sweep
 
 __all__ = ["RunResult", "Verdict", "run", "report", "report_all", "write_index",
            "default_out", "EXECUTORS"]
@@ -87,8 +88,18 @@ class Verdict:
     def __str__(self) -> str:
         if not self.judged:
             return "no row is tested against a theory"
-        text = f"{self.agree} of {self.judged} tested rows agree"
-        return text + (f"; {self.inconclusive} inconclusive" if self.inconclusive else "")
+        return (f"{self.agree} of {self.judged} tested rows agree, {self.disagree} ✗, "
+                f"{self.inconclusive} inconclusive")
+
+    def _repr_markdown_(self) -> str:
+        return self.line or f"**{self}**"
+
+    def _repr_html_(self) -> str:
+        colour = ("" if not self.judged else display.COLOURS["disagree"] if self.disagree
+                  else display.COLOURS["inconclusive"] if self.inconclusive
+                  else display.COLOURS["agree"])
+        style = f' style="background:{colour};padding:2px 6px"' if colour else ""
+        return f"<span{style}><b>{escape(str(self))}</b></span>"
 
     @classmethod
     def from_judgement(cls, j: Any) -> "Verdict":
@@ -135,9 +146,48 @@ class RunResult:
     elapsed_s: float = 0.0
     config: Any = field(default=None, repr=False)
 
+    @property
+    def quick(self) -> bool:
+        """Whether this is a ``--quick`` run (small; not comparable with published numbers)."""
+        if self.config is not None:
+            return bool(getattr(self.config, "quick", False))
+        return isinstance(self.cells, pd.DataFrame) and is_quick(self.cells)
+
+    def _verdicts(self) -> list:
+        return list(judge(self.tables).verdicts) if self.tables else []
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h3>{escape(self.name)}</h3>"]
+        if self.quick:
+            parts.append(f"<p><b>{escape(QUICK_NOTE)}</b></p>")
+        if self.description:
+            parts.append(f"<p>{escape(self.description)}</p>")
+        parts.append(f"<p>{self.verdict._repr_html_()} &mdash; {len(self.cells)} rows in "
+                     f"<code>{escape(str(Path(self.out) / 'cells.csv'))}</code></p>")
+        capped = caps_note(self.cells) if isinstance(self.cells, pd.DataFrame) else ""
+        if capped:
+            parts.append(f"<p>{escape(capped)}</p>")
+        for t, v in zip(self.tables, self._verdicts()):
+            parts.append(display.table_html(t, v, quick=self.quick))
+        parts += [display.figure_html(f) for f in self.figures]
+        return "<div>" + "".join(parts) + "</div>"
+
+    def _repr_markdown_(self) -> str:
+        parts = [f"### {self.name}", ""]
+        if self.quick:
+            parts += [f"**{QUICK_NOTE}**", ""]
+        if self.description:
+            parts += [self.description, ""]
+        parts += [self.verdict._repr_markdown_(), ""]
+        for t, v in zip(self.tables, self._verdicts()):
+            parts += [display.table_markdown(t, v), ""]
+        parts += [f"![{Path(f).stem}]({Path(f).as_posix()})" for f in self.figures]
+        return "\n".join(parts)
+
     def __repr__(self) -> str:
         return (f"RunResult({self.name!r}: {len(self.cells)} rows, {len(self.tables)} tables, "
-                f"{self.verdict}, {len(self.figures)} figures, out={str(self.out)!r})")
+                f"{self.verdict}, {len(self.figures)} figures, out={str(self.out)!r}"
+                + (", quick" if self.quick else "") + ")")
 
 
 def default_out(name: str, quick: bool) -> Path:
@@ -189,7 +239,7 @@ def _figures(files: list[Path]) -> list[Path]:
 def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
         seed: int | None = None, out: str | Path | None = None, executor: Any = "local",
         trials: int | None = None, scheduler: str | None = None, report: bool = True,
-        progress: bool = True, simulation: Any = None) -> RunResult:
+        progress: bool = True, simulation: Any = None, overwrite: bool = False) -> RunResult:
     """Run (or resume) one simulation sweep and return its cells, tables and verdict.
 
     Parameters
@@ -214,9 +264,16 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
     report : bool
         Write ``table.md``, the table CSVs and figures (and compute the tables).
     progress : bool
-        Progress line on stderr.
+        Progress on stderr: a ``tqdm.auto`` bar (a widget in a notebook) when
+        tqdm is installed, else a plain line.
     simulation : Simulation, optional
         Run this declaration instead of the one the TOML names.
+    overwrite : bool
+        When ``out`` holds another sweep (another simulation, seed, grid or
+        quick variant), move its contents aside to ``<out>.old-<time>`` and
+        start afresh.  Without it such a folder is refused
+        (:class:`~sparsesim.sweep.OutputFolderError`) before any work;
+        the folder's own sweep always resumes.
 
     Returns
     -------
@@ -233,7 +290,8 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
                          f"got {trials!r}")
     if seed is not None:
         check_int("seed", seed, low=0)
-    for flag, value in (("quick", quick), ("report", report), ("progress", progress)):
+    for flag, value in (("quick", quick), ("report", report), ("progress", progress),
+                        ("overwrite", overwrite)):
         check_bool(flag, value)
     config = load_config(name_or_toml, quick=quick, seed=seed,
                          overrides={"trials": trials} if trials is not None else None,
@@ -242,7 +300,8 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
         backend = resolve_backend(backend)  # a missing GPU is reported before any work
     ex = _make_executor(executor, backend, scheduler)
     out = Path(out) if out is not None else default_out(config.name, quick)
-    cells = run_sweep(config, out=out, backend=backend, executor=ex, show_progress=progress)
+    cells = run_sweep(config, out=out, backend=backend, executor=ex, show_progress=progress,
+                      overwrite=overwrite)
     tables, verdict, files = _judged(config.simulation, cells, out, name=config.name,
                                      description=config.description, write=report)
     return RunResult(name=config.name, cells=cells, tables=tables, verdict=verdict,
@@ -278,8 +337,9 @@ def report(name: str | None = None, *, out: str | Path | None = None) -> RunResu
     recorded = cells["config_file"].dropna().astype(str) if "config_file" in cells.columns \
         else pd.Series(dtype=str)
     try:
-        if len(recorded) and Path(recorded.iloc[0]).is_file():
-            config = load_config(recorded.iloc[0])
+        found = recorded_config(recorded.iloc[0]) if len(recorded) else None
+        if found is not None:
+            config = load_config(found)
         elif name in list_configs():
             config = load_config(name)
     except ConfigError:
@@ -340,9 +400,11 @@ def write_index(results: list[RunResult], root: str | Path = "results") -> Path:
     >>> print(path.read_text())  # doctest: +ELLIPSIS
     # Results
     ...
+    Over all 1 result folder (1 simulation): 3 of 4 tested rows agree, 1 ✗, 0 inconclusive.
+    ...
     ## [toy](toy/table.md)
     <BLANKLINE>
-    **3 of 4 tested rows agree** (1 disagrees).
+    **3 of 4 tested rows agree, 1 ✗, 0 inconclusive**.
     <BLANKLINE>
     What it tests: coin flips
     <BLANKLINE>
@@ -351,21 +413,27 @@ def write_index(results: list[RunResult], root: str | Path = "results") -> Path:
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    total = sum(r.verdict.judged for r in results)
-    agree = sum(r.verdict.agree for r in results)
+    total = Verdict(agree=sum(r.verdict.agree for r in results),
+                    judged=sum(r.verdict.judged for r in results),
+                    inconclusive=sum(r.verdict.inconclusive for r in results))
+    n_sims = len({r.name for r in results})
+
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'s' * (n != 1)}"
+
     parts = ["# Results", "",
-             "One section per simulation: how many of its tested rows agree with the theory "
+             "One section per result folder: how many of its tested rows agree with the theory "
              "(each file's agreement line; see its `table.md` for the test of every row), what "
-             "it tests, and its figures. Rebuilt by `sparsesim report all` from the committed "
-             "`cells.csv` files.", "",
-             f"Over all {len(results)} simulations: {agree} of {total} tested rows agree.", ""]
+             "it tests, and its figures. Several folders may hold runs of one simulation "
+             "(other protocols, ablations, another device). Rebuilt by `sparsesim report all` "
+             "from the committed `cells.csv` files.", "",
+             f"Over all {count(len(results), 'result folder')} "
+             f"({count(n_sims, 'simulation')}): {total}.", "",
+             *GLOSSARY, ""]
     for r in sorted(results, key=lambda r: _rel(r.out, root)):
         rel = _rel(r.out, root)
         if r.verdict.judged:
-            line = f"**{r.verdict}**"
-            extra = [f"{r.verdict.disagree} disagree{'s' * (r.verdict.disagree == 1)}"] \
-                if r.verdict.disagree else []
-            line += f" ({', '.join(extra)})." if extra else "."
+            line = f"**{r.verdict}**."
         else:
             line = "**No row is tested against a theory** (measurements and associations)."
         title = f"## [{rel}]({rel}/table.md)" + (f" ({r.name})" if r.name != rel else "")
@@ -378,6 +446,29 @@ def write_index(results: list[RunResult], root: str | Path = "results") -> Path:
     path = root / "README.md"
     path.write_text("\n".join(parts))
     return path
+
+
+#: The verdict words of the reports, explained once (``results/README.md``).
+GLOSSARY = (
+    "What the verdict words mean (each `table.md` marks every row with one):",
+    "",
+    "- **✓** (agrees): the row's test does not reject the theory (tests: Holm across the "
+    "file at the stated family-wise α), the published value lies inside our interval, or a "
+    "pre-registered claim is confirmed in its direction.",
+    "- **✗** (disagrees): the theory is rejected, the value lies outside our interval, a "
+    "claim is rejected in the opposite direction, or a check of the row failed.",
+    "- **inconclusive**: a claim the data decide neither way (neither one-sided test rejects); "
+    "counted as tested, not as agreeing. An honest result only when the detectable effect it "
+    "prints is small.",
+    "- **not testable**: the row cannot be tested as run (the reason is given, e.g. too few "
+    "expected events or a quantity the protocol does not measure); not counted as tested.",
+    "- **descriptive**: numbers shown without a verdict (measurements, associations); not "
+    "counted as tested.",
+    "- **post hoc**: a claim added after its cells were run; reported, but it gets no verdict "
+    "and is not counted as tested.",
+    "- **identities** hold or fail apart from the tested rows: mathematical identities and "
+    "inequalities that guard the implementation.",
+)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -48,8 +48,10 @@ def _cmd_list(args) -> int:
             continue
         try:
             full = load_config(configs[name])
-            quick = load_config(configs[name], quick=True)
-            extra = f"{len(full.cells)} cells, quick {len(quick.cells)}"
+            if "quick" in full.raw:
+                extra = f"{len(full.cells)} cells, quick {len(load_config(configs[name], quick=True).cells)}"
+            else:
+                extra = f"{len(full.cells)} cells, no quick variant"
             if name not in sim.REGISTRY:
                 extra += f"; module {full.module_name}"
             print(f"{name:<{width}}  {full.description}  [{extra}]")
@@ -60,13 +62,15 @@ def _cmd_list(args) -> int:
 
 def _run_one(args, name: str):
     from .api import run  # noqa: PLC0415
-    from .sweep import ConfigError  # noqa: PLC0415
+    from .sweep import ConfigError, OutputFolderError  # noqa: PLC0415
 
     kwargs = dict(quick=args.quick, backend=args.backend, seed=args.seed, out=args.out,
                   executor=args.executor, scheduler=args.scheduler, report=not args.no_report,
-                  progress=not args.quiet)
+                  progress=not args.quiet, overwrite=args.overwrite)
     try:
         return run(name, trials=args.trials, **kwargs)
+    except OutputFolderError as exc:
+        raise _UsageError(exc.message("--out", "--overwrite")) from None
     except ConfigError as exc:
         if args.sim == "all" and args.trials is not None and "override" in str(exc):
             return run(name, **kwargs)  # this simulation has no 'trials' parameter
@@ -78,6 +82,7 @@ def _run_one(args, name: str):
 
 
 def _cmd_run(args) -> int:
+    from .report import QUICK_NOTE  # noqa: PLC0415
     from .sweep import list_configs  # noqa: PLC0415
 
     if args.trials is not None and args.trials < 1:
@@ -96,7 +101,7 @@ def _cmd_run(args) -> int:
         print(f"{res.name}: {len(res.config.cells)} cells -> {res.out / 'cells.csv'}"
               + (f", {files[0]}" if files else "") + f" ({res.elapsed_s:.1f} s)")
         if files:
-            print(f"  {res.verdict}")
+            print(f"  {res.verdict}" + (f" ({QUICK_NOTE})" if res.quick else ""))
             if not res.verdict.ok:
                 disagreeing.append(f"{res.name} ({res.verdict.disagree} disagree)")
     if args.check and disagreeing:
@@ -186,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where cells run: this process, or a dask.distributed cluster")
     p.add_argument("--scheduler", default=None,
                    help="dask scheduler address (default: start a LocalCluster)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="when --out holds another sweep, move it aside to <out>.old-<time> "
+                        "and start afresh (default: refuse; the folder's own sweep resumes)")
     p.add_argument("--no-report", action="store_true", help="write cells.csv only")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--check", action="store_true",

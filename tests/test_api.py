@@ -120,9 +120,15 @@ def test_report_all_writes_the_results_index(tmp_path, monkeypatch, capsys):
     index = (results / "README.md").read_text()
     assert "## [toy](toy/table.md)" in index and "## [claim](claim/table.md)" in index
     assert "quick" not in index  # quick runs are not indexed
-    assert "**3 of 3 tested rows agree**." in index and "What it tests: coin flips" in index
-    assert "**0 of 2 tested rows agree** (2 disagree)." in index
-    assert "Over all 2 simulations: 3 of 5 tested rows agree." in index
+    assert "**3 of 3 tested rows agree, 0 ✗, 0 inconclusive**." in index
+    assert "What it tests: coin flips" in index
+    assert "**0 of 2 tested rows agree, 2 ✗, 0 inconclusive**." in index
+    n_sims = len({"toy", ss.api.report(out=results / "claim").name})
+    assert (f"Over all 2 result folders ({n_sims} simulation{'s' * (n_sims != 1)}): 3 of 5 "
+            "tested rows agree, 2 ✗, 0 inconclusive.") in index
+    for word in ("**✓**", "**✗**", "**inconclusive**", "**not testable**", "**descriptive**",
+                 "**post hoc**"):                   # the glossary explains every verdict word
+        assert f"- {word}" in index
     assert "results/README.md" in capsys.readouterr().out.splitlines()
 
 

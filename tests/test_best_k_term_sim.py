@@ -236,8 +236,8 @@ def test_run_cell_returns_a_flat_row(kind, extra):
 def test_sweep_toml_loads():
     from sparsesim.sweep.config import load_config
 
-    full = load_config("sims/best_k_term.toml")
-    quick = load_config("sims/best_k_term.toml", quick=True)
+    full = load_config("best_k_term")
+    quick = load_config("best_k_term", quick=True)
     assert {c["kind"] for c in full.cells} == {"gaussian", "compressible", "group"}
     assert all(valid_cell(c) for c in full.cells + quick.cells)
     assert len(quick.cells) < len(full.cells)

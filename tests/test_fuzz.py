@@ -815,7 +815,7 @@ def other_targets() -> tuple[list[Target], list[str]]:
     targets: list[Target] = []
     missing: list[str] = []
     m = {n: _import(f"sparsesim.{n}") for n in (
-        "geometry", "nn", "nn.mlp", "nn.saliency", "nn.compact", "nn.train", "nn.lottery",
+        "geometry", "nn", "nn.mlp", "nn.saliency", "nn.compact", "nn.training", "nn.lottery",
         "nn.data", "nn.optim", "nn.hessian", "sim.support_recovery", "sim.best_k_term", "sim.saddles",
         "sim.rewinding")}
     missing += [n for n, mod in m.items() if mod is None]
@@ -947,7 +947,7 @@ def other_targets() -> tuple[list[Target], list[str]]:
         {"params": trees(_cp), "masks": mask_lists(_cm), "residual": bools(),
          "on_ragged": choices(["pad", "error"])}, None, NN_AL)
 
-    tr = "nn.train"
+    tr = "nn.training"
     add(tr, "eval_points", lambda: {"steps": 10, "eval_every": 4},
         {"steps": counts(), "eval_every": counts()})
     add(tr, "data_order", lambda: {"data_seed": 0, "n_models": 2, "n_train": 10,

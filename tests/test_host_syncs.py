@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from sparsesim.nn import mlp as mlp_mod
-from sparsesim.nn import train as train_mod
+from sparsesim.nn import training as train_mod
 from sparsesim.nn.mlp import hvp, init_mlp
 from sparsesim.nn.optim import SGD, Adam
-from sparsesim.nn.train import TrainData, train
+from sparsesim.nn.training import TrainData, train
 from sparsesim.sim import support_recovery as sr
 
 pytestmark = pytest.mark.gpu

@@ -14,7 +14,7 @@ from sparsesim.nn import lottery as L
 from sparsesim.nn.lottery import (CONDITIONS, LotteryProtocol, PruningSchedule, keep_counts,
                                   magnitude_prune, mask_counts, mnist1d_densities, random_masks,
                                   run_imp, shuffled_masks)
-from sparsesim.nn.train import TrainData, train
+from sparsesim.nn.training import TrainData, train
 from sparsesim.nn.optim import Adam
 from sparsesim.sparsity import keep_count
 

@@ -24,9 +24,9 @@ def test_mnist1d_generation_restores_global_rngs_and_has_the_standard_shape():
     assert py_before == py_after
     assert np_before[0] == np_after[0] and np.array_equal(np_before[1], np_after[1])
     assert np_before[2:] == np_after[2:]
-    assert d.X_train.shape == (3500, 40) and d.X_val.shape == (500, 40)
-    assert d.X_test.shape == (1000, 40) and d.y_test.shape == (1000,)
-    assert d.X_train.dtype == np.float32 and d.y_train.dtype == np.int64
+    assert d.x_train.shape == (3500, 40) and d.x_val.shape == (500, 40)
+    assert d.x_test.shape == (1000, 40) and d.y_test.shape == (1000,)
+    assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int64
     assert d.n_classes == 10 and d.name == "mnist1d"
     for y in (d.y_train, d.y_val, d.y_test):
         assert y.min() >= 0 and y.max() <= 9
@@ -40,17 +40,17 @@ def test_mnist1d_split_partitions_the_training_set_deterministically():
     a = mnist1d(seed=3, n_validation=700, backend="numpy", dtype=np.float64)
     b = mnist1d(seed=3, n_validation=700, backend="numpy", dtype=np.float64)
     c = mnist1d(seed=4, n_validation=700, backend="numpy", dtype=np.float64)
-    np.testing.assert_array_equal(a.X_val, b.X_val)
-    assert not np.array_equal(a.X_val, c.X_val)
+    np.testing.assert_array_equal(a.x_val, b.x_val)
+    assert not np.array_equal(a.x_val, c.x_val)
     # train ∪ val is exactly the generated training set, each row once, order kept
-    rows = np.concatenate([a.X_train, a.X_val])
+    rows = np.concatenate([a.x_train, a.x_val])
     labels = np.concatenate([a.y_train, a.y_val])
     order = np.lexsort(rows.T[::-1])
     ref = np.lexsort(x.T[::-1])
     np.testing.assert_array_equal(rows[order], x[ref])
     np.testing.assert_array_equal(labels[order], y[ref])
-    np.testing.assert_array_equal(a.X_test, x_test)
-    assert mnist1d(seed=0, n_validation=0, backend="numpy").X_val.shape == (0, 40)
+    np.testing.assert_array_equal(a.x_test, x_test)
+    assert mnist1d(seed=0, n_validation=0, backend="numpy").x_val.shape == (0, 40)
 
 
 def test_mnist1d_without_validation_is_the_notebooks_training_set_in_its_order():
@@ -60,11 +60,11 @@ def test_mnist1d_without_validation_is_the_notebooks_training_set_in_its_order()
     x, y, _, _ = data_mod._mnist1d_arrays()
     for seed in (0, 5):
         d = mnist1d(seed=seed, n_validation=0, backend="numpy", dtype=np.float64)
-        np.testing.assert_array_equal(d.X_train, x)
+        np.testing.assert_array_equal(d.x_train, x)
         np.testing.assert_array_equal(d.y_train, y)
     f32 = mnist1d(seed=0, n_validation=0, backend="numpy")
-    assert f32.X_train.dtype == np.float32 and f32.y_val.shape == (0,)
-    np.testing.assert_array_equal(f32.X_train, x.astype(np.float32))
+    assert f32.x_train.dtype == np.float32 and f32.y_val.shape == (0,)
+    np.testing.assert_array_equal(f32.x_train, x.astype(np.float32))
 
 
 def test_mnist1d_without_the_package_explains_the_extra(monkeypatch):
@@ -85,12 +85,12 @@ def test_mnist1d_bad_arguments():
 def test_planted_teacher_labels_come_from_the_teacher():
     d = planted_teacher(n_in=10, hidden=(12, 8), n_out=4, density=0.3, n_train=200, n_val=50,
                         n_test=60, seed=7, backend="numpy", dtype=np.float64)
-    assert d.X_train.shape == (200, 10) and d.X_val.shape == (50, 10) and d.X_test.shape == (60, 10)
+    assert d.x_train.shape == (200, 10) and d.x_val.shape == (50, 10) and d.x_test.shape == (60, 10)
     assert [tuple(W.shape) for W, _ in d.teacher_params] == [(1, 10, 12), (1, 12, 8), (1, 8, 4)]
     for (W, b), m, (fi, fo) in zip(d.teacher_params, d.teacher_masks, [(10, 12), (12, 8), (8, 4)]):
         assert m.dtype == bool and int(m.sum()) == int(np.floor(0.3 * fi * fo + 0.5))
         assert not W[~m].any() and np.all(W[m] != 0) and not b.any()
-    for X, y in ((d.X_train, d.y_train), (d.X_val, d.y_val), (d.X_test, d.y_test)):
+    for X, y in ((d.x_train, d.y_train), (d.x_val, d.y_val), (d.x_test, d.y_test)):
         np.testing.assert_array_equal(forward(d.teacher_params, X, d.teacher_masks)[0].argmax(1), y)
     assert d.n_classes == 4 and d.task == "classification"
     assert len(np.unique(d.y_train)) >= 2  # the teacher does not collapse to one class
@@ -101,19 +101,19 @@ def test_planted_teacher_determinism_noise_and_regression():
               backend="numpy", dtype=np.float64)
     a, b, c = (planted_teacher(seed=1, **kw), planted_teacher(seed=1, **kw),
                planted_teacher(seed=2, **kw))
-    np.testing.assert_array_equal(a.X_train, b.X_train)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
     np.testing.assert_array_equal(a.teacher_masks[0], b.teacher_masks[0])
     assert not np.array_equal(a.teacher_masks[0], c.teacher_masks[0])
     noisy = planted_teacher(seed=1, noise=1.0, **kw)
-    np.testing.assert_array_equal(noisy.X_train, a.X_train)  # same inputs and teacher
+    np.testing.assert_array_equal(noisy.x_train, a.x_train)  # same inputs and teacher
     flips = (noisy.y_train != a.y_train).mean()
     assert 0.0 < flips < 1.0
     reg = planted_teacher(seed=1, task="regression", **kw)
-    z = forward(reg.teacher_params, reg.X_train, reg.teacher_masks)[0]
+    z = forward(reg.teacher_params, reg.x_train, reg.teacher_masks)[0]
     np.testing.assert_allclose(reg.y_train, z, rtol=1e-12)
     assert reg.y_train.shape == (300, 3) and reg.n_classes == 0
     f32 = planted_teacher(seed=1, **{**kw, "dtype": np.float32})
-    assert f32.X_train.dtype == np.float32 and f32.teacher_params[0][0].dtype == np.float32
+    assert f32.x_train.dtype == np.float32 and f32.teacher_params[0][0].dtype == np.float32
 
 
 def test_planted_teacher_bad_arguments():
@@ -139,10 +139,10 @@ def test_data_on_cupy_equals_numpy(xp_gpu):
     kw = dict(n_in=6, hidden=10, n_out=3, density=0.5, n_train=30, n_val=5, n_test=10, seed=0)
     a = planted_teacher(backend="numpy", **kw)
     g = planted_teacher(backend="cupy", **kw)
-    np.testing.assert_array_equal(cp.asnumpy(g.X_train), a.X_train)
+    np.testing.assert_array_equal(cp.asnumpy(g.x_train), a.x_train)
     np.testing.assert_array_equal(cp.asnumpy(g.y_train), a.y_train)
     d = mnist1d(seed=0, backend="cupy")
-    np.testing.assert_array_equal(cp.asnumpy(d.X_val), mnist1d(seed=0, backend="numpy").X_val)
+    np.testing.assert_array_equal(cp.asnumpy(d.x_val), mnist1d(seed=0, backend="numpy").x_val)
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -167,3 +167,18 @@ def test_planted_teacher_names_the_bad_argument(change, name):
     # unnamed NumPy error / MemoryError / RuntimeWarning.
     with pytest.raises((TypeError, ValueError), match=name):
         planted_teacher(**{**_TEACHER, **change})
+
+
+def test_the_former_capital_names_still_read_with_a_deprecation_warning():
+    # Falsified if Dataset and TrainData disagree on the names, or the old ones break.
+    from sparsesim.nn import TrainData
+
+    d = planted_teacher(n_in=4, hidden=8, n_out=2, density=0.5, n_train=20, n_val=5,
+                        n_test=6, seed=0, backend="numpy")
+    for name in ("train", "val", "test"):
+        with pytest.warns(DeprecationWarning, match=f"Dataset.X_{name} is deprecated; use "
+                                                     f"Dataset.x_{name}"):
+            assert getattr(d, f"X_{name}") is getattr(d, f"x_{name}")
+    data = TrainData.from_dataset(d)
+    assert data.x_train is d.x_train and data.x_test is d.x_test
+    assert repr(d) == "PlantedTeacher('planted_teacher': train 20x4, val 5x4, test 6x4, 2 classes)"

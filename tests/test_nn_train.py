@@ -1,4 +1,4 @@
-"""Batched trainer and optimizers (sparsesim.nn.train, sparsesim.nn.optim).
+"""Batched trainer and optimizers (sparsesim.nn.training, sparsesim.nn.optim).
 
 Every test uses tiny networks in float64 on NumPy; the GPU tests (marked
 ``gpu``) compare the CUDA-graph path and the fused Adam kernel with the plain
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sparsesim.nn import init_mlp, loss_and_grad, model_seeds
 from sparsesim.nn.optim import SGD, Adam, OptState, make_optimizer
-from sparsesim.nn.train import (TrainData, TrainResult, data_order, early_stopping,
+from sparsesim.nn.training import (TrainData, TrainResult, data_order, early_stopping,
                                 eval_points, train)
 
 SIZES = (6, 10, 10, 3)
@@ -270,7 +270,7 @@ def test_same_seeds_reproduce_and_data_seed_matters():
 def test_index_upload_in_segments_changes_nothing(monkeypatch):
     """Uploading the minibatch indices in small segments (2 steps) instead of one
     evaluation window gives bit-identical training."""
-    import sparsesim.nn.train as train_mod
+    import sparsesim.nn.training as train_mod
     data = _data()
     kw = dict(optimizer=Adam(lr=1e-2), steps=13, batch_size=16, eval_every=5, data_seed=3,
               residual=True, start_steps=[0, 4])
@@ -453,7 +453,7 @@ def test_gpu_graph_path_equals_plain_path(xp_gpu, opt):
     stream capture), ``use_graph=True`` must say so at once and the default
     must run the plain path: then the default run is compared instead.
     """
-    from sparsesim.nn.train import cuda_graph_support
+    from sparsesim.nn.training import cuda_graph_support
 
     cp = xp_gpu
     data, params, masks = _gpu_problem(cp)
@@ -543,7 +543,7 @@ def test_sequential_training_matches_the_loop_on_sequential_batches(monkeypatch)
     """The trainer with batch_order='sequential' (segments of 2 steps, crossing evaluation
     windows and epochs) equals the straightforward loop fed the notebook's batches; the data
     seed then changes nothing."""
-    import sparsesim.nn.train as train_mod
+    import sparsesim.nn.training as train_mod
     data = _data()
     params = _params(2)
     masks = _masks(2)
@@ -590,7 +590,7 @@ def test_no_validation_split_turns_early_stopping_off():
 @pytest.mark.gpu
 def test_graph_path_chosen_by_the_capture_probe(xp_gpu, monkeypatch):
     """Where capture does not work, the default runs the plain path; use_graph=True says why."""
-    import sparsesim.nn.train as train_mod
+    import sparsesim.nn.training as train_mod
 
     cp = xp_gpu
     if not hasattr(cp.cuda.Stream, "begin_capture"):          # the CPU stand-in has none
@@ -652,7 +652,7 @@ class _FakeCapture:
 
 @pytest.mark.parametrize("refuse", [True, False])
 def test_capture_probe_reports_a_refused_matrix_product(refuse):
-    from sparsesim.nn.train import _probe_graph_capture
+    from sparsesim.nn.training import _probe_graph_capture
 
     fake = _FakeCapture(refuse)
     ok, why = _probe_graph_capture(fake)
@@ -663,7 +663,7 @@ def test_capture_probe_reports_a_refused_matrix_product(refuse):
 
 @pytest.mark.parametrize("bad", ["cupy", None, np.ones(3)])
 def test_capture_support_rejects_a_non_module(bad):
-    from sparsesim.nn.train import cuda_graph_support
+    from sparsesim.nn.training import cuda_graph_support
 
     with pytest.raises(TypeError, match="xp must be an array module"):
         cuda_graph_support(bad)

@@ -13,7 +13,7 @@ from sparsesim.sweep import ConfigError, load_config, run_sweep
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SIMS = ROOT / "sims"
+SIMS = ROOT / "sparsesim" / "sims"  # the shipped sweeps (package data)
 
 
 def _run_cell(params, ctx):

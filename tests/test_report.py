@@ -20,8 +20,8 @@ def test_judge_holm_across_tables_and_checks():
     # makes the row not testable (never a silent agreement).
     assert list(j.verdicts[1]) == [True, "not testable", False]
     assert (j.agree, j.tested, j.not_testable) == (2, 4, 1)
-    assert j.agreement_line() == ("**2 of 4 tested rows agree** (4 tests; Holm, family-wise "
-                                  "α = 0.01); 1 row not testable.")
+    assert j.agreement_line() == ("**2 of 4 tested rows agree, 2 ✗, 0 inconclusive** (4 tests; "
+                                  "Holm, family-wise α = 0.01); 1 row not testable.")
 
 
 def test_legacy_p_and_agree_columns():
@@ -42,8 +42,8 @@ def test_claims_inconclusive_and_opposite():
     j = judge([t], alpha=0.01)
     assert list(j.verdicts[0]) == [True, "inconclusive", False, False]
     line = j.agreement_line()
-    assert line.startswith("**1 of 4 tested rows agree** (4 tests; Holm") and \
-        "1 inconclusive" in line
+    assert line.startswith("**1 of 4 tested rows agree, 2 ✗, 1 inconclusive** (4 tests; Holm")
+    assert j.disagree == 2
 
 
 def test_intervals_identities_descriptive_counts():
@@ -62,7 +62,8 @@ def test_intervals_identities_descriptive_counts():
     assert (j.agree, j.tested, j.identities, j.identities_hold, j.descriptive,
             j.not_testable) == (3, 4, 3, 2, 3, 2)
     line = j.agreement_line()
-    assert line.startswith("**3 of 4 tested rows agree** (2 tests, 2 intervals; Holm at "
+    assert line.startswith("**3 of 4 tested rows agree, 1 ✗, 0 inconclusive** (2 tests, "
+                           "2 intervals; Holm at "
                            "family-wise α = 0.01 over the tests, intervals at 95 % coverage")
     assert "≤ 0.11 (union bound)" in line and "identities: 2 of 3 hold" in line
     assert "3 rows descriptive" in line and "2 rows not testable" in line
@@ -125,7 +126,8 @@ def test_provenance_header_and_write_report(tmp_path):
 
     files = write_report(Module, cells, tmp_path, name="demo", description="desc")
     text = files[0].read_text()
-    assert "**2 of 2 tested rows agree** (2 tests; Holm, family-wise α = 0.01)" in text
+    assert "**2 of 2 tested rows agree, 0 ✗, 0 inconclusive** (2 tests; Holm, family-wise " \
+           "α = 0.01)" in text
     assert "desc" in text and "## t" in text
     assert (tmp_path / "table_1.csv").is_file()
     # Identities sit in their own section, after the tested tables.

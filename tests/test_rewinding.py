@@ -166,8 +166,8 @@ def test_tables_and_figures(tiny_rows, tmp_path):
 
 def test_toml_configs_load():
     sweep = pytest.importorskip("sparsesim.sweep")
-    full = sweep.load_config("sims/rewinding_geometry.toml")
-    quick = sweep.load_config("sims/rewinding_geometry.toml", quick=True)
+    full = sweep.load_config("rewinding_geometry")
+    quick = sweep.load_config("rewinding_geometry", quick=True)
     assert sorted({c["tau"] for c in full.cells}) == [0, 1, 2, 5, 10, 20, 50, 100, 200]
     assert len(quick.cells) == 16
     assert len({rw.batch_key(c) for c in quick.cells}) == 2   # one batch per data set

@@ -528,8 +528,26 @@ def test_progress_eta_comes_from_measured_round_times():
 
 # --------------------------------------------------------------------------- committed journals
 
-def _committed_lottery_journals():
-    return sorted(p for p in RESULTS.glob("lottery_mnist1d*/**/journal.jsonl"))
+def _committed_lottery_journals(finished=True):
+    """Journals of finished runs (beside their cells.csv) or of runs still in progress."""
+    pattern = "lottery_mnist1d*/**/journal.jsonl" if finished else "lottery_*/**/journal.jsonl"
+    return sorted(p for p in RESULTS.glob(pattern)
+                  if (p.parent / "cells.csv").is_file() == finished)
+
+
+@pytest.mark.parametrize("journal", _committed_lottery_journals(finished=False),
+                         ids=lambda p: p.parent.relative_to(RESULTS).as_posix())
+def test_journals_of_runs_in_progress_hold_only_cells_of_their_config(journal):
+    """A run committed part-way (it resumes across sessions): every journaled cell is a
+    cell of its config, sims/cpu/<folder>.toml, with its key recomputed from its params."""
+    config_file = ROOT / "sims" / "cpu" / f"{journal.parent.name}.toml"
+    assert config_file.is_file(), f"{config_file} (the run's config) is gone"
+    cfg = load_config(config_file)
+    done = Journal(journal).load()
+    from sparsesim.sim import lottery as SL
+    for key, rec in done.items():
+        assert cell_key(cell_identity(rec["params"], dict(SL.NEUTRAL_DEFAULTS)), cfg.seed) == key
+    assert set(done) <= set(_keys(cfg))
 
 
 @pytest.mark.parametrize("journal", _committed_lottery_journals(),

@@ -215,8 +215,8 @@ def test_run_cell_tables_and_figures(tmp_path):
 
 def test_toml_configs_load():
     sweep = pytest.importorskip("sparsesim.sweep")
-    full = sweep.load_config("sims/masked_hessian_saddles.toml")
-    quick = sweep.load_config("sims/masked_hessian_saddles.toml", quick=True)
+    full = sweep.load_config("masked_hessian_saddles")
+    quick = sweep.load_config("masked_hessian_saddles", quick=True)
     assert len(quick.cells) < len(full.cells)
     assert all(sd.valid_cell(c) for c in full.cells)
     assert max(c["trials"] for c in quick.cells) <= 4000

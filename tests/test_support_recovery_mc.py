@@ -463,8 +463,8 @@ def test_run_cell_rows_are_flat_and_consistent(kind, extra):
 def test_sweep_toml_loads_and_quick_cells_are_valid():
     from sparsesim.sweep.config import load_config
 
-    full = load_config("sims/support_recovery.toml")
-    quick = load_config("sims/support_recovery.toml", quick=True)
+    full = load_config("support_recovery")
+    quick = load_config("support_recovery", quick=True)
     kinds = {c["kind"] for c in full.cells}
     assert kinds == {"exact", "planted", "group"}
     assert all(valid_cell(c) for c in full.cells)

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from sparsesim.cli import main
-from sparsesim.sweep import (ConfigError, Journal, JournalError, cell_key, cell_seed, load_config,
-                             run_sweep)
+from sparsesim.sweep import (ConfigError, Journal, JournalError, OutputFolderError, cell_key,
+                             cell_seed, load_config, run_sweep)
 
 HERE = Path(__file__).resolve().parent
 TOY = HERE / "toysims" / "toy.toml"
@@ -280,9 +280,13 @@ def test_a_new_parameter_at_its_neutral_value_keeps_keys_and_seeds(tmp_path, mon
     fresh = run_sweep(_evolve(tmp_path, with_mode=True), out=tmp_path / "fresh",
                       backend="numpy", show_progress=False)
     assert list(fresh.heads) == list(before.heads)
-    new = run_sweep(_evolve(tmp_path, with_mode=True, mode_line='mode = "new"'), out=out,
-                    backend="numpy", show_progress=False)
-    assert len(journal.read_text().splitlines()) == n_lines + 2
+    # A non-neutral value makes other cells: another sweep, refused in this folder.
+    with pytest.raises(OutputFolderError, match="2 of its cells are not cells of this sweep"):
+        run_sweep(_evolve(tmp_path, with_mode=True, mode_line='mode = "new"'), out=out,
+                  backend="numpy", show_progress=False)
+    assert len(journal.read_text().splitlines()) == n_lines
+    new = run_sweep(_evolve(tmp_path, with_mode=True, mode_line='mode = "new"'),
+                    out=tmp_path / "new", backend="numpy", show_progress=False)
     assert not set(new.cell_key) & set(before.cell_key)
 
 
@@ -344,7 +348,10 @@ def test_every_shipped_config_loads_and_validates(path):
     simulation module, and every cell of its grid (and quick variant) type-checks."""
     cfg = load_config(path)
     assert len(cfg.cells) > 0
-    for quick in (False, True):
+    if "quick" not in cfg.raw:  # e.g. the CPU-sized variants: --quick is refused, naming the file
+        with pytest.raises(ConfigError, match=rf"{path}: quick \(--quick\) needs a \[quick\]"):
+            load_config(path, quick=True)
+    for quick in (False, True) if "quick" in cfg.raw else (False,):
         c = load_config(path, quick=quick)
         for cell in c.cells:
             assert set(cell) <= set(c.module.PARAMS)

@@ -33,7 +33,7 @@ torch = pytest.importorskip("torch")
 from sparsesim.nn import init_mlp  # noqa: E402
 from sparsesim.nn.lottery import LotteryProtocol, PruningSchedule, run_imp  # noqa: E402
 from sparsesim.nn.optim import Adam  # noqa: E402
-from sparsesim.nn.train import TrainData, train  # noqa: E402
+from sparsesim.nn.training import TrainData, train  # noqa: E402
 
 
 def _data(n_train=400, n_test=200, seed=0):

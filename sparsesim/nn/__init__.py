@@ -8,11 +8,12 @@
   ablations.
 - :mod:`sparsesim.nn.data` — MNIST-1D (offline) and a planted sparse teacher.
 - :mod:`sparsesim.nn.compact` — structured compaction of dead neurons.
-- :mod:`sparsesim.nn.optim`, :mod:`sparsesim.nn.train` — batched SGD/Adam with
-  masks enforced every step, evaluation and the early-stopping iteration
-  (a CUDA-graph step on CuPy where a capture works):
-  ``from sparsesim.nn.train import train`` (the function is not re-exported
-  here, so that ``sparsesim.nn.train`` stays the module).
+- :mod:`sparsesim.nn.optim`, :mod:`sparsesim.nn.training` — batched SGD/Adam
+  with masks enforced every step, evaluation and the early-stopping iteration
+  (a CUDA-graph step on CuPy where a capture works): ``sparsesim.nn.train``
+  is the training function (``from sparsesim.nn import train``).  The module
+  was ``sparsesim.nn.train`` before; ``from sparsesim.nn.train import ...``
+  still works, with a ``DeprecationWarning``.
 - :mod:`sparsesim.nn.lottery` — iterative magnitude pruning with reset or
   rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
   one-shot).
@@ -65,7 +66,8 @@ from .saliency import (
     snip_scores,
     synflow_scores,
 )
-from .train import TrainData, TrainResult
+from . import train as _train_module  # noqa: F401 - the former module path, registered first
+from .training import TrainData, TrainResult, train  # ``sparsesim.nn.train`` is the function
 
 __all__ = [
     # mlp
@@ -83,6 +85,6 @@ __all__ = [
     # compact
     "Compacted", "compact", "gather_compact", "live_neurons",
     # training and lottery tickets
-    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult",
+    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult", "train",
     "LotteryProtocol", "PruningSchedule", "run_imp",
 ]

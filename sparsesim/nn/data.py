@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import random
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -30,26 +31,51 @@ from . import mlp as _mlp
 __all__ = ["Dataset", "PlantedTeacher", "mnist1d", "planted_teacher"]
 
 
+def _deprecated_alias(new: str) -> property:
+    """A read-only ``X_*`` alias of ``x_*`` that warns (the inputs are ``x_*`` everywhere)."""
+    old = "X" + new[1:]
+
+    def get(self):
+        warnings.warn(f"Dataset.{old} is deprecated; use Dataset.{new} (the name TrainData "
+                      "uses)", DeprecationWarning, stacklevel=2)
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated alias of :attr:`{new}`.")
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Train / validation / test splits as backend arrays.
 
-    ``X_*`` have shape ``(n, n_features)`` and the parameters' dtype; ``y_*``
+    ``x_*`` have shape ``(n, n_features)`` and the parameters' dtype; ``y_*``
     are int64 class ids ``(n,)`` (classification) or float targets
-    ``(n, n_out)`` (regression).  ``n_classes`` is 0 for regression.
+    ``(n, n_out)`` (regression).  ``n_classes`` is 0 for regression.  The
+    names are those of :class:`sparsesim.nn.training.TrainData`; the former
+    ``X_train``, ``X_val``, ``X_test`` still read (with a
+    ``DeprecationWarning``).
     """
 
-    X_train: Any
+    x_train: Any
     y_train: Any
-    X_val: Any
+    x_val: Any
     y_val: Any
-    X_test: Any
+    x_test: Any
     y_test: Any
     n_classes: int
     name: str
 
+    X_train = _deprecated_alias("x_train")
+    X_val = _deprecated_alias("x_val")
+    X_test = _deprecated_alias("x_test")
 
-@dataclass(frozen=True, eq=False)
+    def __repr__(self) -> str:
+        shape = lambda a: "x".join(map(str, getattr(a, "shape", ())))  # noqa: E731
+        return (f"{type(self).__name__}({self.name!r}: train {shape(self.x_train)}, "
+                f"val {shape(self.x_val)}, test {shape(self.x_test)}, "
+                f"{self.n_classes or 'regression'}{' classes' if self.n_classes else ''})")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class PlantedTeacher(Dataset):
     """A :class:`Dataset` labelled by a known sparse teacher network.
 
@@ -106,8 +132,8 @@ def mnist1d(*, seed: Any = 0, n_validation: int = 500, backend: str = "auto",
     Returns
     -------
     Dataset
-        ``X_train (4000 - n_validation, 40)``, ``X_val (n_validation, 40)``,
-        ``X_test (1000, 40)`` and int64 labels in ``0..9``; each split keeps
+        ``x_train (4000 - n_validation, 40)``, ``x_val (n_validation, 40)``,
+        ``x_test (1000, 40)`` and int64 labels in ``0..9``; each split keeps
         the order of the generated data set.
 
     Raises
@@ -124,7 +150,7 @@ def mnist1d(*, seed: Any = 0, n_validation: int = 500, backend: str = "auto",
     Examples
     --------
     >>> d = mnist1d(seed=0, n_validation=500, backend="numpy")   # doctest: +SKIP
-    >>> d.X_train.shape, d.X_val.shape, d.X_test.shape           # doctest: +SKIP
+    >>> d.x_train.shape, d.x_val.shape, d.x_test.shape           # doctest: +SKIP
     ((3500, 40), (500, 40), (1000, 40))
     """
     n_validation = check_int("n_validation", n_validation, low=0, high=3999)
@@ -139,9 +165,9 @@ def mnist1d(*, seed: Any = 0, n_validation: int = 500, backend: str = "auto",
     val_idx = np.sort(perm[:n_validation])
     train_idx = np.sort(perm[n_validation:])
     put = lambda a, d=None: asarray(a, backend, d)  # noqa: E731
-    return Dataset(X_train=put(x[train_idx], dt), y_train=put(y[train_idx]),
-                   X_val=put(x[val_idx], dt), y_val=put(y[val_idx]),
-                   X_test=put(x_test, dt), y_test=put(y_test),
+    return Dataset(x_train=put(x[train_idx], dt), y_train=put(y[train_idx]),
+                   x_val=put(x[val_idx], dt), y_val=put(y[val_idx]),
+                   x_test=put(x_test, dt), y_test=put(y_test),
                    n_classes=10, name="mnist1d")
 
 
@@ -200,7 +226,7 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     --------
     >>> d = planted_teacher(n_in=8, hidden=16, n_out=3, density=0.25, n_train=50,
     ...                     n_val=10, n_test=20, seed=0, backend="numpy")
-    >>> d.X_train.shape, d.y_train.shape, int(d.teacher_masks[0].sum())
+    >>> d.x_train.shape, d.y_train.shape, int(d.teacher_masks[0].sum())
     ((50, 8), (50,), 32)
     """
     big = _mlp.MAX_ELEMENTS
@@ -267,9 +293,9 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     ydt = None if task == "classification" else dt
     split = lambda a, i, d: put(a[cuts[i]:cuts[i + 1]], d)  # noqa: E731
     return PlantedTeacher(
-        X_train=split(X, 0, dt), y_train=split(y, 0, ydt),
-        X_val=split(X, 1, dt), y_val=split(y, 1, ydt),
-        X_test=split(X, 2, dt), y_test=split(y, 2, ydt),
+        x_train=split(X, 0, dt), y_train=split(y, 0, ydt),
+        x_val=split(X, 1, dt), y_val=split(y, 1, ydt),
+        x_test=split(X, 2, dt), y_test=split(y, 2, ydt),
         n_classes=n_out if task == "classification" else 0, name="planted_teacher",
         teacher_params=[(put(W, dt), put(b, dt)) for W, b in params64],
         teacher_masks=[put(m) for m in masks], task=task)

@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._figure import stamp_figure
 from .._table import FAMILY_ALPHA, TheoryTable
 from ..sim import Simulation, report_hooks
 from ..stats import holm
 
-__all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "judge", "to_markdown", "write_report",
-           "provenance_header"]
+__all__ = ["TheoryTable", "Judgement", "FAMILY_ALPHA", "QUICK_NOTE", "judge", "to_markdown",
+           "write_report", "provenance_header", "caps_note", "is_quick", "display_frame"]
 
 
 
@@ -49,12 +50,17 @@ class Judgement:
         """Rows in the agreement line (tests, claims and intervals with a verdict)."""
         return self.n_tests + self.n_intervals
 
+    @property
+    def disagree(self) -> int:
+        """Tested rows marked ✗ (neither agreeing nor inconclusive)."""
+        return self.tested - self.agree - self.inconclusive
+
     def interval_budget(self) -> float:
         """Σ (1 − level) over the interval rows: their share of the file's error budget."""
         return float(sum(1.0 - lv for lv in self.interval_levels))
 
     def agreement_line(self) -> str:
-        """The line under a file's title: tested rows by kind, identities, descriptive rows."""
+        """The line under a file's title: ✓, ✗ and inconclusive counts, the kinds, the rest."""
         parts = []
         if self.tested:
             kinds = []
@@ -73,10 +79,8 @@ class Judgement:
                         if self.n_tests else "; ") + (
                     f"intervals at {lv} coverage; chance of any false ✗ in this file "
                     f"≤ {budget:.3g} (union bound)")
-            line = f"**{self.agree} of {self.tested} tested rows agree** ({how})"
-            if self.inconclusive:
-                line += f"; {self.inconclusive} inconclusive"
-            parts.append(line)
+            parts.append(f"**{self.agree} of {self.tested} tested rows agree, {self.disagree} ✗, "
+                         f"{self.inconclusive} inconclusive** ({how})")
         else:
             parts.append("**No row of this file is tested against a theory**")
         if self.identities:
@@ -132,7 +136,7 @@ def judge(tables: list[TheoryTable], alpha: float = FAMILY_ALPHA) -> Judgement:
     >>> t = TheoryTable.tests("t", pd.DataFrame({"p_value": [1e-5, 0.4]}), test="z-test")
     >>> j = judge([t], alpha=0.01)
     >>> list(j.verdicts[0]), j.agreement_line()
-    ([False, True], '**1 of 2 tested rows agree** (2 tests; Holm, family-wise α = 0.01).')
+    ([False, True], '**1 of 2 tested rows agree, 1 ✗, 0 inconclusive** (2 tests; Holm, family-wise α = 0.01).')
     """
 
     if not (isinstance(alpha, (int, float)) and 0.0 < float(alpha) < 1.0):
@@ -268,10 +272,64 @@ def provenance_header(cells: pd.DataFrame) -> str:
             f"(hash {uniq('config_hash')}).")
 
 
+#: What a quick run's report and figures say (they are small, not the published sweep).
+QUICK_NOTE = "quick run: small networks/trials; not comparable with published numbers"
+
+
+def is_quick(cells: pd.DataFrame) -> bool:
+    """Whether ``cells`` come from a ``--quick`` run (their ``quick`` column)."""
+    if "quick" not in cells.columns or not len(cells):
+        return False
+    return any(str(v).strip().lower() in ("true", "1") for v in cells["quick"].dropna())
+
+
+def caps_note(cells: pd.DataFrame) -> str:
+    """The header line stating the parameters a simulation capped (``<name>_requested`` columns).
+
+    >>> cells = pd.DataFrame({"trials": [262, 2621, 500], "trials_requested": [200000] * 2 + [500],
+    ...                       "cell_key": ["a", "b", "c"]})
+    >>> caps_note(cells)
+    'Capped: trials run 262 to 2621 where 200000 was requested (2 of 3 cells; cells.csv has the value run under trials and the request in trials_requested).'
+    """
+    per_cell = cells.drop_duplicates("cell_key") if "cell_key" in cells.columns else cells
+    parts = []
+    for col in per_cell.columns:
+        name = str(col).removesuffix("_requested")
+        if not str(col).endswith("_requested") or name not in per_cell.columns:
+            continue
+        run, req = per_cell[name], per_cell[col]
+        differ = run.astype(str) != req.astype(str)
+        if not differ.any():
+            continue
+
+        def span(values) -> str:
+            vals = sorted(set(values.tolist()))
+            return f"{_fmt(vals[0])}" if len(vals) == 1 else f"{_fmt(vals[0])} to {_fmt(vals[-1])}"
+
+        was = "was" if req[differ].nunique() == 1 else "were"
+        parts.append(f"{name} run {span(run[differ])} where {span(req[differ])} {was} requested "
+                     f"({int(differ.sum())} of {len(per_cell)} cells; cells.csv has the value "
+                     f"run under {name} and the request in {col})")
+    return ("Capped: " + "; ".join(parts) + ".") if parts else ""
+
+
 def _verdict_text(v) -> Any:
     if v is True or v is False or v is None:
         return v
     return str(v)
+
+
+def display_frame(t: TheoryTable, verdicts) -> pd.DataFrame:
+    """The rows of ``t`` as a report shows them: the verdict in an ``agree`` column."""
+    frame = t.frame.copy()
+    if t.kind != "descriptive" or t.kind_col is not None:
+        frame = frame.drop(columns=[t.agree_col]) if t.agree_col is not None else frame
+        frame["agree"] = [_verdict_text(x) for x in verdicts]
+        if t.kind_col is not None:   # the reason is in the verdict column
+            frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
+                                 else "post hoc" if str(k).startswith("post hoc")
+                                 else k for k in frame[t.kind_col]]
+    return frame
 
 
 def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: str | Path, *,
@@ -287,30 +345,31 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
     outdir.mkdir(parents=True, exist_ok=True)
     tables: list[TheoryTable] = list(tables_of(cells)) if tables_of is not None else []
     j = judge(tables, alpha)
-    parts = [f"# {name}", ""]
+    quick = is_quick(cells)
+    note = QUICK_NOTE[0].upper() + QUICK_NOTE[1:]
+    banner = [f"**{note}** (the `[quick]` variant of the sweep; run it without `--quick` for "
+              "the full one).", ""] if quick else []
+    quick_line = [f"*{note}.*", ""] if quick else []    # under every table's heading
+    parts = [f"# {name}", ""] + banner
     if description:
         parts += [description, ""]
     parts += [j.agreement_line(), ""]
     if j.test_names:
         parts += ["Tests: " + "; ".join(j.test_names) + ".", ""]
     parts += [provenance_header(cells), ""]
+    capped = caps_note(cells)
+    if capped:
+        parts += [capped, ""]
     written, identity_parts = [], []
     for i, (t, v) in enumerate(zip(tables, j.verdicts)):
-        frame = t.frame.copy()
-        if t.kind != "descriptive" or t.kind_col is not None:
-            frame = frame.drop(columns=[t.agree_col]) if t.agree_col is not None else frame
-            frame["agree"] = [_verdict_text(x) for x in v]
-            if t.kind_col is not None:   # the reason is in the verdict column
-                frame[t.kind_col] = ["not testable" if str(k).startswith("not testable")
-                                     else "post hoc" if str(k).startswith("post hoc")
-                                     else k for k in frame[t.kind_col]]
-        heading = [f"## {t.title}", ""]
+        frame = display_frame(t, v)
+        heading = [f"## {t.title}", ""] + quick_line
         if t.note:
             heading += [t.note, ""]
         if t.kind == "identity" and t.kind_col is None:
             held = sum(x is True for x in v)
-            identity_parts += [f"### {t.title}", "", f"{held} of {len(v)} hold (tolerance: "
-                               f"{t.tolerance or 'exact'}).", ""]
+            identity_parts += [f"### {t.title}", ""] + quick_line + [
+                f"{held} of {len(v)} hold (tolerance: {t.tolerance or 'exact'}).", ""]
             identity_parts += ([t.note, ""] if t.note else []) + [to_markdown(frame), ""]
         else:
             parts += heading + [to_markdown(frame), ""]
@@ -323,6 +382,9 @@ def write_report(module: Simulation | ModuleType, cells: pd.DataFrame, outdir: s
                   "they guard the implementation and are not counted among the tested rows.",
                   ""] + identity_parts
     figs = list(figures_of(cells, outdir)) if figures_of is not None else []
+    if quick:
+        for f in figs:
+            stamp_figure(f, QUICK_NOTE)
     if figs:
         parts += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figs] + [""]
     md = outdir / "table.md"

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
-__all__ = ["PARAM_TYPES", "REGISTRY", "Simulation", "SimulationError", "as_simulation", "get",
-           "names", "register", "report_hooks"]
+__all__ = ["PARAM_TYPES", "REGISTRY", "Invalid", "Simulation", "SimulationError", "as_simulation",
+           "get", "names", "register", "report_hooks"]
 
 #: The parameter types a sweep TOML can hold.
 PARAM_TYPES = (int, float, str, bool)
@@ -62,8 +62,45 @@ REGISTRY: dict[str, str] = {
     "support_recovery": "sparsesim.sim.support_recovery",
 }
 
-_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "tables", "figures",
+_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "tables", "figures", "caps",
           "check_claims")
+
+
+class Invalid:
+    """What ``valid_cell`` returns for a cell it drops, with the reason (false in a test).
+
+    ``valid_cell`` may return a plain bool; an :class:`Invalid` also says why,
+    and the sweep lists dropped cells with that reason.
+
+    >>> verdict = Invalid("k > d")
+    >>> bool(verdict), verdict.reason, verdict == False
+    (False, 'k > d', True)
+    >>> Invalid("")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid needs a reason (a non-empty str); got ''
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"Invalid needs a reason (a non-empty str); got {reason!r}")
+        self.reason = reason
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Invalid):
+            return other.reason == self.reason
+        return other is False
+
+    def __hash__(self) -> int:
+        return hash(False)
+
+    def __repr__(self) -> str:
+        return f"Invalid({self.reason!r})"
 
 
 class SimulationError(ValueError):
@@ -92,7 +129,10 @@ class Simulation:
         reproduces the earlier behaviour: a cell at that value is keyed and
         seeded without it (:func:`sparsesim.sweep.provenance.cell_identity`).
     valid_cell : callable, optional
-        ``valid_cell(params) -> bool``; cells it rejects are dropped from a grid.
+        ``valid_cell(params) -> bool | Invalid``; cells it rejects are dropped
+        from a grid and listed with the reason (``Invalid(reason)``; a
+        returned str is read as such a reason; a bare ``False`` gets a
+        generic one).
     run_cell : callable, optional
         ``run_cell(params, ctx) -> dict | list[dict]``.
     run_cells : callable, optional
@@ -110,6 +150,12 @@ class Simulation:
         claim and key.  A simulation that takes claims declares a str
         parameter ``claims``, where the sweep records them (canonical JSON)
         in every cell.
+    caps : callable, optional
+        ``caps(params) -> {name: value or (value, why)}``: the values a cell
+        actually runs where the simulation caps a parameter (e.g. trials
+        limited by ``max_samples``).  The sweep states each cap before the
+        run and in the report; ``cells.csv`` holds the value run under the
+        parameter's name and the request in ``<name>_requested``.
     module : str
         Dotted path of the module holding the code ("" when built in place);
         a distributed executor ships this name to its workers.
@@ -127,6 +173,7 @@ class Simulation:
     batch_key: Callable[[dict], Any] | None = None
     tables: Callable[..., Any] | None = None
     figures: Callable[..., Any] | None = None
+    caps: Callable[[dict], dict] | None = None
     check_claims: Callable[..., Any] | None = None
     module: str = ""
     description: str = ""

@@ -1,5 +1,10 @@
 """Sweep configuration: ``sims/<name>.toml`` files, validated before any work.
 
+The built-in sweeps ship with the package (``sparsesim/sims/*.toml``, package
+data read through :mod:`importlib.resources`); a ``./sims/<name>.toml`` in the
+current folder overrides the shipped ``<name>``, and any TOML can be given by
+its path.
+
 A configuration names the simulation and declares its grid::
 
     [sim]
@@ -53,18 +58,19 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.resources
 import itertools
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Mapping
 
 from ..sim import REGISTRY, Simulation, SimulationError
 
 __all__ = ["ConfigError", "SweepConfig", "claims_json", "load_config", "find_config",
-           "list_configs", "sims_dirs"]
+           "list_configs", "sims_dirs", "shipped_dir", "is_shipped", "recorded_config"]
 
 _TOP_KEYS = {"sim", "params", "grid", "quick", "include", "claims"}
 _SIM_KEYS = {"name", "module", "description", "seed"}
@@ -95,6 +101,10 @@ class SweepConfig:
     quick: bool = False
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     simulation: Simulation | None = field(default=None, repr=False, compare=False)
+    #: Grid cells ``valid_cell`` dropped, each with the reason: ``((cell, reason), ...)``.
+    dropped: tuple = field(default=(), repr=False, compare=False)
+    #: Cells the simulation caps: ``((cell, {name: (value run, why)}), ...)``.
+    capped: tuple = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.simulation is None:
@@ -112,6 +122,21 @@ class SweepConfig:
         """The module implementing the simulation (imported on first use)."""
         return importlib.import_module(self.module_name)
 
+    def notes(self) -> list[str]:
+        """What runs differs from what the grid asked: dropped cells and caps, one line each.
+
+        Stated before a run (``sparsesim run``, :func:`sparsesim.run`); the
+        caps are also in the report's header.
+        """
+        lines = []
+        if self.dropped:
+            lines.append(dropped_text(self.dropped, self.cells))
+        for name, (n, req, run, why) in _cap_summary(self.capped).items():
+            lines.append(f"{name} capped in {n} of {len(self.cells)} cells"
+                         + (f" ({why})" if why else "") + f": requested {req}, run {run} "
+                         f"(cells.csv: {name} = run, {name}_requested = requested)")
+        return lines
+
     @property
     def config_hash(self) -> str:
         """Hash of everything that determines the results (cells and seed)."""
@@ -120,22 +145,153 @@ class SweepConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: Where the built-in sweeps ship: the package data folder ``sparsesim/sims``.
+SHIPPED_PACKAGE = "sparsesim"
+SHIPPED_FOLDER = "sims"
+
+
+def _span(values: list) -> str:
+    vals = sorted(set(values), key=lambda v: (str(type(v)), v))
+    return str(vals[0]) if len(vals) == 1 else f"{vals[0]} to {vals[-1]}"
+
+
+def _cap_summary(capped) -> dict[str, tuple[int, str, str, str]]:
+    """name -> (cells capped, requested span, run span, why) over ``capped``."""
+    out: dict[str, list] = {}
+    for cell, caps in capped:
+        for name, (run, why) in caps.items():
+            entry = out.setdefault(name, [[], [], []])
+            entry[0].append(cell[name])
+            entry[1].append(run)
+            if why and why not in entry[2]:
+                entry[2].append(why)
+    return {name: (len(req), _span(req), _span(run), "; ".join(why))
+            for name, (req, run, why) in out.items()}
+
+
+def dropped_text(dropped, kept=(), *, examples: int = 3) -> str:
+    """One line listing the dropped grid cells by reason (the parameters that vary shown).
+
+    >>> cells = [{"d": 4, "k": 2}, {"d": 4, "k": 8}, {"d": 2, "k": 8}]
+    >>> dropped_text([(cells[1], "k > d"), (cells[2], "k > d")], cells[:1])
+    'dropped 2 of 3 grid cells: 2 because k > d (d=4, k=8; d=2, k=8)'
+    """
+    every = [c for c, _ in dropped] + list(kept)
+    keys = [k for k in (every[0] if every else {})
+            if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in every}) > 1]
+    by_reason: dict[str, list[dict]] = {}
+    for cell, reason in dropped:
+        by_reason.setdefault(reason, []).append(cell)
+    parts = []
+    for reason, cells in by_reason.items():
+        shown = "; ".join(", ".join(f"{k}={c[k]}" for k in keys if k in c)
+                          for c in cells[:examples])
+        more = f"; {len(cells) - examples} more" if len(cells) > examples else ""
+        parts.append(f"{len(cells)} because {reason}" + (f" ({shown}{more})" if shown else ""))
+    return f"dropped {len(dropped)} of {len(every)} grid cells: " + "; ".join(parts)
+
+
+def _validity(verdict: Any, simulation: Simulation) -> str | None:
+    """``None`` for a valid cell, else the reason ``valid_cell`` gave (or a generic one).
+
+    ``True`` (or any true value but a str) keeps the cell; ``Invalid(reason)``,
+    a str (read as the reason), ``False`` and ``None`` drop it.
+    """
+    where = f"{simulation.module or simulation.name}.valid_cell"
+    if isinstance(verdict, str):
+        return verdict or f"rejected by {where}"
+    if verdict:
+        return None
+    reason = getattr(verdict, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    if verdict is None:
+        return f"{where} returned None"
+    return f"rejected by {where}"
+
+
+def _caps_of(simulation: Simulation, cells: list[dict], schema: dict) -> tuple:
+    if simulation.caps is None:
+        return ()
+    out = []
+    for cell in cells:
+        got = simulation.caps(dict(cell))
+        if not isinstance(got, Mapping):
+            raise ConfigError(f"{simulation.name}: caps must return a dict (name -> value or "
+                              f"(value, why)); got {type(got).__name__}")
+        norm = {}
+        for name, value in got.items():
+            run, why = value if isinstance(value, tuple) and len(value) == 2 else (value, "")
+            if name not in schema:
+                raise ConfigError(f"{simulation.name}: caps names {name!r}, not a parameter; "
+                                  f"parameters: {sorted(schema)}")
+            if run != cell[name]:
+                norm[name] = (run, str(why))
+        if norm:
+            out.append((cell, norm))
+    return tuple(out)
+
+
+def shipped_dir() -> Path:
+    """The folder of the sweeps that ship with the package (``sparsesim/sims``).
+
+    Read through :mod:`importlib.resources`, so it is found wherever the
+    package is installed (a wheel, an editable install, the source tree).
+
+    >>> shipped_dir().name, (shipped_dir() / "support_recovery.toml").is_file()
+    ('sims', True)
+    """
+    root = importlib.resources.files(SHIPPED_PACKAGE) / SHIPPED_FOLDER
+    return Path(str(root))  # a regular (unzipped) install: a real folder
+
+
 def sims_dirs() -> list[Path]:
-    """Where simulation TOMLs are looked up: ``./sims`` then the source tree's ``sims/``."""
-    here = Path(__file__).resolve().parents[2] / "sims"
-    dirs = [Path.cwd() / "sims"]
-    if here.resolve() != dirs[0].resolve():
-        dirs.append(here)
-    return [d for d in dirs if d.is_dir()]
+    """Where simulation TOMLs are looked up: ``./sims`` (current folder) then the shipped ones.
+
+    A ``./sims/<name>.toml`` in the current folder overrides the shipped
+    ``<name>``.
+    """
+    dirs = [Path.cwd() / "sims", shipped_dir()]
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and all(d.resolve() != o.resolve() for o in out):
+            out.append(d)
+    return out
+
+
+def is_shipped(path: str | Path) -> bool:
+    """Whether ``path`` is one of the TOMLs that ship with the package."""
+    try:
+        return Path(path).resolve().parent == shipped_dir().resolve()
+    except OSError:
+        return False
 
 
 def list_configs() -> dict[str, Path]:
-    """All simulation TOMLs found, by simulation name (file stem)."""
+    """All simulation TOMLs found, by simulation name (file stem); ``./sims`` wins."""
     found: dict[str, Path] = {}
-    for d in reversed(sims_dirs()):  # ./sims wins over the source tree
+    for d in reversed(sims_dirs()):  # ./sims wins over the shipped sweeps
         for p in sorted(d.glob("*.toml")):
             found[p.stem] = p
     return dict(sorted(found.items()))
+
+
+def recorded_config(config_file: str) -> Path | None:
+    """The TOML a ``config_file`` provenance entry names, if it can still be found.
+
+    An existing path is itself; ``sims/<name>.toml`` or
+    ``sparsesim/sims/<name>.toml`` (how a shipped sweep is recorded) that
+    does not exist as a file here is ``<name>`` looked up as
+    :func:`find_config` does.  ``None`` when nothing matches.
+    """
+    p = Path(str(config_file))
+    if p.suffix != ".toml":
+        return None
+    if p.is_file():
+        return p
+    if p.parent.name == SHIPPED_FOLDER:
+        return list_configs().get(p.stem)
+    return None
 
 
 def find_config(name_or_path: str) -> Path:
@@ -261,6 +417,10 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     _check_table("", raw, _TOP_KEYS)
+    if quick and "quick" not in raw:
+        raise ConfigError(f"{path}: quick (--quick) needs a [quick] table (the small variant: "
+                          "[quick.params], [quick.grid]); this file has none, so run it without "
+                          "--quick or add one")
     if "sim" not in raw:
         raise ConfigError(f"{path}: missing table [sim]")
     sim = _check_table("sim", raw["sim"], _SIM_KEYS)
@@ -324,24 +484,33 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
             raise ConfigError(f"{sim['name']}: missing parameter {missing[0]!r} "
                               f"(set it in [params] or [grid])")
     cells = [dict(c, **overrides) for c in cells]
-    valid = simulation.valid_cell
-    if valid is not None:
-        cells = [c for c in cells if valid(c)]
-    if not cells:
-        raise ConfigError(f"{sim['name']}: the grid expands to no valid cell")
-    claims = _check_claims(sim["name"], raw, schema, simulation, cells, params, grids, overrides)
-    if claims:
-        blob = claims_json(claims)
-        cells = [dict(c, claims=blob) for c in cells]
     unique, seen = [], set()
     for c in cells:
         key = json.dumps(c, sort_keys=True)
         if key not in seen:
             seen.add(key)
             unique.append(c)
+    valid, dropped = simulation.valid_cell, []
+    if valid is not None:
+        kept = []
+        for c in unique:
+            reason = _validity(valid(dict(c)), simulation)
+            if reason is None:
+                kept.append(c)
+            else:
+                dropped.append((c, reason))
+        unique = kept
+    if not unique:
+        raise ConfigError(f"{sim['name']}: the grid expands to no valid cell: "
+                          + dropped_text(dropped))
+    claims = _check_claims(sim["name"], raw, schema, simulation, unique, params, grids, overrides)
+    if claims:
+        blob = claims_json(claims)
+        unique = [dict(c, claims=blob) for c in unique]
     return SweepConfig(name=sim["name"], module_name=module_name, description=description,
                        seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw,
-                       simulation=simulation, claims=tuple(claims))
+                       simulation=simulation, claims=tuple(claims), dropped=tuple(dropped),
+                       capped=_caps_of(simulation, unique, schema))
 
 
 def claims_json(claims: list[dict] | tuple[dict, ...]) -> str:

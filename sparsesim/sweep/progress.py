@@ -1,4 +1,9 @@
-"""A dependency-free progress line for long sweeps (stderr).
+"""Progress of a sweep: a ``tqdm.auto`` bar when tqdm is installed, else a plain line (stderr).
+
+``tqdm.auto`` draws a widget in a notebook and a text bar in a terminal; the
+plain line needs no dependency and is what a sweep writes to a stream it is
+given (tests, logs).  Notes (resuming, caps, dropped cells, the closing count)
+are whole lines either way.
 
 Cells are counted as they are journaled.  Tasks that run in rounds (IMP runs)
 also report each finished round (:meth:`Progress.round_done`): the line then
@@ -30,8 +35,18 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "tqdm_class"]
+
+
+def tqdm_class() -> Any:
+    """``tqdm.auto.tqdm`` when tqdm is installed, else ``None``."""
+    try:
+        from tqdm.auto import tqdm  # noqa: PLC0415 - optional at run time
+    except ImportError:
+        return None
+    return tqdm
 
 
 def _fmt_time(seconds: float) -> str:
@@ -46,11 +61,24 @@ class Progress:
 
     On a terminal the line is redrawn in place; otherwise (CI logs, pipes) a
     line is printed at most every ``interval`` seconds and at the end.
+
+    ``use_tqdm``: ``None`` (default) draws a ``tqdm.auto`` bar when tqdm is
+    installed and no ``stream`` is given (the plain line otherwise); ``True``
+    asks for the bar (an ``ImportError`` without tqdm); ``False`` never.
     """
 
     def __init__(self, total: int, done: int = 0, *, label: str = "", stream=None,
-                 enabled: bool = True, interval: float = 5.0, clock=time.monotonic):
+                 enabled: bool = True, interval: float = 5.0, use_tqdm: bool | None = None,
+                 clock=time.monotonic):
         self.total, self.done, self.label = total, done, label
+        self.bar = None
+        if enabled and (use_tqdm or (use_tqdm is None and stream is None)):
+            tqdm = tqdm_class()
+            if tqdm is None and use_tqdm:
+                raise ImportError("use_tqdm=True needs tqdm (pip install tqdm)")
+            if tqdm is not None:
+                self.bar = tqdm(total=total, initial=done, desc=label, unit="cell",
+                                file=stream or sys.stderr, dynamic_ncols=True, leave=True)
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.interval = interval
@@ -134,6 +162,12 @@ class Progress:
     def _emit(self, detail: str, force: bool = False) -> None:
         if not self.enabled:
             return
+        if self.bar is not None:   # rounds and their ETA as the bar's postfix
+            elapsed = self.clock() - self.start
+            eta_s = self._eta(elapsed)
+            eta = f" eta {_fmt_time(eta_s)}" if eta_s is not None else ""
+            self.bar.set_postfix_str((detail + eta)[:80])
+            return
         now = self.clock()
         if self.tty:
             self.stream.write("\r\x1b[2K" + self._line(detail))
@@ -146,25 +180,37 @@ class Progress:
     def advance(self, detail: str = "") -> None:
         """One more cell finished."""
         self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(detail[:80], refresh=False)
+            self.bar.update(1)
+            return
         self._emit(detail, force=self.done == self.total)
 
     def status(self, text: str) -> None:
         """Status text from inside a long cell."""
         self._status = text
+        if self.bar is not None:
+            self.bar.set_postfix_str(text[:80])
+            return
         self._emit(text)
 
     def note(self, text: str) -> None:
         """A message on its own line."""
-        if self.enabled:
+        if self.bar is not None:
+            self.bar.write(f"{self.label}: {text}", file=self.stream)
+        elif self.enabled:
             if self.tty:
                 self.stream.write("\r\x1b[2K")
             self.stream.write(f"{self.label}: {text}\n")
             self.stream.flush()
 
     def finish(self) -> None:
+        """Close the bar (or end the redrawn line) and note the count and the time."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled and self.tty:
+            self.stream.write("\n")
         if self.enabled:
-            if self.tty:
-                self.stream.write("\n")
             rounds = f" ({self._rounds_run} rounds)" if self._rounds_run else ""
             self.note(f"{self.done}/{self.total} cells done{rounds} in "
                       f"{_fmt_time(self.clock() - self.start)}")

@@ -31,11 +31,13 @@ import pandas as pd
 
 from .. import __version__
 from .._rounds import RoundLog, RoundPause, RoundRecord, RoundState
-from .._validation import check_choice
+from .._validation import check_bool, check_choice
 from ..backend import BACKENDS, device_name, resolve_backend
 from ..sim import Simulation
-from .config import ConfigError, SweepConfig
+from .config import SHIPPED_FOLDER, SHIPPED_PACKAGE, ConfigError, SweepConfig, is_shipped
 from .journal import Journal, RoundJournal, round_key
+from .outdir import SweepOwner
+from .outdir import claim as claim_out
 from .progress import Progress
 from .provenance import cell_identity, cell_key, cell_seed, git_commit
 
@@ -43,7 +45,7 @@ __all__ = ["CellContext", "run_sweep", "run_task", "LocalExecutor", "make_tasks"
            "rows_frame", "PROVENANCE_COLUMNS"]
 
 PROVENANCE_COLUMNS = ("cell_key", "sweep_seed", "backend", "device", "version", "git_commit",
-                      "config_hash", "config_file", "executor", "sim_module", "elapsed_s",
+                      "config_hash", "config_file", "quick", "executor", "sim_module", "elapsed_s",
                       "finished_at")
 
 
@@ -225,17 +227,30 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     config_file = ""
     if config.path is not None:
         path = Path(config.path).resolve()
-        try:
-            config_file = str(path.relative_to(Path.cwd()))
-        except ValueError:
-            config_file = str(path)
+        if is_shipped(path):  # the same on every machine, wherever the package is installed
+            config_file = f"{SHIPPED_PACKAGE}/{SHIPPED_FOLDER}/{path.name}"
+        else:
+            try:
+                config_file = str(path.relative_to(Path.cwd()))
+            except ValueError:
+                config_file = str(path)
+    capped = {name for _, caps in config.capped for name in caps}
+    caps_of = config.simulation.caps if capped else None
     for key in keys:
         rec = done[key]
+        params = dict(rec["params"])
+        if caps_of is not None:  # the value run under the name, the request beside it
+            got = caps_of(dict(params))
+            for name in capped:
+                params[f"{name}_requested"] = params[name]
+                value = got.get(name, params[name])
+                params[name] = value[0] if isinstance(value, tuple) else value
         for row in rec["rows"]:
-            records.append({**rec["params"], **row, "cell_key": key,
+            records.append({**params, **row, "cell_key": key,
                             "sweep_seed": config.seed, "version": row.get("version", __version__),
                             "git_commit": row.get("git_commit", commit),
                             "config_hash": config.config_hash, "config_file": config_file,
+                            "quick": bool(config.quick),
                             "executor": row.get("executor", executor),
                             "sim_module": config.module_name})
     frame = pd.DataFrame.from_records(records)
@@ -246,7 +261,8 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
 
 
 def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
-              executor: Any = None, show_progress: bool = True, stream=None) -> pd.DataFrame:
+              executor: Any = None, show_progress: bool = True, stream=None,
+              overwrite: bool = False) -> pd.DataFrame:
     """Run (or resume) every cell of ``config`` and write ``out/cells.csv``.
 
     Tables and figures are written by :func:`sparsesim.report.write_report`
@@ -257,7 +273,9 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     config : SweepConfig
         From :func:`sparsesim.sweep.load_config`.
     out : path
-        Output directory: ``journal.jsonl``, ``cells.csv``, ``table.md``, figures.
+        Output directory: ``sweep.json``, ``journal.jsonl``, ``cells.csv``,
+        ``table.md``, figures.  It belongs to one sweep; resuming that sweep
+        into it continues where it stopped.
     backend : {"auto", "numpy", "cupy"}
         Resolved here for the local executor; a distributed executor's workers
         resolve it on their own devices (``"cupy"`` may then be asked for from
@@ -266,12 +284,23 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         Something with ``run(tasks, progress)`` yielding per-task results and
         ``close()``; default :class:`LocalExecutor`.
     show_progress : bool
-        Progress line on stderr.
+        Progress on stderr: a ``tqdm.auto`` bar when tqdm is installed (a
+        widget in a notebook), else a plain line; always the plain line on a
+        ``stream`` given.
+    overwrite : bool
+        When ``out`` holds another sweep, move it aside to
+        ``<out>.old-<time>`` and start afresh (default: refuse).
 
     Returns
     -------
     pandas.DataFrame
         The rows written to ``cells.csv``.
+
+    Raises
+    ------
+    OutputFolderError
+        When ``out`` holds another sweep (:mod:`sparsesim.sweep.outdir`) and
+        ``overwrite`` is false; raised before any cell runs.
     """
     if not isinstance(config, SweepConfig):
         raise TypeError(f"config must be a SweepConfig (from sparsesim.sweep.load_config); "
@@ -284,17 +313,24 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
         backend = resolve_backend(backend)
     else:  # remote workers resolve it on their own device (run_task)
         check_choice("backend", backend, BACKENDS)
+    check_bool("overwrite", overwrite)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    neutral = dict(config.simulation.neutral_defaults) or None
+    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
+    owner = SweepOwner(name=config.name, module=config.module_name, seed=config.seed,
+                       quick=config.quick, config_hash=config.config_hash)
+    moved = claim_out(out, owner, set(keys), overwrite=overwrite,
+                      journal_keys=lambda: set(Journal(out / "journal.jsonl").load()))
     git_commit()  # record the source tree as it is now, before any cell runs
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
-    neutral = dict(config.simulation.neutral_defaults) or None
-    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
     pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
-    stream = stream or sys.stderr
     bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
                    stream=stream, enabled=show_progress)
+    if moved is not None:
+        bar.note(f"overwrite: the old contents of {out} were moved to {moved}")
+    for line in config.notes():  # what runs differs from what the grid asked
+        bar.note(line)
     if pending and len(pending) < len(keys):
         bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
     tasks = make_tasks(config, pending, backend)

@@ -29,7 +29,7 @@ True
 
 from __future__ import annotations
 
-from .cells import DEFAULTS, PARAMS, run_cell, valid_cell
+from .cells import DEFAULTS, PARAMS, caps, run_cell, valid_cell
 from .engine import KINDS, MAX_N, MAX_TRIALS, BestKTermErrorResult, best_k_term_error, \
     compressible_magnitudes, expected_relative_error, relative_errors
 from .figures import figures
@@ -38,5 +38,5 @@ from .tables import tables
 __all__ = [
     "KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
     "relative_errors", "compressible_magnitudes", "expected_relative_error",
-    "PARAMS", "DEFAULTS", "valid_cell", "run_cell", "tables", "figures",
+    "PARAMS", "DEFAULTS", "valid_cell", "caps", "run_cell", "tables", "figures",
 ]

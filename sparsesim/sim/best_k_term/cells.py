@@ -6,9 +6,10 @@ from typing import Any
 
 from ..._validation import check_choice
 from ...sparsity import keep_count
+from .. import Invalid
 from .engine import KINDS, best_k_term_error
 
-__all__ = ["PARAMS", "DEFAULTS", "valid_cell", "run_cell"]
+__all__ = ["PARAMS", "DEFAULTS", "valid_cell", "run_trials", "caps", "run_cell"]
 
 
 #: Parameters of a ``sims/best_k_term.toml`` cell.  ``p = 0`` and
@@ -25,8 +26,8 @@ PARAMS: dict[str, type] = {
 DEFAULTS: dict[str, Any] = {"p": 0.0, "group_size": 1, "max_samples": 0}
 
 
-def valid_cell(params: dict) -> bool:
-    """Keep the meaningful combinations of the cartesian grid.
+def valid_cell(params: dict) -> bool | Invalid:
+    """Keep the meaningful combinations of the cartesian grid (else say why not).
 
     Unknown ``kind`` raises ``ValueError``.  Dropped: ``p > 0`` unless
     ``kind == "compressible"`` (which needs ``p > 0``); ``group_size > 1``
@@ -38,20 +39,50 @@ def valid_cell(params: dict) -> bool:
     >>> valid_cell({"kind": "gaussian", "n": 100, "density": 0.1, "trials": 10})
     True
     >>> valid_cell({"kind": "gaussian", "n": 100, "density": 0.1, "trials": 10, "p": 1.0})
-    False
+    Invalid('p > 0 applies to compressible vectors only')
     """
     c = dict(DEFAULTS, **params)
     check_choice("kind", c["kind"], KINDS)
     kind, n, p, g = c["kind"], c["n"], c["p"], c["group_size"]
     if n < 1 or c["trials"] < 1 or not 0.0 <= c["density"] <= 1.0 or g < 1 or p < 0:
-        return False
-    if (kind == "compressible") != (p > 0) or (kind == "group") != (g > 1):
-        return False
+        return Invalid("out of range: needs n >= 1, trials >= 1, 0 <= density <= 1, "
+                       "group_size >= 1, p >= 0")
+    if (kind == "compressible") != (p > 0):
+        return Invalid("p > 0 applies to compressible vectors only" if p > 0 else
+                       "compressible vectors need p > 0")
+    if (kind == "group") != (g > 1):
+        return Invalid("group_size > 1 applies to group cells only" if g > 1 else
+                       "group cells need group_size > 1")
     if kind == "group" and n % g:
-        return False
+        return Invalid("group_size does not divide n")
     if kind == "compressible" and keep_count(c["density"], n) < 1:
-        return False
+        return Invalid("density keeps no entry of n")
     return True
+
+
+def run_trials(params: dict) -> int:
+    """The vectors a cell runs: ``trials``, capped at ``max_samples // n`` (when > 0).
+
+    >>> run_trials({"trials": 20000, "n": 10000, "max_samples": 2**22})
+    419
+    """
+    c = dict(DEFAULTS, **params)
+    trials = c["trials"]
+    if c["max_samples"] > 0:
+        trials = max(1, min(trials, c["max_samples"] // c["n"]))
+    return trials
+
+
+def caps(params: dict) -> dict:
+    """The capped parameters of a cell (the sweep states them; see :class:`Simulation`).
+
+    >>> caps({"trials": 20000, "n": 10000, "max_samples": 2**22})
+    {'trials': (419, 'max_samples // n')}
+    >>> caps({"trials": 20, "n": 10000, "max_samples": 2**22})
+    {}
+    """
+    run = run_trials(params)
+    return {"trials": (run, "max_samples // n")} if run != params["trials"] else {}
 
 
 def run_cell(params: dict, ctx: Any) -> dict:
@@ -63,9 +94,7 @@ def run_cell(params: dict, ctx: Any) -> dict:
     ``ratio_mean``, ``ratio_max`` (NaN for the other kinds).
     """
     c = dict(DEFAULTS, **params)
-    trials = c["trials"]
-    if c["max_samples"] > 0:
-        trials = max(1, min(trials, c["max_samples"] // c["n"]))
+    trials = run_trials(c)
     kind = c["kind"]
     r = best_k_term_error(kind, c["n"], c["density"], trials=trials, seed=ctx.seed,
                           backend=ctx.backend, p=c["p"] if kind == "compressible" else None,

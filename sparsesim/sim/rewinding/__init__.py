@@ -10,7 +10,7 @@ Protocol (one batch per configuration, all seeds and rewind points together)
 ---------------------------------------------------------------------------
 1. Dense run: ``S`` models (one per replicate seed) trained for ``steps``
    optimizer steps, keeping snapshots ``w_τ`` for every requested ``τ``
-   (:func:`sparsesim.nn.train.train` with ``rewind_steps``).
+   (:func:`sparsesim.nn.training.train` with ``rewind_steps``).
 2. IMP with rewinding (Frankle et al. 2020), for every ``(seed, τ)`` at once:
    round 1 prunes the trained dense weights by magnitude
    (:func:`sparsesim.nn.lottery.magnitude_prune`,

@@ -12,7 +12,7 @@ from ...nn import data as nn_data
 from ...nn import lottery, mlp, optim
 from ...nn.connectivity import error_barrier, interpolation_errors
 from ...nn.hessian import mlp_masked_hessian_operator
-from ...nn.train import TrainData, train
+from ...nn.training import TrainData, train
 from .params import DATASET_CODE, DTYPES, check_cell, full_params
 
 __all__ = ["rewinding_study"]

@@ -10,9 +10,11 @@ import numpy as np
 from ..._validation import check_choice, check_int, check_real
 
 from ..._codec import hist_to_str
+from .. import Invalid
 from .engine import MAX_TRIAL_WEIGHTS, METHODS, group_support_recovery, support_recovery
 
-__all__ = ["PARAMS", "DEFAULTS", "KINDS", "T_RULES", "rule_threshold", "valid_cell", "run_cell"]
+__all__ = ["PARAMS", "DEFAULTS", "KINDS", "T_RULES", "rule_threshold", "valid_cell", "run_trials",
+           "caps", "run_cell"]
 
 
 PARAMS: dict[str, type] = {
@@ -102,23 +104,48 @@ def valid_cell(params: dict) -> bool:
     --------
     >>> base = dict(DEFAULTS, d=16, k=2, trials=10)
     >>> valid_cell(base), valid_cell(dict(base, k=17)), valid_cell(dict(base, g=4))
-    (True, False, False)
+    (True, Invalid('k > d'), Invalid('g > 1 applies to group cells only'))
     """
     p = dict(DEFAULTS, **params)
     check_choice("kind", p["kind"], KINDS)
     check_choice("t_rule", p["t_rule"], T_RULES)
     check_choice("method", p["method"], METHODS)
     d, k, g, mu = p["d"], p["k"], p["g"], p["mu_over_sigma"]
-    if d < 1 or k < 0 or k > d or g < 1 or p["trials"] < 1:
-        return False
+    if k > d:
+        return Invalid("k > d")
+    if d < 1 or k < 0 or g < 1 or p["trials"] < 1:
+        return Invalid("out of range: needs d >= 1, k >= 0, g >= 1, trials >= 1")
     kind, rule = p["kind"], p["t_rule"]
-    if (kind == "group") != (g > 1) or (kind == "planted") != (mu > 0):
-        return False
+    if (kind == "group") != (g > 1):
+        return Invalid("g > 1 applies to group cells only" if g > 1 else
+                       "group cells need g > 1")
+    if (kind == "planted") != (mu > 0):
+        return Invalid("mu_over_sigma > 0 applies to planted cells only" if mu > 0 else
+                       "planted cells need mu_over_sigma > 0")
     if rule == "universal" and kind == "group":
-        return False
+        return Invalid("t_rule 'universal' is not defined for group cells")
     if rule == "optimal" and (kind == "planted" or k == 0):
-        return False
+        return Invalid("t_rule 'optimal' needs an unplanted cell with k >= 1")
     return True
+
+
+def run_trials(params: dict) -> int:
+    """The trials a cell runs: ``trials``, capped at ``max_samples // (d g)`` (when > 0).
+
+    >>> run_trials(dict(DEFAULTS, d=10000, k=10, trials=200000, max_samples=2**20))
+    104
+    """
+    p = dict(DEFAULTS, **params)
+    trials = p["trials"]
+    if p["max_samples"] > 0:
+        trials = max(1, min(trials, p["max_samples"] // (p["d"] * p["g"])))
+    return trials
+
+
+def caps(params: dict) -> dict:
+    """The capped parameters of a cell: ``{"trials": (run, why)}`` when capped, else ``{}``."""
+    run = run_trials(params)
+    return {"trials": (run, "max_samples // (d g)")} if run != params["trials"] else {}
 
 
 def run_cell(params: dict, ctx: Any) -> dict:
@@ -134,10 +161,7 @@ def run_cell(params: dict, ctx: Any) -> dict:
     kind, d, k, g = p["kind"], p["d"], p["k"], p["g"]
     sigma = p["sigma"]
     t = p["t_scale"] * rule_threshold(kind, p["t_rule"], d, k, g, sigma)
-    n_weights = d * g
-    trials = p["trials"]
-    if p["max_samples"] > 0:
-        trials = max(1, min(trials, p["max_samples"] // n_weights))
+    trials = run_trials(p)
     common = dict(sigma=sigma, mu=p["mu_over_sigma"] * sigma, trials=trials, seed=ctx.seed,
                   backend=ctx.backend, method=p["method"])
     if kind == "group":
