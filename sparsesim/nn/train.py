@@ -100,6 +100,7 @@ import numpy as np
 from .._validation import check_array, check_choice, check_int, short_repr
 from ..backend import namespace_of, to_numpy
 from . import mlp as _mlp
+from . import passes as _passes
 from .optim import Optimizer, float_masks
 
 __all__ = ["TrainData", "TrainResult", "train", "cuda_graph_support", "data_order",
@@ -436,17 +437,30 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- evaluation
 
-def _split_metrics(params, x, y, *, loss, temperature, residual, chunk):
-    """Per-model (loss, accuracy) over a whole split, in chunks of examples."""
+def _split_metrics(params, x, y, *, loss, temperature, residual, chunk, flat=None):
+    """Per-model (loss, accuracy) over a whole split, in chunks of examples.
+
+    ``flat``: three reused 1-D arrays of at least ``B · chunk · max(width)``
+    elements for the forward pass (:func:`sparsesim.nn.passes.logits_`);
+    ``None`` computes it with :func:`sparsesim.nn.mlp.forward` (the same
+    numbers, with fresh temporaries).
+    """
     xp = namespace_of(params[0][0])
     n = int(x.shape[0])
     n_models = int(params[0][0].shape[0])
     dtype = params[0][0].dtype
     loss_sum = xp.zeros((n_models,), dtype=dtype)
     correct = xp.zeros((n_models,), dtype=dtype)
+    if flat is not None:
+        res = _mlp.residual_layers(_mlp.layer_sizes(params), residual)
+        Ws = [W for W, _ in params]
+        bs = [b for _, b in params]
     for c0 in range(0, n, chunk):
         xc, yc = x[c0:c0 + chunk], y[c0:c0 + chunk]
-        z = _mlp.forward(params, xc, None, residual=residual, check_values=False)
+        if flat is None:
+            z = _mlp.forward(params, xc, None, residual=residual, check_values=False)
+        else:
+            z = _passes.logits_(xp, Ws, bs, xc, res, flat)
         if loss == "cross_entropy":
             s = z / temperature if temperature != 1.0 else z
             smax = s.max(axis=2, keepdims=True)
@@ -734,24 +748,38 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
     order = _DataOrder(seeds, data.n_train, batch_size, batch_order)
     x_train, y_train = data.x_train, data.y_train
 
+    res = _mlp.residual_layers(sizes, residual)
+    bufs = _passes.StepBuffers(xp, n_models, batch_size, sizes, dtype)
+    grads = list(zip(bufs.gW, bufs.gb))
+    Ws = [W for W, _ in work]
+    bs = [b for _, b in work]
+    eval_flat: list = []        # the evaluation's three activation arrays, made at first use
+
     def step_fn():
+        # The arithmetic of sparsesim.nn.mlp.loss_and_grad (forward, loss head,
+        # reverse pass), bit for bit, into the preallocated buffers.
         idx = xp.take(idx_buf, pos, axis=0)                      # (B, batch)
         xb = xp.take(x_train, idx, axis=0)                       # (B, batch, n_in)
         yb = xp.take(y_train, idx, axis=0)
-        _, grads = _mlp.loss_and_grad(work, xb, yb, None, loss=loss, temperature=temperature,
-                                      residual=residual, check_values=False)
+        acts, z = _passes.forward_pass_(xp, Ws, bs, xb, res, bufs)
+        _, dout, _ = _passes.loss_head(xp, z, yb, loss, temperature)
+        _passes.backward_pass_(xp, Ws, acts, dout, res, bufs)
         active = (step_dev >= start_dev).astype(dtype) if gated else None
         optimizer.apply_(work, grads, state, pairs, active)
         xp.add(pos, 1, out=pos)
         xp.add(step_dev, 1, out=step_dev)
 
     def evaluate(j):
+        if not eval_flat:
+            longest = max(min(eval_chunk, int(x.shape[0])) for x, _ in data.splits().values())
+            eval_flat.extend(xp.empty(n_models * longest * max(sizes[1:]), dtype=dtype)
+                             for _ in range(3))
         for k, split in enumerate(("train", "val", "test")):
             x, y = data.splits()[split]
             if int(x.shape[0]) == 0:
                 continue            # no validation split: its curves stay NaN
             lv, av = _split_metrics(work, x, y, loss=loss, temperature=temperature,
-                                    residual=residual, chunk=eval_chunk)
+                                    residual=residual, chunk=eval_chunk, flat=eval_flat)
             curves[2 * k, :, j] = lv
             curves[2 * k + 1, :, j] = av
 
