@@ -20,11 +20,24 @@ shared CPU it is steadier than the wall clock.  Inputs are synthetic
 depend on the values.  CuPy and PyTorch are skipped with a message where
 they are not usable.
 
+Threads: ``--threads N`` (default 1) pins both libraries before they load:
+the BLAS / OpenMP variables (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
+``MKL_NUM_THREADS``) are set before NumPy is imported, threadpoolctl limits
+the loaded pools where it is installed, and ``torch.set_num_threads(N)``.
+``--repeat R`` (default 3) times every row R times, the rows taking turns
+(row 1, row 2, ..., row 1, ...) so that a drift of the machine's speed reaches
+every row alike; the table gives min / median / max of the R figures and, for
+each sparsesim row with a batched PyTorch row of the same device and B, the
+ratio of their host CPU times per model-step (PyTorch / sparsesim, > 1: sparsesim
+is cheaper) taken repeat by repeat.
+
 Usage::
 
     python benchmarks/bench_training.py
     python benchmarks/bench_training.py --models 1,16 --steps 6 --base-steps 2
     python benchmarks/bench_training.py --backends numpy,cupy --models 1,16,256
+    python benchmarks/bench_training.py --backends numpy --models 1,4,16,64 --steps 25 \
+        --base-steps 5 --repeat 5
 """
 
 from __future__ import annotations
@@ -32,14 +45,36 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
+import sys
 import time
 
-import numpy as np
 
-from sparsesim.backend import cupy_available, device_name, get_namespace
-from sparsesim.nn import init_mlp
-from sparsesim.nn.optim import Adam
-from sparsesim.nn.train import TrainData, cuda_graph_support, train
+def _threads_from_argv(argv) -> int:
+    """``--threads N`` read before NumPy loads (the BLAS reads its variables at load)."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+    return 1
+
+
+THREADS = _threads_from_argv(sys.argv[1:])
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+
+import numpy as np  # noqa: E402  (after the thread variables)
+
+try:  # noqa: E402
+    from threadpoolctl import threadpool_limits
+except ImportError:  # the variables above already hold
+    threadpool_limits = None
+
+from sparsesim.backend import cupy_available, device_name, get_namespace  # noqa: E402
+from sparsesim.nn import init_mlp  # noqa: E402
+from sparsesim.nn.optim import Adam  # noqa: E402
+from sparsesim.nn.train import TrainData, cuda_graph_support, train  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -109,8 +144,15 @@ def _rate(run, steps, base_steps, n_models):
     return (work / dt if dt > 0 else float("nan"), (cpu[1] - cpu[0]) / work * 1e3)
 
 
-def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
+def _torch():
     import torch  # noqa: PLC0415
+
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
+    torch = _torch()
 
     dev = torch.device(device)
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -162,7 +204,7 @@ def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
 def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, density, device,
                        residual=True):
     """B models as one PyTorch step: stacked weights, ``bmm``, one Adam (rate, CPU ms)."""
-    import torch  # noqa: PLC0415
+    torch = _torch()
 
     dev = torch.device(device)
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -214,6 +256,14 @@ def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, dens
     return _rate(run, steps, base_steps, n_models)
 
 
+def _stats(values) -> str:
+    vals = [v for v in values if v == v]
+    if not vals:
+        return "nan"
+    return (f"{min(vals):.2f} / {statistics.median(vals):.2f} / {max(vals):.2f}"
+            if len(vals) > 1 else f"{vals[0]:.2f}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="1,16,256", help="comma-separated batch sizes B")
@@ -224,18 +274,29 @@ def main(argv=None) -> int:
     ap.add_argument("--base-steps", type=int, default=10, help="steps of the short run")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument("--density", type=float, default=0.2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS / OpenMP / PyTorch threads (set before NumPy loads)")
+    ap.add_argument("--repeat", type=int, default=3, help="timings of every row (min/median/max)")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
     if args.steps <= args.base_steps:
         ap.error("--steps must exceed --base-steps")
+    if args.repeat < 1 or args.threads < 1:
+        ap.error("--repeat and --threads must be >= 1")
     sizes = (40, *[int(w) for w in args.widths.split(",") if w], 10)
     dtype = np.dtype(args.dtype).type
     models = [int(m) for m in args.models.split(",")]
+    common = dict(sizes=sizes, batch=args.batch, steps=args.steps, base_steps=args.base_steps,
+                  dtype=dtype, density=args.density)
     print(f"sparsesim trainer throughput: network {'-'.join(map(str, sizes))} (residual), "
           f"batch {args.batch}, Adam, masks at density {args.density}, {args.dtype}; "
-          f"rate = B x ({args.steps} - {args.base_steps}) steps / time difference")
-    print(f"cpu: {cpu_model()} ({os.cpu_count()} logical cores)")
-    rows = []
+          f"rate = B x ({args.steps} - {args.base_steps}) steps / time difference; "
+          f"{args.threads} thread(s) per library, {args.repeat} repeat(s)")
+    print(f"cpu: {cpu_model()} ({os.cpu_count()} logical cores); numpy {np.__version__}; "
+          f"threadpoolctl {'used' if threadpool_limits else 'absent (environment variables)'}")
+    # (name, device, B, kind, timing function); kind pairs a sparsesim row with its
+    # batched PyTorch row for the CPU-time ratio
+    specs = []
     for backend in args.backends.split(","):
         if backend == "cupy" and not cupy_available():
             print("cupy: skipped (CuPy or a CUDA device is not usable here)")
@@ -249,43 +310,59 @@ def main(argv=None) -> int:
                 print(f"cupy (graph): skipped, a training step cannot be captured: {why}")
         for label, use_graph in paths:
             for B in models:
-                rate, cpu_ms = time_trainer(backend, B, sizes=sizes, batch=args.batch, steps=args.steps,
-                                    base_steps=args.base_steps, dtype=dtype,
-                                    density=args.density, use_graph=use_graph)
-                rows.append((f"sparsesim {backend} ({label})", device_name(backend), B, rate,
-                             cpu_ms))
-                print(f"  {rows[-1][0]:<26} B={B:<4} {rate:12.1f} model-steps/s", flush=True)
+                specs.append((f"sparsesim {backend} ({label})", device_name(backend), B,
+                              ("ours", "cpu" if backend == "numpy" else "cuda"),
+                              lambda backend=backend, B=B, use_graph=use_graph: time_trainer(
+                                  backend, B, use_graph=use_graph, **common)))
     if not args.no_torch:
         try:
-            import torch  # noqa: PLC0415
+            torch = _torch()
         except ImportError:
             print("torch: skipped (not importable)")
         else:
+            print(f"torch {torch.__version__}: {torch.get_num_threads()} thread(s)")
             devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
             for dev in devices:
                 if dev == "cpu" and "numpy" not in args.backends:
                     continue
                 if dev == "cuda" and "cupy" not in args.backends:
                     continue
-                rate, cpu_ms = time_torch(sizes=sizes, batch=args.batch, steps=args.steps,
-                                  base_steps=args.base_steps, dtype=dtype,
-                                  density=args.density, device=dev)
                 name = torch.cuda.get_device_name() if dev == "cuda" else "cpu"
-                rows.append((f"torch {dev} (one model at a time)", name, 1, rate, cpu_ms))
-                print(f"  {rows[-1][0]:<26} B=1    {rate:12.1f} model-steps/s", flush=True)
+                specs.append((f"torch {dev} (one model at a time)", name, 1, ("loop", dev),
+                              lambda dev=dev: time_torch(device=dev, **common)))
                 for B in models:
-                    rate, cpu_ms = time_torch_batched(B, sizes=sizes, batch=args.batch,
-                                                      steps=args.steps,
-                                                      base_steps=args.base_steps, dtype=dtype,
-                                                      density=args.density, device=dev)
-                    rows.append((f"torch {dev} (batched bmm)", name, B, rate, cpu_ms))
-                    print(f"  {rows[-1][0]:<26} B={B:<4} {rate:12.1f} model-steps/s",
-                          flush=True)
+                    specs.append((f"torch {dev} (batched bmm)", name, B, ("torch", dev),
+                                  lambda dev=dev, B=B: time_torch_batched(B, device=dev,
+                                                                          **common)))
+    results = {k: [] for k in range(len(specs))}
+    limits = threadpool_limits(limits=args.threads) if threadpool_limits else None
+    try:
+        for r in range(args.repeat):
+            for k, (name, dev, B, _, fn) in enumerate(specs):
+                rate, cpu_ms = fn()
+                results[k].append((rate, cpu_ms))
+                print(f"  [{r + 1}/{args.repeat}] {name:<30} B={B:<4} {rate:12.1f} model-steps/s "
+                      f"{cpu_ms:8.3f} CPU ms per model-step", flush=True)
+    finally:
+        if limits is not None:
+            limits.unregister()
+    torch_rows = {(kind[1], B): k for k, (_, _, B, kind, _) in enumerate(specs)
+                  if kind[0] == "torch"}
     print()
-    print("| trainer | device | B | model-steps/s | ms per batched step | host CPU ms per model-step |")
-    print("|---|---|---|---|---|---|")
-    for name, dev, B, rate, cpu_ms in rows:
-        print(f"| {name} | {dev} | {B} | {rate:.1f} | {1000 * B / rate:.2f} | {cpu_ms:.2f} |")
+    print("| trainer | device | B | model-steps/s (min / median / max) | ms per batched step "
+          "(median) | host CPU ms per model-step (min / median / max) | batched PyTorch CPU ms "
+          "÷ ours (min / median / max) |")
+    print("|---|---|---|---|---|---|---|")
+    for k, (name, dev, B, kind, _) in enumerate(specs):
+        rates = [a for a, _ in results[k]]
+        cpus = [c for _, c in results[k]]
+        ratio = ""
+        peer = torch_rows.get((kind[1], B))
+        if kind[0] == "ours" and peer is not None:
+            ratio = _stats([t / c for (_, c), (_, t) in zip(results[k], results[peer])])
+        med = statistics.median(rates)
+        print(f"| {name} | {dev} | {B} | {_stats(rates)} | {1000 * B / med:.2f} | "
+              f"{_stats(cpus)} | {ratio} |")
     return 0
 
 

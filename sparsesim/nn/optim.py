@@ -380,7 +380,7 @@ def _adam_plain_(p, g, m, v, mask, act, step_size, sqrt_bc2, b1, b2, eps) -> Non
 #: Elements per block of the in-place NumPy Adam update (:func:`_adam_inplace_`):
 #: the block's slices of ``p, g, m, v, mask`` and two scratch arrays stay in
 #: the CPU caches while the fifteen element-wise operations run over them.
-ADAM_BLOCK = 1 << 15
+ADAM_BLOCK = 1 << 16
 
 _SCRATCH = threading.local()
 
