@@ -72,6 +72,7 @@ except ImportError:  # the variables above already hold
     threadpool_limits = None
 
 from sparsesim.backend import cupy_available, device_name, get_namespace  # noqa: E402
+from sparsesim.kernels.trainer import has_cuda_kernels  # noqa: E402
 from sparsesim.nn import init_mlp  # noqa: E402
 from sparsesim.nn.optim import Adam  # noqa: E402
 from sparsesim.nn.train import TrainData, cuda_graph_support, train  # noqa: E402
@@ -109,7 +110,7 @@ def _sync(xp):
 
 
 def time_trainer(backend, n_models, *, sizes, batch, steps, base_steps, dtype, density,
-                 use_graph):
+                 use_graph, fused_adam=None, tf32=False):
     xp = get_namespace(backend)
     data = synthetic_data(xp, dtype)
     params = init_mlp(sizes, n_models, seed=0, backend=backend, dtype=dtype, residual=True)
@@ -118,8 +119,9 @@ def time_trainer(backend, n_models, *, sizes, batch, steps, base_steps, dtype, d
     for n_steps in (base_steps, base_steps, steps):   # the first run is an untimed warm-up
         _sync(xp)
         t0, c0 = time.perf_counter(), time.process_time()
-        train(params, data, optimizer=Adam(lr=2e-2), steps=n_steps, batch_size=batch,
-              eval_every=n_steps, data_seed=0, masks=masks, residual=True, use_graph=use_graph)
+        train(params, data, optimizer=Adam(lr=2e-2, fused=fused_adam), steps=n_steps,
+              batch_size=batch, eval_every=n_steps, data_seed=0, masks=masks, residual=True,
+              use_graph=use_graph, tf32=tf32)
         _sync(xp)
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
@@ -202,9 +204,11 @@ def time_torch(*, sizes, batch, steps, base_steps, dtype, density, device):
 
 
 def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, density, device,
-                       residual=True):
+                       residual=True, tf32=False):
     """B models as one PyTorch step: stacked weights, ``bmm``, one Adam (rate, CPU ms)."""
     torch = _torch()
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
 
     dev = torch.device(device)
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -278,6 +282,11 @@ def main(argv=None) -> int:
                     help="BLAS / OpenMP / PyTorch threads (set before NumPy loads)")
     ap.add_argument("--repeat", type=int, default=3, help="timings of every row (min/median/max)")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--gpu-variants", default="fused,unfused,tf32",
+                    help="CuPy rows besides the graph/plain paths: fused (the trainer's "
+                         "kernels, default), unfused (Adam(fused=False): one launch per "
+                         "operation), tf32 (fused, float32 products on TF32 tensor cores, "
+                         "with a batched PyTorch TF32 row beside it)")
     args = ap.parse_args(argv)
     if args.steps <= args.base_steps:
         ap.error("--steps must exceed --base-steps")
@@ -308,12 +317,26 @@ def main(argv=None) -> int:
                 paths.insert(0, ("graph", True))
             else:
                 print(f"cupy (graph): skipped, a training step cannot be captured: {why}")
+        variants = [("", None, False)]
+        if backend == "cupy":
+            wanted = set(args.gpu_variants.split(","))
+            variants = [(tag, fused, tf) for tag, fused, tf in
+                        (("", None, False), (", unfused Adam", False, False), (", tf32", None, True))
+                        if {"": "fused", ", unfused Adam": "unfused", ", tf32": "tf32"}[tag]
+                        in wanted]
+            if any(v[2] for v in variants) and (args.dtype != "float32" or not
+                                                 has_cuda_kernels(get_namespace("cupy"))):
+                print("cupy (tf32): skipped (needs float32 and a CUDA device)")
+                variants = [v for v in variants if not v[2]]
         for label, use_graph in paths:
-            for B in models:
-                specs.append((f"sparsesim {backend} ({label})", device_name(backend), B,
-                              ("ours", "cpu" if backend == "numpy" else "cuda"),
-                              lambda backend=backend, B=B, use_graph=use_graph: time_trainer(
-                                  backend, B, use_graph=use_graph, **common)))
+            for tag, fused, tf in variants:
+                for B in models:
+                    specs.append((f"sparsesim {backend} ({label}{tag})", device_name(backend), B,
+                                  ("ours", ("cpu" if backend == "numpy" else "cuda")
+                                   + (" tf32" if tf else "")),
+                                  lambda backend=backend, B=B, use_graph=use_graph, fused=fused,
+                                  tf=tf: time_trainer(backend, B, use_graph=use_graph,
+                                                      fused_adam=fused, tf32=tf, **common)))
     if not args.no_torch:
         try:
             torch = _torch()
@@ -330,10 +353,16 @@ def main(argv=None) -> int:
                 name = torch.cuda.get_device_name() if dev == "cuda" else "cpu"
                 specs.append((f"torch {dev} (one model at a time)", name, 1, ("loop", dev),
                               lambda dev=dev: time_torch(device=dev, **common)))
-                for B in models:
-                    specs.append((f"torch {dev} (batched bmm)", name, B, ("torch", dev),
-                                  lambda dev=dev, B=B: time_torch_batched(B, device=dev,
-                                                                          **common)))
+                torch_tf32 = [False]
+                if dev == "cuda" and "tf32" in args.gpu_variants.split(",") \
+                        and args.dtype == "float32":
+                    torch_tf32.append(True)
+                for tf in torch_tf32:
+                    for B in models:
+                        specs.append((f"torch {dev} (batched bmm{', tf32' if tf else ''})", name,
+                                      B, ("torch", dev + (" tf32" if tf else "")),
+                                      lambda dev=dev, B=B, tf=tf: time_torch_batched(
+                                          B, device=dev, tf32=tf, **common)))
     results = {k: [] for k in range(len(specs))}
     limits = threadpool_limits(limits=args.threads) if threadpool_limits else None
     try:

@@ -67,6 +67,7 @@ import numpy as np
 
 from .._validation import check_array, check_choice, check_real
 from ..backend import namespace_of, to_numpy
+from ..kernels import trainer as _trainer_kernels
 from .mlp import check_params, mask_pairs
 
 __all__ = ["OptState", "Optimizer", "SGD", "Adam", "make_optimizer", "OPTIMIZERS"]
@@ -198,6 +199,19 @@ class Optimizer:
         :meth:`step_` for validated input.
         """
         raise NotImplementedError
+
+    def table(self, params: Any, grads: Any, state: OptState, pairs: Any) -> Any:
+        """A prepared device form of these operands for :meth:`apply_table_` (None: none).
+
+        The trainer builds it once, before the first step; the base class
+        has none.
+        """
+        return None
+
+    def apply_table_(self, params: Any, grads: Any, state: OptState, pairs: Any, active: Any,
+                     table: Any) -> None:
+        """:meth:`apply_` through a table from :meth:`table` (the base class: ``apply_``)."""
+        self.apply_(params, grads, state, pairs, active)
 
     def _validate(self, params, grads, state, masks, active):
         xp, n_models, _ = check_params(params, check_values=False)
@@ -535,12 +549,51 @@ class Adam(Optimizer):
     def _slot_names(self) -> tuple[str, ...]:
         return ("m", "v")
 
-    def apply_(self, params, grads, state, pairs, active) -> None:
+    def _schedule_(self, state, active):
+        """Advance the step counts; the per-model ``(step_size, sqrt_bc2)`` of this step."""
         xp = namespace_of(state.step)
         _advance_step_(state, active)
         t = xp.maximum(state.step, 1)          # a frozen model (t = 0) must not divide by 0
         step_size = state.lr / (1 - xp.power(self.beta1, t))
         sqrt_bc2 = xp.sqrt(1 - xp.power(self.beta2, t))
+        return step_size, sqrt_bc2
+
+    def table(self, params, grads, state, pairs):
+        """The device table of :meth:`apply_table_` for these arrays, or None.
+
+        ``None`` (use :meth:`apply_`) unless the arrays are CuPy arrays of a
+        device that compiles kernels, ``fused`` is not ``False`` and every
+        array is C-contiguous.  Built once before training (it uploads the
+        arrays' addresses); the arrays must then stay the same objects.
+        """
+        xp = namespace_of(state.step)
+        if self.fused is False or not _trainer_kernels.has_cuda_kernels(xp):
+            return None
+        tensors = _flat_operands(params, grads, state, pairs)
+        if not all(a is None or a.flags.c_contiguous for group in tensors for a in group):
+            return None
+        return _trainer_kernels.AdamTable(xp, *tensors)
+
+    def apply_table_(self, params, grads, state, pairs, active, table) -> None:
+        """:meth:`apply_` as one multi-tensor kernel launch (``table`` from :meth:`table`).
+
+        Bit-identical to the plain-array update (``fused=False``): the kernel
+        rounds every operation as the array code does (see
+        :mod:`sparsesim.kernels.trainer`).  ``table=None`` runs :meth:`apply_`.
+        """
+        if table is None:
+            self.apply_(params, grads, state, pairs, active)
+            return
+        xp = namespace_of(state.step)
+        step_size, sqrt_bc2 = self._schedule_(state, active)
+        act = None if active is None else active.astype(state.step.dtype, copy=False)
+        _trainer_kernels.adam_multi_(xp, table, *_flat_operands(params, grads, state, pairs),
+                                     act, step_size, sqrt_bc2, self.beta1, self.beta2,
+                                     self.eps)
+
+    def apply_(self, params, grads, state, pairs, active) -> None:
+        xp = namespace_of(state.step)
+        step_size, sqrt_bc2 = self._schedule_(state, active)
         dtype = state.step.dtype
         fused = self.fused if self.fused is not None else hasattr(xp, "ElementwiseKernel")
         if fused and not hasattr(xp, "ElementwiseKernel"):
@@ -568,6 +621,17 @@ class Adam(Optimizer):
                                  None if active is None else _bcast(active, nd),
                                  _bcast(step_size, nd), _bcast(sqrt_bc2, nd),
                                  self.beta1, self.beta2, self.eps)
+
+
+def _flat_operands(params, grads, state, pairs):
+    """``(p, g, m, v, mask)`` lists over every tensor (W then b of each layer)."""
+    out = ([], [], [], [], [])
+    for (W, b), (gW, gb), (mW, mb), (mWb, mbb), (vWb, vbb) in zip(
+            params, grads, pairs, state.slots["m"], state.slots["v"]):
+        for row in ((W, gW, mWb, vWb, mW), (b, gb, mbb, vbb, mb)):
+            for lst, a in zip(out, row):
+                lst.append(a)
+    return out
 
 
 def make_optimizer(name: str, lr: Any, *, momentum: float = 0.0, **kwargs: Any) -> Optimizer:

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..kernels import trainer as _trainer_kernels
+
 __all__ = ["forward_pass", "loss_head", "backward_pass", "r_pass", "apply_mask", "masked_grads",
            "StepBuffers", "forward_pass_", "backward_pass_", "logits_"]
 
@@ -224,14 +226,13 @@ def forward_pass_(xp, Ws, bs, X, res, buf):
     for l in range(n_layers):
         z = buf.z[l]
         xp.matmul(a, Ws[l], out=z)
-        xp.add(z, bs[l][:, None, :], out=z)
-        if l == n_layers - 1:
+        last = l == n_layers - 1
+        # z + b, then z · [z > 0] (the gate as 1.0 / 0.0) and + a: one CUDA
+        # kernel on CuPy, these array operations elsewhere (same bits)
+        _trainer_kernels.bias_relu_(xp, z, None if last else buf.gates[l], bs[l],
+                                    a if (not last and res[l]) else None, relu=not last)
+        if last:
             return acts, z
-        gate = buf.gates[l]
-        xp.greater(z, 0, out=gate)            # 1.0 / 0.0: z * gate == z * (z > 0)
-        xp.multiply(z, gate, out=z)
-        if res[l]:
-            xp.add(z, a, out=z)
         acts.append(z)
         a = z
     raise AssertionError  # pragma: no cover
@@ -299,13 +300,11 @@ def logits_(xp, Ws, bs, X, res, flat):
         size = n_models * n * width
         z = flat[l % 2][:size].reshape(n_models, n, width)
         xp.matmul(a, Ws[l], out=z)
-        xp.add(z, bs[l][:, None, :], out=z)
-        if l == n_layers - 1:
+        last = l == n_layers - 1
+        _trainer_kernels.bias_relu_(xp, z, None if last else flat[2][:size].reshape(z.shape),
+                                    bs[l], a if (not last and res[l]) else None,
+                                    relu=not last)
+        if last:
             return z
-        gate = flat[2][:size].reshape(n_models, n, width)
-        xp.greater(z, 0, out=gate)
-        xp.multiply(z, gate, out=z)
-        if res[l]:
-            xp.add(z, a, out=z)
         a = z
     raise AssertionError  # pragma: no cover
