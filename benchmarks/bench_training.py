@@ -260,6 +260,82 @@ def time_torch_batched(n_models, *, sizes, batch, steps, base_steps, dtype, dens
     return _rate(run, steps, base_steps, n_models)
 
 
+def profile_step(n_models, *, sizes, batch, dtype, density, steps):
+    """Host CPU ms per model-step of each part of a NumPy training step, twice:
+    the trainer's in-place form and the fresh-temporaries form it replaced (same bits).
+
+    Parts: minibatch gather, forward (matrix products, bias, ReLU, residual),
+    loss head, reverse pass, Adam with the masks (gradient and weight masks are
+    two of its fifteen element-wise operations), and the evaluation's forward
+    pass per 1000 examples.  ``steps`` steps per part after one warm-up.
+    """
+    from sparsesim.nn import passes  # noqa: PLC0415
+    from sparsesim.nn.mlp import residual_layers  # noqa: PLC0415
+    from sparsesim.nn.optim import _adam_plain_, _bcast, float_masks  # noqa: PLC0415
+    from sparsesim.nn.train import _split_metrics  # noqa: PLC0415
+
+    data = synthetic_data(np, dtype)
+    params = init_mlp(sizes, n_models, seed=0, backend="numpy", dtype=dtype, residual=True)
+    pairs = float_masks(masks_for(params, density, np), params, check_values=False)
+    res = residual_layers(sizes, True)
+    idx = np.random.default_rng(0).integers(0, data.n_train, size=(n_models, batch))
+    opt = Adam(lr=2e-2)
+    work = [(W * mW, b * mb) for (W, b), (mW, mb) in zip(params, pairs)]
+    state = opt.init(work)
+    Ws, bs = [W for W, _ in work], [b for _, b in work]
+    buf = passes.StepBuffers(np, n_models, batch, sizes, dtype)
+    chunk = max(1, (1 << 24) // (n_models * max(sizes)))
+    flat = [np.empty(n_models * min(chunk, data.n_train) * max(sizes[1:]), dtype)
+            for _ in range(3)]
+
+    def plain_adam(grads):
+        step_size, sqrt_bc2 = opt._schedule_(state, None)
+        for (W, b), (gW, gb), (mW, mb), (mWb, mbb), (vWb, vbb) in zip(
+                work, grads, pairs, state.slots["m"], state.slots["v"]):
+            for p, g, mask, m, v in ((W, gW, mW, mWb, vWb), (b, gb, mb, mbb, vbb)):
+                _adam_plain_(p, g, m, v, mask, None, _bcast(step_size, p.ndim),
+                             _bcast(sqrt_bc2, p.ndim), opt.beta1, opt.beta2, opt.eps)
+
+    out = {}
+    for form in ("in place", "temporaries"):
+        parts = {}
+
+        def tick(name, t0):
+            parts[name] = parts.get(name, 0.0) + time.process_time() - t0
+            return time.process_time()
+
+        for k in range(steps + 1):
+            if k == 1:
+                parts.clear()
+            t = time.process_time()
+            xb, yb = np.take(data.x_train, idx, axis=0), np.take(data.y_train, idx, axis=0)
+            t = tick("gather", t)
+            if form == "in place":
+                acts, z = passes.forward_pass_(np, Ws, bs, xb, res, buf)
+                t = tick("forward", t)
+                _, dout, _ = passes.loss_head(np, z, yb, "cross_entropy", 1.0)
+                t = tick("loss head", t)
+                grads = list(zip(*passes.backward_pass_(np, Ws, acts, dout, res, buf)))
+                t = tick("backward", t)
+                opt.apply_(work, grads, state, pairs, None)
+            else:
+                acts, gates, z = passes.forward_pass(Ws, bs, xb, res)
+                t = tick("forward", t)
+                _, dout, _ = passes.loss_head(np, z, yb, "cross_entropy", 1.0)
+                t = tick("loss head", t)
+                grads = list(zip(*passes.backward_pass(Ws, acts, gates, dout, res)[:2]))
+                t = tick("backward", t)
+                plain_adam(grads)
+            tick("Adam + masks", t)
+        t = time.process_time()
+        _split_metrics(work, data.x_train, data.y_train, loss="cross_entropy", temperature=1.0,
+                       residual=True, chunk=chunk, flat=flat if form == "in place" else None)
+        evaluation = (time.process_time() - t) / n_models / data.n_train * 1e3 * 1e3
+        out[form] = {k: v / steps / n_models * 1e3 for k, v in parts.items()}
+        out[form]["evaluation (ms per model per 1000 examples)"] = evaluation
+    return out
+
+
 def _stats(values) -> str:
     vals = [v for v in values if v == v]
     if not vals:
@@ -282,6 +358,9 @@ def main(argv=None) -> int:
                     help="BLAS / OpenMP / PyTorch threads (set before NumPy loads)")
     ap.add_argument("--repeat", type=int, default=3, help="timings of every row (min/median/max)")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="NumPy only: CPU ms per model-step of each part of the step (in-place "
+                         "form vs fresh temporaries) at each B, then exit")
     ap.add_argument("--gpu-variants", default="fused,unfused,tf32",
                     help="CuPy rows besides the graph/plain paths: fused (the trainer's "
                          "kernels, default), unfused (Adam(fused=False): one launch per "
@@ -303,6 +382,17 @@ def main(argv=None) -> int:
           f"{args.threads} thread(s) per library, {args.repeat} repeat(s)")
     print(f"cpu: {cpu_model()} ({os.cpu_count()} logical cores); numpy {np.__version__}; "
           f"threadpoolctl {'used' if threadpool_limits else 'absent (environment variables)'}")
+    if args.profile:
+        print("| B | part | CPU ms per model-step, in place (the trainer) | with fresh "
+              "temporaries (before) |")
+        print("|---|---|---|---|")
+        for B in models:
+            prof = profile_step(B, steps=max(2, args.steps - args.base_steps), **{
+                k: v for k, v in common.items() if k not in ("steps", "base_steps")})
+            for part in prof["in place"]:
+                print(f"| {B} | {part} | {prof['in place'][part]:.3f} | "
+                      f"{prof['temporaries'][part]:.3f} |", flush=True)
+        return 0
     # (name, device, B, kind, timing function); kind pairs a sparsesim row with its
     # batched PyTorch row for the CPU-time ratio
     specs = []
