@@ -585,8 +585,9 @@ class Adam(Optimizer):
             self.apply_(params, grads, state, pairs, active)
             return
         xp = namespace_of(state.step)
-        step_size, sqrt_bc2 = self._schedule_(state, active)
-        act = None if active is None else active.astype(state.step.dtype, copy=False)
+        dtype = state.step.dtype
+        step_size, sqrt_bc2 = (a.astype(dtype, copy=False) for a in self._schedule_(state, active))
+        act = None if active is None else active.astype(dtype, copy=False)
         _trainer_kernels.adam_multi_(xp, table, *_flat_operands(params, grads, state, pairs),
                                      act, step_size, sqrt_bc2, self.beta1, self.beta2,
                                      self.eps)
