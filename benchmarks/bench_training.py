@@ -27,9 +27,10 @@ the loaded pools where it is installed, and ``torch.set_num_threads(N)``.
 ``--repeat R`` (default 3) times every row R times, the rows taking turns
 (row 1, row 2, ..., row 1, ...) so that a drift of the machine's speed reaches
 every row alike; the table gives min / median / max of the R figures and, for
-each sparsesim row with a batched PyTorch row of the same device and B, the
-ratio of their host CPU times per model-step (PyTorch / sparsesim, > 1: sparsesim
-is cheaper) taken repeat by repeat.
+each sparsesim row with a batched PyTorch row of the same device and B, their
+ratio taken repeat by repeat (> 1: sparsesim is ahead): on the CPU the host CPU
+times per model-step (PyTorch / sparsesim), on a GPU the throughputs
+(sparsesim / PyTorch; a TF32 row is paired with PyTorch's TF32 row).
 
 Usage::
 
@@ -407,15 +408,15 @@ def main(argv=None) -> int:
                 paths.insert(0, ("graph", True))
             else:
                 print(f"cupy (graph): skipped, a training step cannot be captured: {why}")
+        # (row tag, Adam(fused=...), tf32) per variant
         variants = [("", None, False)]
         if backend == "cupy":
             wanted = set(args.gpu_variants.split(","))
-            variants = [(tag, fused, tf) for tag, fused, tf in
-                        (("", None, False), (", unfused Adam", False, False), (", tf32", None, True))
-                        if {"": "fused", ", unfused Adam": "unfused", ", tf32": "tf32"}[tag]
-                        in wanted]
-            if any(v[2] for v in variants) and (args.dtype != "float32" or not
-                                                 has_cuda_kernels(get_namespace("cupy"))):
+            known = {"fused": ("", None, False), "unfused": (", unfused Adam", False, False),
+                     "tf32": (", tf32", None, True)}
+            variants = [v for name, v in known.items() if name in wanted]
+            if "tf32" in wanted and (args.dtype != "float32"
+                                     or not has_cuda_kernels(get_namespace("cupy"))):
                 print("cupy (tf32): skipped (needs float32 and a CUDA device)")
                 variants = [v for v in variants if not v[2]]
         for label, use_graph in paths:
@@ -469,8 +470,8 @@ def main(argv=None) -> int:
                   if kind[0] == "torch"}
     print()
     print("| trainer | device | B | model-steps/s (min / median / max) | ms per batched step "
-          "(median) | host CPU ms per model-step (min / median / max) | batched PyTorch CPU ms "
-          "÷ ours (min / median / max) |")
+          "(median) | host CPU ms per model-step (min / median / max) | vs batched PyTorch "
+          "(CPU: its CPU ms ÷ ours; GPU: our model-steps/s ÷ its; min / median / max) |")
     print("|---|---|---|---|---|---|---|")
     for k, (name, dev, B, kind, _) in enumerate(specs):
         rates = [a for a, _ in results[k]]
@@ -478,7 +479,11 @@ def main(argv=None) -> int:
         ratio = ""
         peer = torch_rows.get((kind[1], B))
         if kind[0] == "ours" and peer is not None:
-            ratio = _stats([t / c for (_, c), (_, t) in zip(results[k], results[peer])])
+            pairs = list(zip(results[k], results[peer]))
+            if kind[1] == "cpu":
+                ratio = _stats([t / c for (_, c), (_, t) in pairs])
+            else:
+                ratio = _stats([r / q for (r, _), (q, _) in pairs])
         med = statistics.median(rates)
         print(f"| {name} | {dev} | {B} | {_stats(rates)} | {1000 * B / med:.2f} | "
               f"{_stats(cpus)} | {ratio} |")
