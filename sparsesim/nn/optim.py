@@ -39,6 +39,10 @@ convention (no dampening): ``buf = mu * buf + g; p -= lr * buf``.
 On CuPy the Adam update of each tensor is one fused elementwise kernel
 (:func:`_adam_kernel`); its plain-array twin :func:`_adam_plain_` is the
 reference it is tested against (``fused=False`` selects it on any backend).
+The trainer goes further: :meth:`Adam.table` / :meth:`Adam.apply_table_`
+update every tensor in one launch (:mod:`sparsesim.kernels.trainer`,
+bit-identical to the twin).  On NumPy the update runs in place by blocks
+(:func:`_adam_inplace_`), bit-identical to :func:`_adam_plain_` too.
 
 Examples
 --------
@@ -515,9 +519,11 @@ class Adam(Optimizer):
     eps : float
         > 0, added to the bias-corrected ``sqrt(v)``.
     fused : bool or None
-        Use the fused elementwise kernel where the backend has one (CuPy).
-        ``None`` (default) = fused on CuPy; ``False`` forces the plain-array
-        path (the reference; the only path on NumPy).
+        Use the fused kernels where the backend has them (CuPy): one
+        elementwise kernel per tensor in :meth:`step_`, one launch for every
+        tensor in the trainer.  ``None`` (default) = fused on CuPy; ``False``
+        forces the plain-array path (the reference; on NumPy the plain
+        arithmetic runs in place).
 
     Examples
     --------

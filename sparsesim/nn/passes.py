@@ -191,7 +191,6 @@ class StepBuffers:
 
     def __init__(self, xp, n_models, n, sizes, dtype):
         n_layers = len(sizes) - 1
-        self.shape = (int(n_models), int(n), tuple(int(s) for s in sizes))
         self.z = [xp.empty((n_models, n, sizes[l + 1]), dtype=dtype) for l in range(n_layers)]
         self.gates = [xp.empty((n_models, n, sizes[l + 1]), dtype=dtype)
                       for l in range(n_layers - 1)]
