@@ -13,7 +13,9 @@
 #                       any skipped gpu test is an error here (a GPU is present),
 #                       and each test has a time limit ($TEST_TIMEOUT, default 60 s)
 #   3. bench_support    fused Philox kernel vs plain CuPy vs NumPy, samples/s
-#   4. bench_training   batched trainer at B = 1, 16, 256 vs a PyTorch loop
+#   4. bench_training   batched trainer at B = 1, 16, 256: graph/plain paths, the fused
+#                       trainer kernels vs unfused Adam vs TF32, each beside batched
+#                       PyTorch (FP32 and TF32) and a one-model PyTorch loop (2 repeats)
 #   5. bench_hvp        HVP / gradient cost and Lanczos spectrum on CuPy
 #   6. bench_saliency   SNIP / GraSP on CuPy
 #   7. bench_projection best_k_term, NumPy vs CuPy
@@ -149,14 +151,14 @@ sweep() {  # sweep NAME LIMIT SIM: the default (or quick) sweep of SIM on CuPy, 
 
 if [ "$quick" -eq 1 ]; then
   sr_args=(--d 64 --gpu-samples 16777216 --numpy-samples 1048576 --philox-samples 65536 --repeats 1)
-  tr_args=(--models 1,4 --steps 6 --base-steps 2)
+  tr_args=(--models 1,4 --steps 6 --base-steps 2 --repeat 1)
   hvp_args=(--examples 200 --repeats 1 --no-lanczos)
   sal_args=(--models 1 --repeats 1)
   proj_args=(--rows 512 --cols 512 --repeats 1 --warmup 1)
   phase_args=(--problems 8 --repeats 1)
 else
   sr_args=(--repeats 3)
-  tr_args=(--models 1,16,256)
+  tr_args=(--models 1,16,256 --repeat 2 --gpu-variants fused,unfused,tf32)
   hvp_args=(--repeats 3)
   sal_args=(--repeats 3)
   proj_args=(--repeats 5)
@@ -225,7 +227,7 @@ sys.exit(1 if skipped else 0)
 " "$outdir/junit.xml"
 fi
 step bench_support 60 "$PY" benchmarks/bench_support_recovery.py --require-gpu "${sr_args[@]}"
-step bench_training 90 "$PY" benchmarks/bench_training.py --backends cupy "${tr_args[@]}"
+step bench_training 150 "$PY" benchmarks/bench_training.py --backends cupy "${tr_args[@]}"
 step bench_hvp 45 "$PY" benchmarks/bench_hvp.py --backends cupy "${hvp_args[@]}"
 step bench_saliency 30 "$PY" benchmarks/bench_saliency.py --backends cupy "${sal_args[@]}"
 step bench_projection 30 "$PY" benchmarks/bench_projection.py "${proj_args[@]}"

@@ -299,7 +299,7 @@ def _seconds_per_step(params: dict, steps: int) -> float:
 
     from .nn.mlp import init_mlp  # noqa: PLC0415
     from .nn.optim import make_optimizer  # noqa: PLC0415
-    from .nn.train import train  # noqa: PLC0415
+    from .nn.training import train  # noqa: PLC0415
     from .sim.lottery.cells import _dataset, _full, protocol_from_params  # noqa: PLC0415
 
     p = _full(params)

@@ -5,6 +5,9 @@
   Box–Muller normal stream the kernels use.
 * :mod:`sparsesim.kernels.support_count` — fused kernel: Gaussian weights ->
   magnitude threshold -> support-recovery counts, weights never stored.
+* :mod:`sparsesim.kernels.trainer` — the batched trainer's step kernels: a
+  layer's bias + ReLU + residual in one launch, masked Adam over every tensor
+  in one launch (bit-identical to their array twins), and the TF32 switch.
 
 Nothing here imports CuPy at import time; kernels compile on first use.
 """

@@ -62,7 +62,7 @@ pooled, or 0: left dense) and keeps ``K_r`` entries of the pool.
 Batching and seeds
 ------------------
 All conditions and seeds of a round train as one batch of
-``B = seeds × conditions`` models (:func:`sparsesim.nn.train.train`).  Each
+``B = seeds × conditions`` models (:func:`sparsesim.nn.training.train`).  Each
 replicate seed (a :class:`numpy.random.SeedSequence`) spawns, by purpose, its
 initialisation ``w0``, its data order (shared by all its conditions and
 rounds: a paired design), and per-round seeds for ``reinit``, ``random``,
@@ -84,7 +84,7 @@ from ..sparsity import keep_count
 from . import mlp as _mlp
 from . import saliency as _sal
 from .optim import make_optimizer
-from .train import BATCH_ORDERS, MAX_STEPS, TrainData, check_data, data_order, train
+from .training import BATCH_ORDERS, MAX_STEPS, TrainData, check_data, data_order, train
 
 __all__ = [
     "CONDITIONS",
@@ -671,7 +671,7 @@ class LotteryProtocol:
     grasp_temperature : float
     synflow_iterations : int
     use_graph : bool or None
-        Passed to :func:`sparsesim.nn.train.train`.
+        Passed to :func:`sparsesim.nn.training.train`.
     prune_step : int or None
         The IMP masks (lottery and rewind chains) rank the magnitudes of the
         weights after ``prune_step`` steps of each round's training, ``1 ..
@@ -683,7 +683,7 @@ class LotteryProtocol:
         notebook's ``step % 1000 == 0`` checkpoint of ``for step in
         range(1502)`` follows update number 1,001, i.e. ``prune_step = 1001``.
     batch_order : {"shuffled", "sequential"}
-        Minibatch order of every round (:func:`sparsesim.nn.train.train`):
+        Minibatch order of every round (:func:`sparsesim.nn.training.train`):
         ``"shuffled"`` (default) random epochs per replicate, the same in
         every round; ``"sequential"`` the MNIST-1D notebook's fixed order
         ``bix = (step·batch) mod n_train``, the same for every replicate.
@@ -1187,7 +1187,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         layer_densities, test_accuracy, test_accuracy_early_stop,
         early_stop_iter, train_loss, train_accuracy, val_loss, val_accuracy,
         val_accuracy_early_stop, test_loss`` (``test_accuracy`` is the final
-        one; see :mod:`sparsesim.nn.train`).
+        one; see :mod:`sparsesim.nn.training`).
 
     Raises
     ------

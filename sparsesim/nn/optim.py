@@ -39,6 +39,10 @@ convention (no dampening): ``buf = mu * buf + g; p -= lr * buf``.
 On CuPy the Adam update of each tensor is one fused elementwise kernel
 (:func:`_adam_kernel`); its plain-array twin :func:`_adam_plain_` is the
 reference it is tested against (``fused=False`` selects it on any backend).
+The trainer goes further: :meth:`Adam.table` / :meth:`Adam.apply_table_`
+update every tensor in one launch (:mod:`sparsesim.kernels.trainer`,
+bit-identical to the twin).  On NumPy the update runs in place by blocks
+(:func:`_adam_inplace_`), bit-identical to :func:`_adam_plain_` too.
 
 Examples
 --------
@@ -59,6 +63,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +71,7 @@ import numpy as np
 
 from .._validation import check_array, check_choice, check_real
 from ..backend import namespace_of, to_numpy
+from ..kernels import trainer as _trainer_kernels
 from .mlp import check_params, mask_pairs
 
 __all__ = ["OptState", "Optimizer", "SGD", "Adam", "make_optimizer", "OPTIMIZERS"]
@@ -197,6 +203,19 @@ class Optimizer:
         :meth:`step_` for validated input.
         """
         raise NotImplementedError
+
+    def table(self, params: Any, grads: Any, state: OptState, pairs: Any) -> Any:
+        """A prepared device form of these operands for :meth:`apply_table_` (None: none).
+
+        The trainer builds it once, before the first step; the base class
+        has none.
+        """
+        return None
+
+    def apply_table_(self, params: Any, grads: Any, state: OptState, pairs: Any, active: Any,
+                     table: Any) -> None:
+        """:meth:`apply_` through a table from :meth:`table` (the base class: ``apply_``)."""
+        self.apply_(params, grads, state, pairs, active)
 
     def _validate(self, params, grads, state, masks, active):
         xp, n_models, _ = check_params(params, check_values=False)
@@ -376,6 +395,117 @@ def _adam_plain_(p, g, m, v, mask, act, step_size, sqrt_bc2, b1, b2, eps) -> Non
     _reapply_mask_(p, mask)
 
 
+#: Elements per block of the in-place NumPy Adam update (:func:`_adam_inplace_`):
+#: the block's slices of ``p, g, m, v, mask`` and two scratch arrays stay in
+#: the CPU caches while the fifteen element-wise operations run over them.
+ADAM_BLOCK = 1 << 16
+
+_SCRATCH = threading.local()
+
+
+def _scratch(xp, dtype, n: int) -> tuple[Any, Any]:
+    """Two scratch vectors of ``n`` elements, reused across calls (one pair per thread)."""
+    key = (id(xp), np.dtype(dtype).str, n)
+    cache = getattr(_SCRATCH, "cache", None)
+    if cache is None or cache[0] != key:
+        cache = (key, xp.empty(n, dtype=dtype), xp.empty(n, dtype=dtype))
+        _SCRATCH.cache = cache
+    return cache[1], cache[2]
+
+
+def _runs(on) -> list[tuple[int, int, bool]]:
+    """``(start, stop, value)`` of the runs of equal entries of a 1-D bool host array."""
+    out = []
+    start = 0
+    for i in range(1, len(on) + 1):
+        if i == len(on) or on[i] != on[start]:
+            out.append((start, i, bool(on[start])))
+            start = i
+    return out
+
+
+def _adam_inplace_(p, g, m, v, mask, active, step_size, sqrt_bc2, b1, b2, eps,
+                   block: int | None = None) -> None:
+    """:func:`_adam_plain_` in place and by blocks, bit-identical to it (NumPy).
+
+    ``p, g, m, v`` (and ``mask`` when given) are C-contiguous ``(B, ...)``
+    arrays; ``active`` is ``None`` or a 0/1 host array ``(B,)``; ``step_size``
+    and ``sqrt_bc2`` are ``(B,)``.  Every element gets the operations of
+    :func:`_adam_plain_` in its order (``g·mask``, ``b1·m + (1 - b1)·g``,
+    ``b2·v + (1 - b2)·(g·g)``, ``sqrt(v) / sqrt_bc2 + eps``,
+    ``p - step_size·(m / denom)``, ``p·mask``), each rounded once to the
+    dtype, so only the temporaries differ: the work is done on blocks of about
+    ``block`` elements (whole models, or a slice of one model's entries) with
+    two reused scratch arrays, instead of a dozen passes over full-size
+    temporaries (``block=None``: :data:`ADAM_BLOCK`).  A frozen model
+    (``active`` 0) keeps ``m, v, p``; its ``p`` is multiplied by the mask, as
+    in the twin.  ``g`` is not modified.
+
+    Examples
+    --------
+    The first step of model 0 moves by ``lr = 0.1``; model 1 is frozen:
+
+    >>> p, g = np.ones((2, 3)), np.full((2, 3), 0.5)
+    >>> m, v = np.zeros((2, 3)), np.zeros((2, 3))
+    >>> step_size, sqrt_bc2 = np.full(2, 0.1 / (1 - 0.9)), np.full(2, np.sqrt(1 - 0.999))
+    >>> _adam_inplace_(p, g, m, v, None, np.array([1.0, 0.0]), step_size, sqrt_bc2,
+    ...                0.9, 0.999, 1e-8)
+    >>> p.round(6).tolist()
+    [[0.9, 0.9, 0.9], [1.0, 1.0, 1.0]]
+    """
+    xp = np
+    block = ADAM_BLOCK if block is None else int(block)
+    n_models = p.shape[0]
+    n = p.size // n_models if n_models else 0
+    P, G, M, V = (a.reshape(n_models, n) for a in (p, g, m, v))
+    MK = None if mask is None else mask.reshape(n_models, n)
+    ss = step_size.reshape(n_models, 1)
+    sb = sqrt_bc2.reshape(n_models, 1)
+    c1, c2 = 1 - b1, 1 - b2
+    t1_all, t2_all = _scratch(xp, p.dtype, block)
+    runs = [(0, n_models, True)] if active is None else _runs(np.asarray(active) > 0)
+    for r0, r1, on in runs:
+        if not on:
+            if MK is not None:
+                xp.multiply(P[r0:r1], MK[r0:r1], out=P[r0:r1])
+            continue
+        rows = max(1, block // max(n, 1))
+        if rows > 1 or n <= block:
+            slices = [(slice(i, min(i + rows, r1)), slice(None)) for i in range(r0, r1, rows)]
+        else:
+            slices = [(slice(i, i + 1), slice(j, min(j + block, n)))
+                      for i in range(r0, r1) for j in range(0, n, block)]
+        for rs, cs in slices:
+            pp, gg, mm, vv = P[rs, cs], G[rs, cs], M[rs, cs], V[rs, cs]
+            size = pp.size
+            t1 = t1_all[:size].reshape(pp.shape)
+            t2 = t2_all[:size].reshape(pp.shape)
+            mk = None if MK is None else MK[rs, cs]
+            gm = gg if mk is None else xp.multiply(gg, mk, out=t1)
+            xp.multiply(mm, b1, out=mm)
+            xp.multiply(gm, c1, out=t2)
+            xp.add(mm, t2, out=mm)                       # b1·m + (1 - b1)·g
+            xp.multiply(gm, gm, out=t2)
+            xp.multiply(t2, c2, out=t2)
+            xp.multiply(vv, b2, out=vv)
+            xp.add(vv, t2, out=vv)                       # b2·v + (1 - b2)·(g·g)
+            xp.sqrt(vv, out=t2)
+            xp.divide(t2, sb[rs], out=t2)
+            xp.add(t2, eps, out=t2)                      # sqrt(v) / sqrt_bc2 + eps
+            xp.divide(mm, t2, out=t2)
+            xp.multiply(t2, ss[rs], out=t2)
+            xp.subtract(pp, t2, out=pp)                  # p - step_size·(m / denom)
+            if mk is not None:
+                xp.multiply(pp, mk, out=pp)
+
+
+def _inplace_ok(*arrays) -> bool:
+    """Whether :func:`_adam_inplace_` may run: NumPy arrays, C-contiguous, one dtype."""
+    dt = arrays[0].dtype
+    return all(a is None or (type(a) is np.ndarray and a.flags.c_contiguous and a.dtype == dt)
+               for a in arrays)
+
+
 @dataclass(frozen=True)
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015), batched over models.
@@ -389,9 +519,11 @@ class Adam(Optimizer):
     eps : float
         > 0, added to the bias-corrected ``sqrt(v)``.
     fused : bool or None
-        Use the fused elementwise kernel where the backend has one (CuPy).
-        ``None`` (default) = fused on CuPy; ``False`` forces the plain-array
-        path (the reference; the only path on NumPy).
+        Use the fused kernels where the backend has them (CuPy): one
+        elementwise kernel per tensor in :meth:`step_`, one launch for every
+        tensor in the trainer.  ``None`` (default) = fused on CuPy; ``False``
+        forces the plain-array path (the reference; on NumPy the plain
+        arithmetic runs in place).
 
     Examples
     --------
@@ -423,12 +555,52 @@ class Adam(Optimizer):
     def _slot_names(self) -> tuple[str, ...]:
         return ("m", "v")
 
-    def apply_(self, params, grads, state, pairs, active) -> None:
+    def _schedule_(self, state, active):
+        """Advance the step counts; the per-model ``(step_size, sqrt_bc2)`` of this step."""
         xp = namespace_of(state.step)
         _advance_step_(state, active)
         t = xp.maximum(state.step, 1)          # a frozen model (t = 0) must not divide by 0
         step_size = state.lr / (1 - xp.power(self.beta1, t))
         sqrt_bc2 = xp.sqrt(1 - xp.power(self.beta2, t))
+        return step_size, sqrt_bc2
+
+    def table(self, params, grads, state, pairs):
+        """The device table of :meth:`apply_table_` for these arrays, or None.
+
+        ``None`` (use :meth:`apply_`) unless the arrays are CuPy arrays of a
+        device that compiles kernels, ``fused`` is not ``False`` and every
+        array is C-contiguous.  Built once before training (it uploads the
+        arrays' addresses); the arrays must then stay the same objects.
+        """
+        xp = namespace_of(state.step)
+        if self.fused is False or not _trainer_kernels.has_cuda_kernels(xp):
+            return None
+        tensors = _flat_operands(params, grads, state, pairs)
+        if not all(a is None or a.flags.c_contiguous for group in tensors for a in group):
+            return None
+        return _trainer_kernels.AdamTable(xp, *tensors)
+
+    def apply_table_(self, params, grads, state, pairs, active, table) -> None:
+        """:meth:`apply_` as one multi-tensor kernel launch (``table`` from :meth:`table`).
+
+        Bit-identical to the plain-array update (``fused=False``): the kernel
+        rounds every operation as the array code does (see
+        :mod:`sparsesim.kernels.trainer`).  ``table=None`` runs :meth:`apply_`.
+        """
+        if table is None:
+            self.apply_(params, grads, state, pairs, active)
+            return
+        xp = namespace_of(state.step)
+        dtype = state.step.dtype
+        step_size, sqrt_bc2 = (a.astype(dtype, copy=False) for a in self._schedule_(state, active))
+        act = None if active is None else active.astype(dtype, copy=False)
+        _trainer_kernels.adam_multi_(xp, table, *_flat_operands(params, grads, state, pairs),
+                                     act, step_size, sqrt_bc2, self.beta1, self.beta2,
+                                     self.eps)
+
+    def apply_(self, params, grads, state, pairs, active) -> None:
+        xp = namespace_of(state.step)
+        step_size, sqrt_bc2 = self._schedule_(state, active)
         dtype = state.step.dtype
         fused = self.fused if self.fused is not None else hasattr(xp, "ElementwiseKernel")
         if fused and not hasattr(xp, "ElementwiseKernel"):
@@ -447,11 +619,26 @@ class Adam(Optimizer):
                            _bcast(step_size, nd), _bcast(sqrt_bc2, nd),
                            dtype.type(self.beta1), dtype.type(self.beta2),
                            dtype.type(self.eps), p, m, v)
+                elif _inplace_ok(p, g, m, v, mask, step_size, sqrt_bc2) and (
+                        active is None or type(active) is np.ndarray):
+                    _adam_inplace_(p, g, m, v, mask, active, step_size, sqrt_bc2,
+                                   self.beta1, self.beta2, self.eps)
                 else:
                     _adam_plain_(p, g, m, v, mask,
                                  None if active is None else _bcast(active, nd),
                                  _bcast(step_size, nd), _bcast(sqrt_bc2, nd),
                                  self.beta1, self.beta2, self.eps)
+
+
+def _flat_operands(params, grads, state, pairs):
+    """``(p, g, m, v, mask)`` lists over every tensor (W then b of each layer)."""
+    out = ([], [], [], [], [])
+    for (W, b), (gW, gb), (mW, mb), (mWb, mbb), (vWb, vbb) in zip(
+            params, grads, pairs, state.slots["m"], state.slots["v"]):
+        for row in ((W, gW, mWb, vWb, mW), (b, gb, mbb, vbb, mb)):
+            for lst, a in zip(out, row):
+                lst.append(a)
+    return out
 
 
 def make_optimizer(name: str, lr: Any, *, momentum: float = 0.0, **kwargs: Any) -> Optimizer:

@@ -10,7 +10,12 @@ per-layer skip flags of :func:`sparsesim.nn.mlp.residual_layers`.
 - :func:`loss_head` -- per-model loss and its gradient w.r.t. the logits;
 - :func:`backward_pass` -- the reverse pass (gradients and deltas);
 - :func:`r_pass` -- Pearlmutter's R-operator (exact Hessian-vector products);
-- :func:`apply_mask`, :func:`masked_grads` -- ``a ⊙ m`` in a given dtype.
+- :func:`apply_mask`, :func:`masked_grads` -- ``a ⊙ m`` in a given dtype;
+- :class:`StepBuffers`, :func:`forward_pass_`, :func:`backward_pass_`,
+  :func:`logits_` -- the same passes written into preallocated arrays (the
+  trainer's hot loop and its evaluation): every element gets the same operations in the same
+  order as in :func:`forward_pass` / :func:`backward_pass`, so the results are
+  bit-identical; only the temporaries are gone.
 
 Callers validate first (:func:`sparsesim.nn.mlp.check_params` and friends).
 
@@ -31,7 +36,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["forward_pass", "loss_head", "backward_pass", "r_pass", "apply_mask", "masked_grads"]
+from ..kernels import trainer as _trainer_kernels
+
+__all__ = ["forward_pass", "loss_head", "backward_pass", "r_pass", "apply_mask", "masked_grads",
+           "StepBuffers", "forward_pass_", "backward_pass_", "logits_"]
 
 
 def apply_mask(a: Any, m: Any, dtype: Any) -> Any:
@@ -159,3 +167,143 @@ def masked_grads(grads_W, grads_b, pairs, dtype):
     return [(apply_mask(gW, mW, dtype), apply_mask(gb, mb, dtype))
             for gW, gb, (mW, mb) in zip(grads_W, grads_b, pairs)]
 
+
+
+# --------------------------------------------------------------------------- in place
+
+class StepBuffers:
+    """Preallocated arrays of one forward and reverse pass of a fixed shape.
+
+    Holds, per layer ``l``, the pre-activation / activation ``acts[l + 1]``
+    ``(B, n, sizes[l + 1])`` (the ReLU is applied in place, so ``z_l`` and
+    ``a_{l+1}`` share one array), the ReLU gate ``gates[l]`` as 0/1 in the
+    parameters' dtype (the reverse pass overwrites it with ``∂L/∂z_l``), the
+    gradients ``gW[l]``, ``gb[l]`` and ``∂L/∂a_l`` (``g_a[l]``, ``l >= 1``).
+    ``xp.empty`` only: nothing is read before it is written.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> buf = StepBuffers(np, 2, 5, (3, 4, 2), np.float32)
+    >>> [a.shape for a in buf.z], buf.gW[1].shape, buf.gb[0].dtype
+    ([(2, 5, 4), (2, 5, 2)], (2, 4, 2), dtype('float32'))
+    """
+
+    def __init__(self, xp, n_models, n, sizes, dtype):
+        n_layers = len(sizes) - 1
+        self.z = [xp.empty((n_models, n, sizes[l + 1]), dtype=dtype) for l in range(n_layers)]
+        self.gates = [xp.empty((n_models, n, sizes[l + 1]), dtype=dtype)
+                      for l in range(n_layers - 1)]
+        self.gW = [xp.empty((n_models, sizes[l], sizes[l + 1]), dtype=dtype)
+                   for l in range(n_layers)]
+        self.gb = [xp.empty((n_models, sizes[l + 1]), dtype=dtype) for l in range(n_layers)]
+        self.g_a = [None] + [xp.empty((n_models, n, sizes[l]), dtype=dtype)
+                             for l in range(1, n_layers)]
+
+
+def forward_pass_(xp, Ws, bs, X, res, buf):
+    """:func:`forward_pass` into ``buf`` (a :class:`StepBuffers`): ``(acts, logits)``.
+
+    ``acts[0]`` is ``X``; ``acts[l]`` and the logits are arrays of ``buf``.
+    Bit-identical to :func:`forward_pass`: ``z = a @ W`` (the same matrix
+    product), ``+ b``, ``· [z > 0]`` and ``+ a`` (residual), each rounded once.
+    The gates are left in ``buf.gates`` (0/1 in the parameters' dtype).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Ws = [np.ones((1, 2, 3)), np.ones((1, 3, 1))]
+    >>> bs = [np.zeros((1, 3)), np.zeros((1, 1))]
+    >>> buf = StepBuffers(np, 1, 4, (2, 3, 1), np.float64)
+    >>> acts, z = forward_pass_(np, Ws, bs, np.ones((1, 4, 2)), (False, False), buf)
+    >>> z[0, :, 0].tolist()
+    [6.0, 6.0, 6.0, 6.0]
+    """
+    acts = [X]
+    a = X
+    n_layers = len(Ws)
+    for l in range(n_layers):
+        z = buf.z[l]
+        xp.matmul(a, Ws[l], out=z)
+        last = l == n_layers - 1
+        # z + b, then z · [z > 0] (the gate as 1.0 / 0.0) and + a: one CUDA
+        # kernel on CuPy, these array operations elsewhere (same bits)
+        _trainer_kernels.bias_relu_(xp, z, None if last else buf.gates[l], bs[l],
+                                    a if (not last and res[l]) else None, relu=not last)
+        if last:
+            return acts, z
+        acts.append(z)
+        a = z
+    raise AssertionError  # pragma: no cover
+
+
+def backward_pass_(xp, Ws, acts, dout, res, buf):
+    """:func:`backward_pass` into ``buf`` after :func:`forward_pass_`: ``(gW, gb)``.
+
+    Bit-identical to :func:`backward_pass` (the same products and sums in the
+    same order); the gates of ``buf`` are overwritten by the deltas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Ws = [np.ones((1, 2, 3)), np.ones((1, 3, 1))]
+    >>> bs = [np.zeros((1, 3)), np.zeros((1, 1))]
+    >>> buf = StepBuffers(np, 1, 4, (2, 3, 1), np.float64)
+    >>> acts, z = forward_pass_(np, Ws, bs, np.ones((1, 4, 2)), (False, False), buf)
+    >>> gW, gb = backward_pass_(np, Ws, acts, np.ones_like(z), (False, False), buf)
+    >>> gW[1][0, :, 0].tolist()
+    [8.0, 8.0, 8.0]
+    """
+    n_layers = len(Ws)
+    delta = dout
+    g_next = None  # ∂L/∂a_{l+1}
+    for l in range(n_layers - 1, -1, -1):
+        if l < n_layers - 1:
+            delta = xp.multiply(g_next, buf.gates[l], out=buf.gates[l])
+        xp.matmul(_swap(acts[l]), delta, out=buf.gW[l])
+        xp.sum(delta, axis=1, out=buf.gb[l])
+        if l > 0:
+            g_a = xp.matmul(delta, _swap(Ws[l]), out=buf.g_a[l])
+            if res[l]:
+                xp.add(g_a, g_next, out=g_a)
+            g_next = g_a
+    return buf.gW, buf.gb
+
+
+def logits_(xp, Ws, bs, X, res, flat):
+    """The logits of :func:`forward_pass` computed in three reused flat arrays.
+
+    ``flat`` holds three 1-D arrays of the parameters' dtype, each of at
+    least ``B · n · max(widths)`` elements: two for the activations
+    (alternately) and one for the gates.  Returns a view of one of them
+    (valid until the next call).  Bit-identical to ``forward_pass(...)[2]``
+    (the same matrix products on the same operands, then ``+ b``,
+    ``· [z > 0]``, ``+ a``); evaluation uses it so that a large chunk of
+    examples costs no fresh allocations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Ws = [np.ones((1, 2, 3)), np.ones((1, 3, 1))]
+    >>> bs = [np.zeros((1, 3)), np.zeros((1, 1))]
+    >>> flat = [np.empty(12) for _ in range(3)]
+    >>> logits_(np, Ws, bs, np.ones((4, 2)), (False, False), flat)[0, :, 0].tolist()
+    [6.0, 6.0, 6.0, 6.0]
+    """
+    n_models = Ws[0].shape[0]
+    n = X.shape[-2]
+    a = X
+    n_layers = len(Ws)
+    for l in range(n_layers):
+        width = Ws[l].shape[2]
+        size = n_models * n * width
+        z = flat[l % 2][:size].reshape(n_models, n, width)
+        xp.matmul(a, Ws[l], out=z)
+        last = l == n_layers - 1
+        _trainer_kernels.bias_relu_(xp, z, None if last else flat[2][:size].reshape(z.shape),
+                                    bs[l], a if (not last and res[l]) else None,
+                                    relu=not last)
+        if last:
+            return z
+        a = z
+    raise AssertionError  # pragma: no cover

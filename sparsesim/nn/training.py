@@ -72,6 +72,19 @@ and takes the graph path only where a capture of a matrix product works;
 elsewhere it runs the plain path, and ``use_graph=True`` raises at once with
 CuPy's reason.  Both paths give the same results where both run (GPU tests).
 
+Every step writes into arrays allocated before the first one (activations,
+gates, gradients; :class:`sparsesim.nn.passes.StepBuffers`), and the
+evaluation reuses three activation arrays.  On a CUDA device the element-wise
+work runs in the kernels of :mod:`sparsesim.kernels.trainer`: a layer's
+``+ b``, ReLU and residual in one launch, and Adam over every tensor in one
+launch (unless ``Adam(fused=False)``).  They round every operation as the
+array code does, so they change the launch count, not the numbers.  On NumPy
+the same array code runs in place (Adam by cache-sized blocks); the results
+are bit-identical to the code with fresh temporaries
+(``tests/test_train_bitexact.py``).  ``tf32=True`` (CuPy, float32; off by
+default) runs the matrix products on TF32 tensor cores, which does change
+the numbers; :attr:`TrainResult.tf32` records it.
+
 Examples
 --------
 >>> import numpy as np
@@ -90,6 +103,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import types
 from dataclasses import dataclass, field
@@ -99,7 +113,9 @@ import numpy as np
 
 from .._validation import check_array, check_choice, check_int, short_repr
 from ..backend import namespace_of, to_numpy
+from ..kernels import trainer as _trainer_kernels
 from . import mlp as _mlp
+from . import passes as _passes
 from .optim import Optimizer, float_masks
 
 __all__ = ["TrainData", "TrainResult", "train", "cuda_graph_support", "data_order",
@@ -384,6 +400,9 @@ class TrainResult:
         Parameters after ``tau`` updates, for each requested ``tau``.
     used_graph : bool
         Whether the CUDA-graph path ran.
+    tf32 : bool
+        Whether the float32 matrix products ran on TF32 tensor cores
+        (``train(..., tf32=True)``; never by default).
     """
 
     params: list
@@ -398,6 +417,7 @@ class TrainResult:
     start_steps: np.ndarray
     rewind_params: dict = field(default_factory=dict)
     used_graph: bool = False
+    tf32: bool = False
 
     @property
     def early_stop_iter(self) -> np.ndarray:
@@ -483,17 +503,30 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- evaluation
 
-def _split_metrics(params, x, y, *, loss, temperature, residual, chunk):
-    """Per-model (loss, accuracy) over a whole split, in chunks of examples."""
+def _split_metrics(params, x, y, *, loss, temperature, residual, chunk, flat=None):
+    """Per-model (loss, accuracy) over a whole split, in chunks of examples.
+
+    ``flat``: three reused 1-D arrays of at least ``B · chunk · max(width)``
+    elements for the forward pass (:func:`sparsesim.nn.passes.logits_`);
+    ``None`` computes it with :func:`sparsesim.nn.mlp.forward` (the same
+    numbers, with fresh temporaries).
+    """
     xp = namespace_of(params[0][0])
     n = int(x.shape[0])
     n_models = int(params[0][0].shape[0])
     dtype = params[0][0].dtype
     loss_sum = xp.zeros((n_models,), dtype=dtype)
     correct = xp.zeros((n_models,), dtype=dtype)
+    if flat is not None:
+        res = _mlp.residual_layers(_mlp.layer_sizes(params), residual)
+        Ws = [W for W, _ in params]
+        bs = [b for _, b in params]
     for c0 in range(0, n, chunk):
         xc, yc = x[c0:c0 + chunk], y[c0:c0 + chunk]
-        z = _mlp.forward(params, xc, None, residual=residual, check_values=False)
+        if flat is None:
+            z = _mlp.forward(params, xc, None, residual=residual, check_values=False)
+        else:
+            z = _passes.logits_(xp, Ws, bs, xc, res, flat)
         if loss == "cross_entropy":
             s = z / temperature if temperature != 1.0 else z
             smax = s.max(axis=2, keepdims=True)
@@ -656,7 +689,7 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
           loss: str = "cross_entropy", temperature: float = 1.0, residual: Any = False,
           start_steps: Any = None, rewind_steps: Sequence[int] = (),
           use_graph: bool | None = None, eval_chunk: int | None = None,
-          batch_order: str = "shuffled") -> TrainResult:
+          batch_order: str = "shuffled", tf32: bool = False) -> TrainResult:
     """Train B models together for a fixed number of steps (see the module notes).
 
     Parameters
@@ -700,6 +733,12 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
         ``"shuffled"``: per-model random epochs from ``data_seed``;
         ``"sequential"``: the stored order, cycled, identical for every model
         and call (see the module notes).
+    tf32 : bool
+        Run the float32 matrix products on TF32 tensor cores (CuPy on a GPU
+        with them; 10-bit mantissa in the products: faster, and no longer the
+        float32 results).  Off by default; recorded in
+        :attr:`TrainResult.tf32`.  ``True`` on NumPy or with float64 is an
+        error.
 
     Returns
     -------
@@ -754,6 +793,14 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
                                f"CUDA graph ({why}); use use_graph=None or False")
         use_graph = capturable
     use_graph = bool(use_graph)
+    if not isinstance(tf32, (bool, np.bool_)):
+        raise TypeError(f"tf32 must be True or False; got {tf32!r}")
+    tf32 = bool(tf32)
+    if tf32 and np.dtype(dtype) != np.float32:
+        raise ValueError(f"tf32=True applies to float32 parameters; got {np.dtype(dtype)}")
+    if tf32 and not _trainer_kernels.has_cuda_kernels(xp):
+        raise ValueError(f"tf32=True needs CuPy arrays on a CUDA device (TF32 tensor cores); "
+                         f"{getattr(xp, '__name__', xp)} arrays cannot run CUDA kernels here")
     if eval_chunk is None:
         eval_chunk = max(1, (1 << 24) // (n_models * max(sizes)))
     eval_chunk = check_int("eval_chunk", eval_chunk, low=1)
@@ -781,24 +828,40 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
     order = _DataOrder(seeds, data.n_train, batch_size, batch_order)
     x_train, y_train = data.x_train, data.y_train
 
+    res = _mlp.residual_layers(sizes, residual)
+    bufs = _passes.StepBuffers(xp, n_models, batch_size, sizes, dtype)
+    grads = list(zip(bufs.gW, bufs.gb))
+    Ws = [W for W, _ in work]
+    bs = [b for _, b in work]
+    eval_flat: list = []        # the evaluation's three activation arrays, made at first use
+    # Adam on a CUDA device: one multi-tensor kernel over these fixed buffers
+    opt_table = optimizer.table(work, grads, state, pairs)
+
     def step_fn():
+        # The arithmetic of sparsesim.nn.mlp.loss_and_grad (forward, loss head,
+        # reverse pass), bit for bit, into the preallocated buffers.
         idx = xp.take(idx_buf, pos, axis=0)                      # (B, batch)
         xb = xp.take(x_train, idx, axis=0)                       # (B, batch, n_in)
         yb = xp.take(y_train, idx, axis=0)
-        _, grads = _mlp.loss_and_grad(work, xb, yb, None, loss=loss, temperature=temperature,
-                                      residual=residual, check_values=False)
+        acts, z = _passes.forward_pass_(xp, Ws, bs, xb, res, bufs)
+        _, dout, _ = _passes.loss_head(xp, z, yb, loss, temperature)
+        _passes.backward_pass_(xp, Ws, acts, dout, res, bufs)
         active = (step_dev >= start_dev).astype(dtype) if gated else None
-        optimizer.apply_(work, grads, state, pairs, active)
+        optimizer.apply_table_(work, grads, state, pairs, active, opt_table)
         xp.add(pos, 1, out=pos)
         xp.add(step_dev, 1, out=step_dev)
 
     def evaluate(j):
+        if not eval_flat:
+            longest = max(min(eval_chunk, int(x.shape[0])) for x, _ in data.splits().values())
+            eval_flat.extend(xp.empty(n_models * longest * max(sizes[1:]), dtype=dtype)
+                             for _ in range(3))
         for k, split in enumerate(("train", "val", "test")):
             x, y = data.splits()[split]
             if int(x.shape[0]) == 0:
                 continue            # no validation split: its curves stay NaN
             lv, av = _split_metrics(work, x, y, loss=loss, temperature=temperature,
-                                    residual=residual, chunk=eval_chunk)
+                                    residual=residual, chunk=eval_chunk, flat=eval_flat)
             curves[2 * k, :, j] = lv
             curves[2 * k + 1, :, j] = av
 
@@ -810,9 +873,11 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
 
     runner = _CudaGraphStep(xp, step_fn) if use_graph else _PlainStep(step_fn)
     ctx = runner.stream if use_graph else None
+    math_mode = _trainer_kernels.tf32_matmul(xp) if tf32 else contextlib.nullcontext()
     if ctx is not None:  # pragma: no cover - GPU only
         xp.cuda.get_current_stream().synchronize()   # inputs written on another stream
         ctx.__enter__()
+    math_mode.__enter__()
     try:
         snapshot(0)
         evaluate(0)
@@ -828,6 +893,7 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
         if ctx is not None:  # pragma: no cover - GPU only
             ctx.synchronize()
     finally:
+        math_mode.__exit__(None, None, None)
         if ctx is not None:  # pragma: no cover - GPU only
             ctx.__exit__(None, None, None)
         runner.close()
@@ -843,4 +909,4 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
                        train_accuracy=host[1], val_loss=host[2], val_accuracy=host[3],
                        test_loss=host[4], test_accuracy=host[5], early_stop_index=stop,
                        start_steps=starts, rewind_params=snapshots,
-                       used_graph=runner.used_graph)
+                       used_graph=runner.used_graph, tf32=tf32)
