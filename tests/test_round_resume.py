@@ -503,6 +503,30 @@ def test_dask_runs_a_task_per_round_journaled_by_the_client(tmp_path, monkeypatc
     assert not (out / "rounds").exists()
 
 
+@pytest.mark.slow
+def test_dask_runs_round_tasks_depth_first(tmp_path, monkeypatch, cluster):
+    """Four one-seed tasks on two workers: at most two tasks are ever under way, so the
+    first two finish before the last two start (a breadth-first schedule would start all
+    four before any finished, and a cut-off run would have no finished cell)."""
+    from sparsesim.sweep.dask_executor import DaskExecutor
+    path = tmp_path / "four.toml"
+    path.write_text(LOTTERY_TOML.format(extra="").replace("seed = [0, 1]", "seed = [0, 1, 2, 3]")
+                    .replace("rounds = 4", "rounds = 4\nseed_batching = false"))
+    cfg = load_config(path)
+    hook = Interrupt(monkeypatch, 99)                      # records, never interrupts
+    run_sweep(cfg, out=tmp_path / "o", backend="numpy", show_progress=False,
+              executor=DaskExecutor(scheduler=cluster.scheduler_address, backend="numpy"))
+    order = [k for k, _ in hook.written]
+    tasks = list(dict.fromkeys(order))
+    assert len(tasks) == 4
+    last_round = {k: max(i for i, x in enumerate(order) if x == k) for k in tasks}
+    first_round = {k: order.index(k) for k in tasks}
+    under_way = [sum(first_round[k] <= i <= last_round[k] for k in tasks)
+                 for i in range(len(order))]
+    assert max(under_way) <= 2, order
+    assert min(last_round[k] for k in tasks[:2]) < first_round[tasks[3]]
+
+
 # --------------------------------------------------------------------------- progress
 
 def test_progress_eta_comes_from_measured_round_times():

@@ -283,8 +283,8 @@ class DaskExecutor:
         if not tasks:
             return
         client = self._connect()
+        workers = len(client.scheduler_info().get("workers", {}))
         if progress is not None:
-            workers = len(client.scheduler_info().get("workers", {}))
             progress(f"dask: {len(tasks)} tasks on {workers} workers at "
                      f"{client.scheduler.address}")
         run_id = uuid.uuid4().hex[:8]
@@ -313,7 +313,13 @@ class DaskExecutor:
             return fut
 
         owner: dict[Any, int] = {}
-        futures = [submit(i) for i in range(n)]
+        # Tasks that run in rounds go depth first: at most one task per worker is
+        # in flight, and a task's next round is submitted as soon as its last one
+        # is journaled, so tasks (and their cells) finish one after another
+        # instead of all advancing round by round and finishing together at the end.
+        limit = max(1, workers) if on_round is not None else n
+        waiting = list(range(n))[limit:]
+        futures = [submit(i) for i in range(min(limit, n))]
         pending = set(futures)
         failures: list[tuple[Any, BaseException]] = []
         completed = distributed.as_completed(futures)
@@ -325,6 +331,10 @@ class DaskExecutor:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - kept, re-raised after the rest
                     failures.append((future, exc))
+                    if waiting:
+                        nxt = submit(waiting.pop(0))
+                        pending.add(nxt)
+                        completed.add(nxt)
                     continue
                 finally:
                     future.release()
@@ -339,6 +349,10 @@ class DaskExecutor:
                     pending.add(nxt)
                     completed.add(nxt)
                     continue
+                if waiting:
+                    nxt = submit(waiting.pop(0))
+                    pending.add(nxt)
+                    completed.add(nxt)
                 yield result
         finally:
             if pending:
