@@ -47,11 +47,12 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
+templates_path = ["_templates"]  # autosummary pages titled by the short name
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/README.txt",
                     "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
                     "auto_examples/*.md5", "auto_examples/*.json"]
-templates_path = ["_templates"]
+
 
 # -- MyST (Markdown pages and the included results/*/table.md) ---------------
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
@@ -63,7 +64,6 @@ suppress_warnings = ["myst.header", "myst.xref_missing"]
 # -- autodoc / autosummary / numpydoc ---------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"          # numpydoc's Parameters section carries the types
 autodoc_member_order = "bysource"
 numpydoc_show_class_members = False  # autosummary lists members; avoids duplicate stubs
@@ -102,12 +102,17 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sparsesim {release}"
 html_theme_options = {
     "navigation_depth": 2,
+    "header_links_before_dropdown": 7,
+    "navbar_persistent": ["search-button"],
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_static_path: list[str] = []
+# Results pages hold wide tables: no left sidebar there (results/index lists them all).
+html_sidebars = {"results/*": []}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 
 # -- generated pages --------------------------------------------------------
@@ -164,10 +169,13 @@ def write_results_pages() -> list[str]:
         # (the simulation's name) would repeat on nested folders, so the page
         # gets the folder as its title and the report's headings one level down.
         include = os.path.relpath(t, out).replace(os.sep, "/")
+        # The container marks the page for the compact table style (_static/custom.css).
         page = (f"# {folder}\n\n"
+                f"::::{{container}} results-report\n"
                 f"Committed report `results/{folder}/table.md`, included verbatim; the rows' "
                 f"cells are in `results/{folder}/cells.csv`. See {{doc}}`../guide/verdicts` "
-                f"for what ✓, ✗, inconclusive, not testable, descriptive and post hoc mean.\n\n"
+                f"for what ✓, ✗, inconclusive, not testable, descriptive and post hoc mean.\n"
+                f"::::\n\n"
                 f"```{{include}} {include}\n:relative-images:\n:start-line: 1\n```\n")
         _write_if_changed(out / f"{name}.md", page)
         rows.append((folder, name, _first_heading(t), _agreement_line(t)))
