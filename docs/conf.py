@@ -110,7 +110,7 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 # Results pages hold wide tables: no left sidebar there (results/index lists them all).
-html_sidebars = {"results/*": []}
+html_sidebars = {"results/*": [], "findings": [], "planted_errors": [], "performance": []}
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_show_sourcelink = False

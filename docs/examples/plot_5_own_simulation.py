@@ -15,6 +15,7 @@ with an exact binomial test per cell.
 """
 
 import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,8 @@ res.cells[["t", "trials", "hits"]]
 
 # %%
 # The report it wrote, ``table.md``, with the agreement line first:
-print((tmp / "out" / "table.md").read_text())
+for line in (tmp / "out" / "table.md").read_text().splitlines():
+    print(line if line.startswith("|") else textwrap.fill(line, 88))
 
 # %%
 # Running the same command again finds every cell in ``journal.jsonl`` and runs
