@@ -127,6 +127,21 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_plan(args) -> int:
+    from .plan import plan  # noqa: PLC0415
+
+    if args.alpha is not None and not 0.0 < args.alpha < 1.0:
+        raise _UsageError(f"--alpha must be in (0, 1) (family-wise level); got {args.alpha}")
+    if not 0.0 < args.power < 1.0:
+        raise _UsageError(f"--power must be in (0, 1); got {args.power}")
+    if args.workers is not None and args.workers < 1:
+        raise _UsageError(f"--workers must be >= 1; got {args.workers}")
+    kwargs = {} if args.alpha is None else {"alpha": args.alpha}
+    print(plan(args.sim, pilot=args.pilot, power=args.power, calibrate=not args.no_calibrate,
+               workers=args.workers, **kwargs))
+    return 0
+
+
 def _cmd_bench(args) -> int:
     root = Path(__file__).resolve().parents[1] / "benchmarks"
     scripts = sorted(root.glob("bench_*.py")) if root.is_dir() else []
@@ -185,6 +200,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory holding cells.csv (default results/<sim>/; with 'all': the "
                         "results root)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("plan", help="power plan: the seeds a sweep's pre-registered claims need",
+                       description="For every [[claims]] table of a sweep: the pilot's sd, the "
+                                   "seeds needed to detect 1 and 2 points at the given power "
+                                   "(one-sided at alpha/m, Holm's first step), the effect the "
+                                   "sweep's seeds detect, and the run's estimated time here.")
+    p.add_argument("sim", help="simulation name (see `sparsesim list`) or a path to a TOML")
+    p.add_argument("--pilot", default=None,
+                   help="cells.csv of an earlier run: the paired sd of each claim (without it "
+                        "the seeds are given per unit of sd)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="family-wise level over the file's claims (default: the tables' level, "
+                        "0.01)")
+    p.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes for the time estimate (default: this machine's cores)")
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="skip the timing of a few training steps (no run-time estimate)")
+    p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("bench", help="list or run the benchmark scripts of the source tree")
     p.add_argument("name", nargs="?", help="benchmark name (omit to list)")

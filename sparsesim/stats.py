@@ -954,3 +954,354 @@ def spearman(x: Any, y: Any) -> tuple[float, float, int]:
     else:
         pv = float(stats.spearmanr(a[ok], b[ok]).pvalue)
     return rho, pv, n
+
+
+# ---------------------------------------------------------------------------
+# power planning: seeds a pre-registered claim needs before the run
+# ---------------------------------------------------------------------------
+
+from ._validation import check_int  # noqa: E402 - kept with the section that uses it
+
+__all__ += ["sign_flip_floor", "paired_claim_power", "seeds_for_paired_claim",
+            "equivalence_power", "seeds_for_equivalence"]
+
+#: Largest number of seeds the planners search (beyond it a claim is not plannable).
+MAX_PLAN_SEEDS = 10_000_000
+
+
+def _level(alpha: Any, m: Any) -> tuple[float, int]:
+    """The per-claim level ``alpha / m`` (Holm's first step over ``m`` claims)."""
+    alpha = _unit_open("alpha", alpha)
+    m = check_int("m", m, low=1)
+    return alpha / m, m
+
+
+def _positive(name: str, value: Any) -> float:
+    return check_real(name, value, low=0.0, low_open=True)
+
+
+def sign_flip_floor(alpha: float, m: int = 1) -> int:
+    """Smallest number of pairs ``n`` whose exact sign-flip test can reject at ``alpha / m``.
+
+    The exact sign-flip test's p-value is never below ``2**-n`` (the observed
+    sign pattern always counts itself), so with fewer pairs than this no
+    outcome is significant: the smallest ``n >= 1`` with ``2**-n <= alpha / m``.
+
+    Parameters
+    ----------
+    alpha : float
+        Family-wise level in ``(0, 1)``.
+    m : int, optional
+        Number of claims sharing it (Holm's first step tests at ``alpha / m``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> sign_flip_floor(0.01)              # 2**-7 = 0.0078 <= 0.01 < 2**-6
+    7
+    >>> sign_flip_floor(0.01, m=8)         # 2**-10 <= 0.00125 < 2**-9
+    10
+    >>> sign_flip_floor(0.0625)            # exactly 2**-4
+    4
+    >>> sign_flip_floor(0.01, m=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: m must be in [1, inf]; got 0
+    """
+    level, _ = _level(alpha, m)
+    n = max(1, math.ceil(-math.log2(level)))
+    while math.ldexp(1.0, -n) > level:     # powers of two are exact: no rounding here
+        n += 1
+    while n > 1 and math.ldexp(1.0, -(n - 1)) <= level:
+        n -= 1
+    return n
+
+
+def _t_power(z: float, n: int, level: float) -> float:
+    """Power of the one-sided one-sample t-test at ``level`` for mean/sd ``z`` (noncentral t)."""
+    df = n - 1
+    return float(stats.nct.sf(stats.t.isf(level, df), df, z * math.sqrt(n)))
+
+
+def _sign_flip_power(z: float, n: int, level: float) -> float:
+    """Power (exact, or a lower bound) of the exact sign-flip test for N(z, 1) differences.
+
+    The test rejects when at most ``K = floor(level · 2**n)`` of the ``2**n``
+    sign patterns reach the observed mean.  ``K = 0``: never.  ``K = 1``: only
+    when the observed pattern is the unique largest, i.e. every difference is
+    positive, probability ``Phi(z)**n`` exactly.  ``K >= 2``: that event is
+    still a rejection, so ``Phi(z)**n`` is a lower bound.
+    """
+    if math.floor(math.ldexp(level, n)) < 1:
+        return 0.0
+    return float(special.ndtr(z)) ** n
+
+
+def paired_claim_power(effect: float, sd: float, n: int, alpha: float, m: int = 1, *,
+                       exact_below: int = EXACT_BELOW) -> float:
+    """Power of the one-sided paired test a claim gets, at ``alpha / m``, for ``n`` seeds.
+
+    The paired differences are taken as normal with mean ``effect`` (in the
+    claim's direction) and standard deviation ``sd``; the test is the one
+    :func:`paired_test` applies, at Holm's first-step level ``alpha / m``
+    (the conservative bound for every claim of a family of ``m``):
+
+    * ``n >= exact_below``: the one-sided paired t-test; power
+      ``P(T > t_{1-alpha/m, n-1})`` with ``T`` noncentral t (``n - 1`` degrees
+      of freedom, noncentrality ``effect · sqrt(n) / sd``);
+    * ``n < exact_below``: the exact sign-flip test.  It cannot reject at all
+      unless its floor ``2**-n <= alpha / m`` (:func:`sign_flip_floor`); when
+      exactly one sign pattern fits under ``alpha / m`` (``alpha / m < 2**(1-n)``,
+      e.g. always for ``alpha / m <= 0.0156`` and ``n <= 7``) it rejects
+      exactly when every difference is positive, power ``Phi(effect/sd)**n``;
+      when more patterns fit, ``Phi(effect/sd)**n`` is a lower bound (so the
+      plan is then conservative).
+
+    Parameters
+    ----------
+    effect : float
+        True mean paired difference, ``> 0`` (in the claim's direction).
+    sd : float
+        Standard deviation of the paired differences, ``> 0``.
+    n : int
+        Seeds (pairs), ``>= 2``.
+    alpha : float
+        Family-wise level in ``(0, 1)``.
+    m : int, optional
+        Claims in the family (``>= 1``).
+    exact_below : int, optional
+        Below this many seeds the sign-flip test is used (as :func:`paired_test`).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(paired_claim_power(1.0, 1.0, 10, 0.05), 4)          # noncentral t
+    0.8975
+    >>> round(paired_claim_power(2.0, 1.0, 7, 0.01), 4)           # Phi(2)**7
+    0.8512
+    >>> paired_claim_power(2.0, 1.0, 6, 0.01)                     # 2**-6 > 0.01
+    0.0
+    """
+    effect = _positive("effect", effect)
+    sd = _positive("sd", sd)
+    n = check_int("n", n, low=2)
+    level, _ = _level(alpha, m)
+    exact_below = check_int("exact_below", exact_below, low=2)
+    z = effect / sd
+    if n < exact_below:
+        return _sign_flip_power(z, n, level)
+    return _t_power(z, n, level)
+
+
+def _smallest_n(power_at, target: float, start: int, what: str) -> int:
+    """Smallest ``n >= start`` with ``power_at(n) >= target`` (power increasing in n)."""
+    lo, hi = start, start
+    while power_at(hi) < target:
+        lo = hi + 1
+        hi = 2 * hi
+        if hi > MAX_PLAN_SEEDS:
+            if power_at(MAX_PLAN_SEEDS) >= target:
+                hi = MAX_PLAN_SEEDS
+                break
+            raise ValueError(f"{what}: more than {MAX_PLAN_SEEDS} seeds would be needed")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if power_at(mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def seeds_for_paired_claim(effect: float, sd: float, alpha: float, m: int = 1,
+                           power: float = 0.8, *, exact_below: int = EXACT_BELOW) -> int:
+    """Smallest number of seeds at which a paired claim detects ``effect`` with ``power``.
+
+    The test is the one-sided paired test of :func:`paired_test` at ``alpha /
+    m`` (Holm's first step: the conservative bound for each of ``m`` claims),
+    with power as in :func:`paired_claim_power`: the exact sign-flip test
+    below ``exact_below`` seeds — which needs its floor ``2**-n <= alpha / m``
+    (:func:`sign_flip_floor`) to reject at all — and the paired t-test
+    (noncentral t) from ``exact_below`` seeds on.  Seeds below ``exact_below``
+    are tried one by one; from ``exact_below`` on the t-test's power grows with
+    ``n``, which a doubling and bisection search uses.
+
+    Parameters
+    ----------
+    effect : float
+        Mean paired difference to detect, ``> 0`` (in the claim's direction).
+    sd : float
+        Standard deviation of the paired differences (e.g. a pilot's), ``> 0``.
+    alpha : float
+        Family-wise level in ``(0, 1)``.
+    m : int, optional
+        Claims in the family (``>= 1``).
+    power : float, optional
+        Target power in ``(0, 1)``.
+    exact_below : int, optional
+        As in :func:`paired_test`.
+
+    Returns
+    -------
+    int
+        Seeds, ``>= 2``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A malformed argument (named), or more than ``MAX_PLAN_SEEDS`` seeds needed.
+
+    Examples
+    --------
+    >>> seeds_for_paired_claim(2.0, 1.0, 0.01)          # the sign-flip test, Phi(2)**7 >= 0.8
+    7
+    >>> seeds_for_paired_claim(1.0, 1.0, 0.01)          # the t-test from 8 seeds
+    13
+    >>> seeds_for_paired_claim(1.0, 2.3, 0.01, m=8)      # sd 2.3 points, 8 claims
+    84
+    >>> seeds_for_paired_claim(-1.0, 1.0, 0.01)
+    Traceback (most recent call last):
+    ...
+    ValueError: effect must be in (0, inf); got -1.0
+    """
+    effect = _positive("effect", effect)
+    sd = _positive("sd", sd)
+    level, m = _level(alpha, m)
+    power = _unit_open("power", power)
+    exact_below = check_int("exact_below", exact_below, low=2)
+    z = effect / sd
+    for n in range(2, exact_below):
+        if _sign_flip_power(z, n, level) >= power:
+            return n
+    return _smallest_n(lambda n: _t_power(z, n, level), power, exact_below,
+                       f"effect/sd = {z:.3g} at alpha/m = {level:.3g}")
+
+
+def equivalence_power(margin: float, sd: float, n: int, alpha: float, m: int = 1,
+                      true_diff: float = 0.0) -> float:
+    """Power of the two one-sided t-tests (TOST, :func:`equivalence_test`) at ``alpha / m``.
+
+    ``n`` runs, normal with standard deviation ``sd``, whose mean lies
+    ``true_diff`` from the reference; equivalence within ``±margin`` is
+    declared when both one-sided t-tests reject at ``alpha / m``, i.e. when
+    ``|mean − reference| < margin − c·s/sqrt(n)`` with ``c = t_{1−alpha/m, n−1}``
+    and ``s`` the sample sd.  The sample mean and ``s`` are independent, so
+    the power is exact as one integral over the chi-square law of
+    ``u = (n−1) s²/sd²`` (Owen 1965)::
+
+        power = ∫ [Phi(A − c·sqrt(u/(n−1))) − Phi(B + c·sqrt(u/(n−1)))]_+ dF(u)
+
+    with ``A = sqrt(n)(margin − true_diff)/sd``, ``B = −sqrt(n)(margin +
+    true_diff)/sd``; it is computed by adaptive quadrature over the
+    chi-square quantile ``q = F(u)`` (a bounded integrand on ``[0, 1]``),
+    up to ``F(u_max)`` where the bracket turns negative.  No simulation.
+
+    Parameters
+    ----------
+    margin : float
+        Equivalence margin, ``> 0``.
+    sd : float
+        Standard deviation of one run, ``> 0``.
+    n : int
+        Runs (seeds), ``>= 2``.
+    alpha : float
+        Family-wise level in ``(0, 1)``.
+    m : int, optional
+        Claims in the family (``>= 1``); the tests run at ``alpha / m``.
+    true_diff : float, optional
+        True ``mean − reference``, ``|true_diff| < margin``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(equivalence_power(2.0, 1.0, 10, 0.05), 4)
+    1.0
+    >>> round(equivalence_power(1.0, 1.0, 10, 0.05, true_diff=0.5), 4)
+    0.424
+    """
+    margin, sd, n, level, true_diff = _equivalence_args(margin, sd, n, alpha, m, true_diff)
+    return _tost_power(margin / sd, true_diff / sd, n, level)
+
+
+def _equivalence_args(margin, sd, n, alpha, m, true_diff):
+    margin = _positive("margin", margin)
+    sd = _positive("sd", sd)
+    n = check_int("n", n, low=2) if n is not None else None
+    level, _ = _level(alpha, m)
+    true_diff = check_real("true_diff", true_diff)
+    if not abs(true_diff) < margin:
+        raise ValueError(f"true_diff must lie inside the margin (|true_diff| < {margin:g}); "
+                         f"got {true_diff!r}")
+    return margin, sd, n, level, true_diff
+
+
+def _tost_power(margin_z: float, diff_z: float, n: int, level: float) -> float:
+    from scipy import integrate  # noqa: PLC0415
+
+    df = n - 1
+    c = float(stats.t.isf(level, df))
+    root_n = math.sqrt(n)
+    a = root_n * (margin_z - diff_z)
+    b = -root_n * (margin_z + diff_z)
+    u_max = df * (root_n * margin_z / c) ** 2
+    q_max = float(stats.chi2.cdf(u_max, df))
+    if q_max <= 0.0:
+        return 0.0
+
+    def integrand(q: float) -> float:
+        r = c * math.sqrt(float(stats.chi2.ppf(q, df)) / df)
+        return max(0.0, float(special.ndtr(a - r) - special.ndtr(b + r)))
+
+    value, _ = integrate.quad(integrand, 0.0, q_max, epsabs=1e-11, epsrel=1e-10, limit=200)
+    return min(1.0, max(0.0, value))
+
+
+def seeds_for_equivalence(margin: float, sd: float, alpha: float, m: int = 1,
+                          power: float = 0.8, true_diff: float = 0.0) -> int:
+    """Smallest number of runs at which TOST shows equivalence within ``±margin`` with ``power``.
+
+    The power is :func:`equivalence_power` (exact noncentral computation, no
+    simulation) at ``alpha / m``.  It is 0 until ``margin`` exceeds ``c·s/sqrt(n)``
+    for typical ``s`` and then rises towards 1 for ``|true_diff| < margin``;
+    ``n`` is scanned one by one up to 200, then by doubling and bisection.
+
+    Parameters
+    ----------
+    margin, sd, alpha, m, true_diff
+        As in :func:`equivalence_power`.
+    power : float, optional
+        Target power in ``(0, 1)``.
+
+    Returns
+    -------
+    int
+        Runs (seeds), ``>= 2``.
+
+    Examples
+    --------
+    >>> seeds_for_equivalence(2.0, 1.0, 0.05)
+    4
+    >>> seeds_for_equivalence(2.0, 2.3, 0.01, m=8)
+    30
+    >>> seeds_for_equivalence(1.0, 1.0, 0.05, true_diff=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: true_diff must lie inside the margin (|true_diff| < 1); got 1.0
+    """
+    margin, sd, _, level, true_diff = _equivalence_args(margin, sd, None, alpha, m, true_diff)
+    power = _unit_open("power", power)
+    mz, dz = margin / sd, true_diff / sd
+    for n in range(2, 201):
+        if _tost_power(mz, dz, n, level) >= power:
+            return n
+    return _smallest_n(lambda n: _tost_power(mz, dz, n, level), power, 201,
+                       f"margin/sd = {mz:.3g} at alpha/m = {level:.3g}")

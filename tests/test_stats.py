@@ -406,6 +406,16 @@ BAD_CALLS = [
     (S.spearman, ([1.0, 2.0, 3.0], [1.0, 2.0]), {}, ValueError, "x and y must be 1-D"),
     (S.spearman, (["a", "b", "c"], [1.0, 2.0, 3.0]), {}, TypeError, "x"),
 ]
+# power planning (tests/test_plan.py has the rest)
+BAD_CALLS += [
+    (S.sign_flip_floor, (0.01,), {"m": 0}, ValueError, "m must be"),
+    (S.paired_claim_power, (1.0, 1.0, 1, 0.01), {}, ValueError, "n must be"),
+    (S.seeds_for_paired_claim, (0.0, 1.0, 0.01), {}, ValueError, "effect must be"),
+    (S.equivalence_power, (1.0, 1.0, 10, 0.05), {"true_diff": 2.0}, ValueError,
+     "true_diff must lie inside the margin"),
+    (S.seeds_for_equivalence, (1.0, 0.0, 0.05), {}, ValueError, "sd must be"),
+    (S.equivalence_test, ([70.0, 71.0], 70.0, 0.0), {}, ValueError, "margin must be"),
+]
 
 
 @pytest.mark.parametrize("func,args,kwargs,exc,text", BAD_CALLS,

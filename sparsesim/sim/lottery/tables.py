@@ -42,7 +42,7 @@ def _claim_row(claim, target, where, x, y, direction, *, scale, unit, published)
     """One pre-registered claim: paired one-sided test of x − y in ``direction``."""
     row = {"claim": claim, "pre-registered density": target,
            "density": where[1] if where else np.nan, "n_seeds": 0, "ours": "—",
-           "test": "—", "p_claim": np.nan, "p_opposite": np.nan,
+           "95 % CI of the mean difference": "—", "test": "—", "p_claim": np.nan, "p_opposite": np.nan,
            "detectable at 80 % power": "—", "published": published, "kind": "claim"}
     if isinstance(x, str):
         row["kind"] = f"not testable: {x}"
@@ -60,6 +60,9 @@ def _claim_row(claim, target, where, x, y, direction, *, scale, unit, published)
                                     opposite)[0]
     sd = float(np.std(d, ddof=1))
     row["ours"] = f"{d.mean():+.2f} ± {sd:.2f} {unit}".rstrip() + " (paired, mean ± sd)"
+    from scipy import stats as _st  # noqa: PLC0415
+    half = float(_st.t.ppf(0.975, d.size - 1)) * sd / math.sqrt(d.size)
+    row["95 % CI of the mean difference"] = f"[{d.mean() - half:+.2f}, {d.mean() + half:+.2f}]"
     row["_sd"], row["_unit"] = sd, unit
     return row
 
