@@ -121,6 +121,7 @@ API_MODULES = (
     ("sparsesim", "Top-level functions: the ℓ0 projection and masks, re-exported from "
                   ":mod:`sparsesim.sparsity`; ``sparsesim.run`` is :func:`sparsesim.api.run`."),
     ("sparsesim.api", ""),
+    ("sparsesim.plan", ""),
     ("sparsesim.report", ""),
     ("sparsesim.sweep", ""),
     ("sparsesim.sim", ""),
@@ -213,9 +214,10 @@ def write_api_pages() -> None:
                 funcs.append(n)
             else:
                 data.append(n)
-        lines = [modname, "=" * len(modname), "", f".. automodule:: {modname}", "    :no-members:", ""]
+        lines = [modname, "=" * len(modname), ""]
         if note:
             lines += [note, ""]
+        lines += [f".. automodule:: {modname}", "    :no-members:", ""]
         lines += [f".. currentmodule:: {modname}", ""]
         for title, group in (("Functions", funcs), ("Classes", classes)):
             if group:
