@@ -54,7 +54,8 @@ ax.errorbar(thresholds, hits / trials, yerr=[hits / trials - lo, hi - hits / tri
 ax.axvline(t_star, color="0.5", ls="--", lw=1, label="optimal threshold $t^*$")
 ax.set(xlabel="threshold $t$", ylabel=r"$P(\hat S = S)$",
        title=f"Exact support recovery, d = {d}, k = {k}")
-ax.legend()
+ax.set_ylim(0, 1.5 * max(p_theory.max(), hi.max()))  # room for the legend
+ax.legend(loc="upper right", fontsize="small")
 fig.tight_layout()
 
 # %%

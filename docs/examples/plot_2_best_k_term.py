@@ -51,14 +51,14 @@ fig, ax = plt.subplots(figsize=(6.4, 4))
 rho = np.linspace(0.005, 0.95, 200)
 ax.plot(rho, theory.gaussian_best_k_relative_error(rho), color="k", lw=1.5,
         label=r"$d \to \infty$ law")
-for d, n in ((100, 2000), (2000, 200)):
+for (d, n), marker in zip(((100, 2000), (2000, 200)), ("o", "x")):
     w = rng.standard_normal((n, d))
     err = []
     for rho_i in densities:
         kk = max(1, int(round(rho_i * d)))
         p, _ = ss.best_k_term(w, kk, axis=1)
         err.append(np.mean(np.sum((w - p) ** 2, axis=1) / np.sum(w ** 2, axis=1)))
-    ax.plot(densities, err, "o", label=f"d = {d} ({n} vectors)")
+    ax.plot(densities, err, marker, ms=8, mfc="none", ls="none", label=f"d = {d} ({n} vectors)")
 ax.set(xlabel="kept fraction k/d", ylabel="relative error",
        title="Best k-term error of Gaussian vectors")
 ax.legend()

@@ -41,7 +41,8 @@ for j, delta in enumerate(deltas):
 # The empirical success fraction, with the asymptotic curve ``ρ_W(δ)`` and the
 # finite-``d`` band of its 50 % point.
 delta_fine = np.linspace(0.05, 0.95, 200)
-lo, hi = theory.l1_transition_band(d, np.maximum(np.round(delta_fine * d), 1).astype(int))
+m_all = np.arange(4, d)                       # the band is defined at integer m
+lo, hi = theory.l1_transition_band(d, m_all)
 fig, ax = plt.subplots(figsize=(6.4, 4.4))
 step_d, step_r = deltas[1] - deltas[0], rhos[1] - rhos[0]
 im = ax.imshow(success, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
@@ -49,11 +50,12 @@ im = ax.imshow(success, origin="lower", aspect="auto", cmap="viridis", vmin=0, v
                        rhos[0] - step_r / 2, rhos[-1] + step_r / 2))
 ax.plot(delta_fine, theory.l1_phase_transition(delta_fine), color="w", lw=2,
         label=r"$\rho_W(\delta)$")
-ax.fill_between(delta_fine, lo, hi, color="w", alpha=0.25, label=f"finite-d band (d = {d})")
+ax.plot(m_all / d, lo, color="w", lw=1, ls="--", label=f"finite-d band of the 50 % point (d = {d})")
+ax.plot(m_all / d, hi, color="w", lw=1, ls="--")
 ax.set(xlabel=r"$\delta = m/d$", ylabel=r"$\rho = k/m$",
        title=f"Basis pursuit, d = {d}, {trials} problems per cell",
        xlim=(deltas[0] - step_d / 2, deltas[-1] + step_d / 2),
        ylim=(rhos[0] - step_r / 2, rhos[-1] + step_r / 2))
 fig.colorbar(im, ax=ax, label="fraction recovered")
-ax.legend(loc="upper left")
+ax.legend(loc="upper left", fontsize="small", framealpha=0.8)
 fig.tight_layout()
