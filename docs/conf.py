@@ -55,7 +55,7 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/README.txt",
 
 
 # -- MyST (Markdown pages and the included results/*/table.md) ---------------
-myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
+myst_enable_extensions = ["colon_fence", "deflist"]  # no dollarmath: a "$" in a report stays text
 myst_heading_anchors = 3
 # table.md files are reports, not documentation pages: their headings may skip
 # levels and their links point at files beside them, not at documents.
