@@ -219,7 +219,7 @@ def best_k_term(w: Any, k: int, *, axis: int | None = None) -> tuple[Any, Any]:
     """Exact ℓ0 projection: keep the ``k`` entries of largest magnitude.
 
     Solves ``min_u ‖u − w‖₂ subject to ‖u‖₀ ≤ k``.  The minimiser keeps the k
-    largest |w_i| and zeroes the rest (magnitude pruning); its squared error is
+    largest ``|w_i|`` and zeroes the rest (magnitude pruning); its squared error is
     the sum of the n − k smallest w_i².
 
     Parameters
