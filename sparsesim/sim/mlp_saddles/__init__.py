@@ -54,8 +54,8 @@ one-sided McNemar test on the discordant pairs judges the claim (kind
 from __future__ import annotations
 
 from .cells import DEFAULTS, PARAMS, parse_densities, run_cell, valid_cell
-from .engine import MASK_KINDS, PLANTED, analyse_point, landscape, layer_masks, saddle_rows, \
-    start_point
+from .engine import MASK_KINDS, PLANTED, SOURCES, analyse_point, embedded_start, landscape, \
+    layer_masks, restricted_summary, saddle_rows, start_point
 from .tables import claim_frame, mcnemar_one_sided, point_frame, tables
 
 __all__ = [
@@ -63,6 +63,9 @@ __all__ = [
     "DEFAULTS",
     "MASK_KINDS",
     "PLANTED",
+    "SOURCES",
+    "embedded_start",
+    "restricted_summary",
     "valid_cell",
     "run_cell",
     "tables",
