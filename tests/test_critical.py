@@ -72,6 +72,22 @@ def test_rotated_quartic_saddles_of_every_index(seed):
         assert classify_critical_point(r.grad_norm, lam[0], lam[-1], 1.0) == expect
 
 
+@pytest.mark.parametrize("start,target", [((0.3, 0.5), (0.0, 0.0)), ((0.8, 0.3), (1.0, 0.0))])
+def test_levenberg_marquardt_reaches_the_same_points(start, target):
+    grad, hvp = _double_well()
+    r = find_critical_point(grad, hvp, np.array(start), gtol=1e-12,
+                            method="levenberg-marquardt")
+    assert r.converged and np.allclose(r.x, target, atol=1e-11)
+    s = np.array([1.0, 2.0, 0.5, -1.0])
+    Q, grad, hvp, _ = _rotated_quartic(s, 4)
+    u_star = np.array([0.0, np.sqrt(2.0), -np.sqrt(0.5), 0.0])      # index 1
+    r = find_critical_point(grad, hvp, Q @ (u_star + 0.03), gtol=1e-12,
+                            method="levenberg-marquardt")
+    assert r.converged and np.allclose(Q.T @ r.x, u_star, atol=1e-9)
+    with pytest.raises(ValueError, match="method"):
+        find_critical_point(grad, hvp, np.zeros(4) + 0.1, method="bfgs")
+
+
 def test_descent_on_f_would_miss_the_saddle_but_newton_mr_does_not():
     # From a start on the unstable side, gradient descent on f leaves the saddle;
     # Newton-MR converges to it (it descends ‖∇f‖, not f).

@@ -18,6 +18,7 @@ from sparsesim.geometry import classify_critical_point, lanczos_extremes
 from sparsesim.report import judge
 from sparsesim.sim import mlp_saddles as ms
 
+CTX = SimpleNamespace(sweep_seed=1, seed=None)
 TINY = dict(width=3, depth=1, n_points=32, newton_iters=30, minres_iters=60,
             densities="0.5", planted="none")
 
@@ -144,10 +145,19 @@ def test_bad_input():
     with pytest.raises(ValueError, match="densities"):
         ms.parse_densities("0.5,0")
     with pytest.raises(ValueError, match="source"):
-        ms.run_cell(_p(source="other", seed=0), SimpleNamespace(sweep_seed=1, seed=None))
+        ms.run_cell(_p(source="other", seed=0), CTX)
     with pytest.raises(ValueError, match="planted"):
-        ms.run_cell(_p(source="trained", planted="x", seed=0), SimpleNamespace(sweep_seed=1, seed=None))
+        ms.run_cell(_p(source="trained", planted="x", seed=0), CTX)
     with pytest.raises(ValueError, match="width"):
-        ms.run_cell(_p(source="embedded", width=1, seed=0), SimpleNamespace(sweep_seed=1, seed=None))
+        ms.run_cell(_p(source="embedded", width=1, seed=0), CTX)
     assert not ms.valid_cell({"source": "embedded", "start_step": 5})
     assert ms.valid_cell({"source": "trained", "start_step": 5})
+
+
+def test_planted_oracle_masks_prune_the_negative_curvature():
+    # The oracle mask prunes, layer by layer, the weights carrying the most
+    # negative-eigenvector mass: at an embedded saddle it removes all of it.
+    for planted, col in (("oracle", "magnitude"), ("anti_oracle", "random")):
+        (row,) = ms.run_cell(_p(source="embedded", seed=0, planted=planted), CTX)
+        assert row["is_saddle"] and row[f"{col}_is_min"]
+        assert row[f"{col}_neg_mass_pruned"] > 0.99

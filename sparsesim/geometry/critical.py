@@ -239,9 +239,12 @@ def _levenberg_marquardt(G, Hv, x, g, gn2, history, gtol, max_iter, cg_maxiter, 
     mu = damping * float(Hg @ Hg) / max(gn2, 1e-300)
     n_iter = rejects = 0
     while n_iter < max_iter and np.sqrt(gn2) > gtol and rejects <= max_rejects:
-        xk, muk = x, mu
-        op = LinearOperator((d, d), matvec=lambda v: Hv(xk, Hv(xk, np.ravel(v))) + muk * np.ravel(v),
-                            dtype=np.float64)
+        xk = x
+        def normal(v, xk=xk, muk=mu):
+            v = np.ravel(v)
+            return Hv(xk, Hv(xk, v)) + muk * v
+
+        op = LinearOperator((d, d), matvec=normal, dtype=np.float64)
         step, _ = cg(op, -Hg, rtol=cg_rtol, maxiter=cg_maxiter)
         Hd = Hv(x, step)
         r = g + Hd

@@ -298,7 +298,10 @@ class MLPLandscape:
         return MaskedHessianOperator(matvec, int(idx.size), np.float64, np)
 
     def critical_point(self, theta0: Any, **kwargs: Any):
-        """Refine ``theta0`` to a critical point (:func:`sparsesim.geometry.find_critical_point`)."""
+        """Refine ``theta0`` to a critical point of any index.
+
+        By :func:`sparsesim.geometry.find_critical_point` (keywords passed on).
+        """
         return find_critical_point(self.grad, self.hvp, theta0, **kwargs)
 
     def length_scale(self, theta: Any) -> float:

@@ -98,4 +98,5 @@ def valid_cell(params: dict) -> bool:
 def run_cell(params: dict, ctx) -> list[dict]:
     """One ``(seed, start_step)`` cell -> one row per density (see the package notes)."""
     p = _cell(params)
-    return saddle_rows(p, ctx.sweep_seed, p["seed"], p["start_step"], parse_densities(p["densities"]))
+    return saddle_rows(p, ctx.sweep_seed, p["seed"], p["start_step"],
+                       parse_densities(p["densities"]))

@@ -9,7 +9,8 @@ from ...nn import data as nn_data
 from ...nn.critical import MLPLandscape
 from ...sparsity import keep_count
 
-__all__ = ["MASK_KINDS", "PLANTED", "SOURCES", "embedded_start", "landscape", "start_point", "layer_masks",
+__all__ = ["MASK_KINDS", "PLANTED", "SOURCES", "embedded_start", "landscape", "start_point",
+           "layer_masks",
            "restricted_summary", "analyse_point", "saddle_rows"]
 
 #: The two mask families judged at every saddle.
@@ -96,7 +97,7 @@ def start_point(land: MLPLandscape, p: dict, sweep_seed: int, seed: int,
 def layer_masks(land: MLPLandscape, theta: np.ndarray, density: float, kind: str,
                 rng: np.random.Generator | None = None,
                 score: np.ndarray | None = None) -> np.ndarray:
-    """Flat boolean keep-mask: per layer ``keep_count(density, fan_in·fan_out)`` weights, all biases.
+    """Flat boolean keep-mask: ``keep_count(density, fan_in·fan_out)`` weights a layer, all biases.
 
     ``kind="magnitude"`` keeps the largest ``|θ_i|`` of each layer (ties to the
     lower index, stable sort); ``"random"`` a uniform subset of the same size

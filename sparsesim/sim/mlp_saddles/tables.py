@@ -11,7 +11,7 @@ __all__ = ["tables", "mcnemar_one_sided", "claim_frame", "point_frame"]
 
 
 def mcnemar_one_sided(b: int, c: int) -> tuple[float, float]:
-    """Exact McNemar (sign) test on the discordant pairs: ``(P(X >= b), P(X >= c))``, X ~ Bin(b+c, ½).
+    """Exact one-sided McNemar (sign) tests: ``(P(X >= b), P(X >= c))``, ``X ~ Bin(b+c, ½)``.
 
     ``b``: pairs where only the first condition succeeded, ``c``: only the
     second.  No discordant pair gives ``(1.0, 1.0)``.
@@ -101,7 +101,8 @@ def tables(cells):
             note=("source = trained: Kaiming init of replicate `seed`, then `start_step` "
                   "full-batch heavy-ball steps; source = embedded: a minimum of the network one "
                   "unit narrower in its first hidden layer (L-BFGS) with a zero unit added (a "
-                  "symmetry-induced critical point, Fukumizu & Amari 2000). Both refined by Newton-MR on ½‖∇L‖² (MINRES steps, Armijo line "
+                  "symmetry-induced critical point, Fukumizu & Amari 2000). Both refined by "
+                  "Newton-MR on ½‖∇L‖² (MINRES steps, Armijo line "
                   "search), L = cross-entropy on the fixed examples + (weight_decay/2)‖θ‖², "
                   "tanh MLP, float64. Dense Hessian from Hessian-vector products, eigh. "
                   "Rule (sparsesim.geometry.classify_critical_point): τ = curvature_rtol·max|λ|; "
