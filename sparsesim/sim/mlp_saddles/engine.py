@@ -152,6 +152,11 @@ def analyse_point(land: MLPLandscape, theta0: np.ndarray, p: dict) -> dict:
     lz = lanczos_extremes(land.restricted_operator(x), k=1, tol=1e-10, maxiter=5000, seed=0,
                           allow_unconverged=True)
     scale = max(abs(lam_min), abs(lam_max))
+    # Where the remaining gradient lives: its share on near-zero curvature (|λ| <= τ).
+    # Close to 1 at a "gradient-flat" point (Frye et al. 2021), where Newton-type
+    # methods stall with ∇L ≠ 0 because ∇L lies in the near-null space of H.
+    gc = vecs.T @ land.grad(x)
+    flat = float((gc[np.abs(ev) <= tau] ** 2).sum() / max(float(gc @ gc), 1e-300))
     return {
         "x": x, "H": H, "eigenvalues": ev, "eigenvectors": vecs, "tau": tau,
         "row": {
@@ -169,6 +174,7 @@ def analyse_point(land: MLPLandscape, theta0: np.ndarray, p: dict) -> dict:
             "lambda_max": lam_max,
             "n_negative": int((ev < -tau).sum()),
             "tau": tau,
+            "grad_flat_fraction": flat,
             "lambda_min_lanczos": float(lz.lambda_min),
             "lambda_max_lanczos": float(lz.lambda_max),
             "lanczos_agree": bool(abs(lz.lambda_min - lam_min) <= 1e-6 * scale

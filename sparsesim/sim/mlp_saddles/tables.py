@@ -30,7 +30,8 @@ def mcnemar_one_sided(b: int, c: int) -> tuple[float, float]:
 def point_frame(cells):
     """One row per critical point (the density-independent columns)."""
     cols = ["source", "seed", "start_step", "classification", "grad_norm", "newton_step_ratio",
-            "lambda_min", "lambda_max", "n_negative", "neg_mass_on_biases", "loss",
+            "lambda_min", "lambda_max", "n_negative", "grad_flat_fraction",
+            "neg_mass_on_biases", "loss",
             "distance_moved", "newton_steps", "lanczos_agree"]
     return (cells.drop_duplicates(["source", "seed", "start_step"])[cols]
             .sort_values(["source", "seed", "start_step"]).reset_index(drop=True))
@@ -108,7 +109,9 @@ def tables(cells):
                   "Rule (sparsesim.geometry.classify_critical_point): τ = curvature_rtol·max|λ|; "
                   "critical when newton_step_ratio = ‖∇L‖ / (max(|λ_min|, τ)·ℓ) ≤ step_rtol "
                   "with ℓ = ‖θ‖/√dim; saddle when also λ_min < −τ. n_negative counts "
-                  "eigenvalues < −τ; neg_mass_on_biases: mean over the negative eigenvectors "
+                  "eigenvalues < −τ; grad_flat_fraction: share of ‖∇L‖² on eigenvectors with |λ| ≤ τ "
+                  "(near 1: a gradient-flat point, where ∇L ≠ 0 lies in H's near-null space "
+                  "and Newton-type methods stall; Frye et al. 2021); neg_mass_on_biases: mean over the negative eigenvectors "
                   "of their squared mass on bias coordinates (never pruned).")),
         TheoryTable.identities(
             "Exact checks at every critical point", ident, holds_col="holds",
