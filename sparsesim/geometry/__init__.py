@@ -75,6 +75,8 @@ array([[2. , 0. ],
 
 from __future__ import annotations
 
+from .critical import CLASSIFICATIONS, CriticalPoint, classify_critical_point, \
+    find_critical_point
 from .checks import DENSE_RTOL, MAX_DENSE_FALLBACK, MAX_LANCZOS_ITER, MAX_PROBES
 from .lanczos import LanczosNotConverged, MaskedHessianOperator, lanczos_extremes
 from .matrices import masked_hessian, projected_hessian, sylvester_inertia
@@ -82,6 +84,10 @@ from .slq import NegativeCountEstimate, estimate_negative_count
 from .spectrum import SpectrumSummary, is_local_min, restricted_spectrum, summarize_eigenvalues
 
 __all__ = [
+    "CLASSIFICATIONS",
+    "CriticalPoint",
+    "classify_critical_point",
+    "find_critical_point",
     "DENSE_RTOL",
     "MAX_DENSE_FALLBACK",
     "MAX_LANCZOS_ITER",

@@ -57,6 +57,7 @@ REGISTRY: dict[str, str] = {
     "lottery_mnist1d": "sparsesim.sim.lottery",
     "lottery_teacher": "sparsesim.sim.lottery",
     "masked_hessian_saddles": "sparsesim.sim.saddles",
+    "mlp_saddles": "sparsesim.sim.mlp_saddles",
     "phase_transition": "sparsesim.sim.phase_transition",
     "rewinding_geometry": "sparsesim.sim.rewinding",
     "support_recovery": "sparsesim.sim.support_recovery",
