@@ -274,9 +274,7 @@ def classify_critical_point(grad_norm: float, lambda_min: float, lambda_max: flo
                             step_rtol: float = 1e-3) -> str:
     """``"saddle"``, ``"minimum"`` or ``"not critical"``.
 
-    The rule
-    --------
-    Let ``τ = curvature_rtol · max(|λ_max|, |λ_min|)`` (the curvature below
+    **The rule.** Let ``τ = curvature_rtol · max(|λ_max|, |λ_min|)`` (the curvature below
     which an eigenvalue counts as zero, relative to the spectrum's scale) and
     ``κ = max(|λ_min|, τ)`` (the smallest curvature the point is judged by).
 
