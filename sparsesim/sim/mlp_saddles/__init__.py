@@ -40,7 +40,7 @@ the Hessian there says nothing about the saddle ``w*``.  SNIP and GraSP scores
 vanish with the gradient and are not defined at a critical point, so they are
 not judged here.
 
-The claim (pre-registered by the fixed ``densities`` of ``sims/mlp_saddles.toml``)
+The claim (pre-registered by the fixed ``densities`` of ``sparsesim/sims/mlp_saddles.toml``)
 -------------------------------------------------------------------------------
 Magnitude masks turn saddles into minima more often than random masks of the
 same layerwise density: per density, the saddles are the pairs, and the exact

@@ -122,7 +122,7 @@ def tables(cells):
             "Claim: magnitude masks turn saddles into minima more often than random masks",
             claim_frame(cells), kind_col="kind",
             test="exact one-sided McNemar (sign) test on the discordant saddles",
-            note=("Pre-registered in sims/mlp_saddles.toml (the fixed `densities`): at each "
+            note=("Pre-registered in sparsesim/sims/mlp_saddles.toml (the fixed `densities`): at each "
                   "saddle w*, the Hessian restricted to the kept coordinates, H(w*)[S, S], with "
                   "the pruned coordinates held at their values in w* (not zeroed). The saddle "
                   "becomes a local minimum of the confined landscape when λ_min(H[S,S]) ≥ −τ "
