@@ -330,6 +330,8 @@ CELL = {"algorithms": "l1,niht", "nonzeros": "sign", "d": 100, "delta": 0.5, "rh
     ("step", 0.0, ValueError), ("step", -1.0, ValueError), ("trials", 0, ValueError),
     ("algorithms", "l1,lasso", ValueError), ("nonzeros", "laplace", ValueError),
     ("d", 1, ValueError), ("max_iter", 0, ValueError), ("rho_window", -0.1, ValueError),
+    ("rho_window", 0.07, ValueError), ("refine_passes", -1, ValueError),
+    ("refine_points", -2, ValueError), ("refine_trials", -1, ValueError),
 ])
 def test_bad_cell_names_argument(key, value, exc):
     with pytest.raises(exc, match=key):
@@ -358,11 +360,12 @@ def test_bad_solver_input_names_argument():
         pt.solve("omp", A, y, 2)
 
 
-def test_valid_cell_drops_only_empty_and_windowed_cells():
+def test_valid_cell_drops_only_empty_cells_never_by_distance_to_the_theory():
     assert pt.valid_cell(CELL)
     assert not pt.valid_cell(dict(CELL, rho=0.005))              # k = 0
-    assert not pt.valid_cell(dict(CELL, rho=0.7, rho_window=0.1))
-    assert pt.valid_cell(dict(CELL, rho=0.4, rho_window=0.1))
+    assert pt.valid_cell(dict(CELL, rho=0.9))                    # far above rho_W(0.5)
+    with pytest.raises(ValueError, match="refine_pass"):
+        pt.valid_cell(dict(CELL, refine_pass=2, refine_passes=1))
 
 
 def test_run_cell_rows():
@@ -435,7 +438,19 @@ def test_quick_config_loads():
     assert {c["d"] for c in cfg.cells} == {100}
     assert {c["algorithms"] for c in cfg.cells} == {"l1", "iht,niht,htp,thresh"}
     full = load_config("phase_transition")
-    assert {c["d"] for c in full.cells} == {400}
+    assert {c["d"] for c in full.cells if c["algorithms"] == "l1"} == {100, 200, 400, 800}
+    # the declared grid is absolute: the same rho values at every delta, whatever rho_W is
+    for alg in ("l1", "iht,niht,htp,thresh"):
+        grids = {}
+        for c in full.cells:
+            if c["algorithms"] == alg and c["d"] == 400 and c["nonzeros"] == "sign":
+                grids.setdefault(c["delta"], set()).add(c["rho"])
+        union = set().union(*grids.values())
+        assert len(grids) == 9
+        for delta, g in grids.items():      # all of it, less the points with k = 0
+            assert g == {r for r in union if pt.sizes(400, delta, r)[1] >= 1}
+        assert min(grids[0.5]) <= 0.1 and max(grids[0.5]) >= 0.78
+    assert all(c["refine_pass"] == 0 and c["refine_passes"] == 2 for c in full.cells)
 
 
 def test_figure_is_built_without_pyplot(tmp_path):

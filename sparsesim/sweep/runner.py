@@ -192,6 +192,44 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     return frame[[c for c in front if c in frame.columns] + middle + tail]
 
 
+#: Most passes a sweep runs (the grid, then the cells ``refine`` adds).
+_MAX_PASSES = 50
+
+
+def _run_pending(config, pending, backend, executor, executor_name, journal, done, bar, keys):
+    try:
+        for result in executor.run(make_tasks(config, pending, backend), bar.status):
+            for key, params, rows in result:
+                if key in done:  # a retried task may deliver a cell twice
+                    continue
+                rows = [{**row, "executor": executor_name} for row in rows]
+                journal.append(key, params, rows)
+                done[key] = {"key": key, "params": params, "rows": rows}
+                bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
+    except KeyboardInterrupt:
+        bar.note(f"interrupted: {sum(k in done for k in keys)} of {len(keys)} cells are in "
+                 f"{journal.path}; run the same command again to resume")
+        raise
+
+
+def _refined(config, new_cells, neutral, known) -> list[tuple[str, dict]]:
+    """The cells ``refine`` returned that the sweep does not hold yet, with their keys
+    (complete parameter sets of the simulation, each passing ``valid_cell``)."""
+    sim = config.simulation
+    out = []
+    for c in new_cells:
+        if not isinstance(c, dict) or set(c) != set(sim.params):
+            raise ValueError(f"{config.name}: refine must return complete parameter dicts "
+                             f"(keys {sorted(sim.params)}); got {c!r}")
+        if sim.valid_cell is not None and not sim.valid_cell(c):
+            raise ValueError(f"{config.name}: refine returned an invalid cell {c!r}")
+        key = cell_key(cell_identity(c, neutral), config.seed)
+        if key not in known:
+            known.add(key)
+            out.append((key, dict(c)))
+    return out
+
+
 def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
               executor: Any = None, show_progress: bool = True, stream=None) -> pd.DataFrame:
     """Run (or resume) every cell of ``config`` and write ``out/cells.csv``.
@@ -237,29 +275,37 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
     neutral = dict(config.simulation.neutral_defaults) or None
-    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in config.cells]
-    pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
+    cells = list(config.cells)
+    keys = [cell_key(cell_identity(c, neutral), config.seed) for c in cells]
     stream = stream or sys.stderr
-    bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
-                   stream=stream, enabled=show_progress)
-    if pending and len(pending) < len(keys):
-        bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
+    refine = config.simulation.refine
+    extra: list = []
     try:
-        for result in executor.run(make_tasks(config, pending, backend), bar.status):
-            for key, params, rows in result:
-                if key in done:  # a retried task may deliver a cell twice
-                    continue
-                rows = [{**row, "executor": executor_name} for row in rows]
-                journal.append(key, params, rows)
-                done[key] = {"key": key, "params": params, "rows": rows}
-                bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
-    except KeyboardInterrupt:
-        bar.note(f"interrupted: {sum(k in done for k in keys)} of {len(keys)} cells are in "
-                 f"{journal.path}; run the same command again to resume")
-        raise
+        for n_pass in range(_MAX_PASSES):
+            pending = [(k, c) for k, c in zip(keys, cells) if k not in done]
+            label = f"sparsesim run {config.name}" + (f" (pass {n_pass})" if n_pass else "")
+            bar = Progress(len(keys), len(keys) - len(pending), label=label, stream=stream,
+                           enabled=show_progress)
+            if n_pass:
+                bar.note(f"refine added {len(extra)} cells ({len(pending)} to run)")
+            elif pending and len(pending) < len(keys):
+                bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already "
+                         "in the journal")
+            _run_pending(config, pending, backend, executor, executor_name, journal, done, bar,
+                         keys)
+            bar.finish()
+            if refine is None:
+                break
+            extra = _refined(config, refine(rows_frame(config, done, keys, executor_name)),
+                             neutral, set(keys))
+            if not extra:
+                break
+            cells += [c for _, c in extra]
+            keys += [k for k, _ in extra]
+        else:
+            raise RuntimeError(f"{config.name}: refine still adds cells after {_MAX_PASSES} passes")
     finally:
         executor.close()
-    bar.finish()
     frame = rows_frame(config, done, keys, executor_name)
     tmp = out / "cells.csv.tmp"
     frame.to_csv(tmp, index=False)
