@@ -117,6 +117,18 @@ def _tables_with_theory_scaled(family: str, name: str, cells, factor: float) -> 
         return _count(sim.tables(cells))
 
 
+def phase_transition(cells, factor=1.0):
+    """(tested, rejected) of the phase-transition tables with rho_W(delta) times
+    ``factor``, patched where every table and band reads it (the theory module)."""
+    from sparsesim.sim import phase_transition as sim
+    with pytest.MonkeyPatch.context() as mp:
+        if factor != 1.0:
+            real = theory.l1_phase_transition
+            mp.setattr(theory, "l1_phase_transition",
+                       lambda delta, *, signed=True: real(delta, signed=signed) * factor)
+        return _count(sim.tables(cells))
+
+
 def best_k_term(cells, factor=1.0):
     return _tables_with_theory_scaled("best_k_term", "expected_relative_error", cells, factor)
 
@@ -226,6 +238,16 @@ def test_exact_set_rows_flip_both_ways_at_the_default_budget():
     for factor in (1.03, 0.97):
         tested, rejected = support_recovery_by_table(cells, factor=factor)["P(Ŝ = S)"]
         assert rejected >= tested // 3, (factor, tested, rejected)
+
+
+@pytest.mark.parametrize("factor, least", [(1.05, 5), (0.95, 3)])
+def test_rho_w_error_is_rejected_on_the_committed_l1_cells(factor, least):
+    # d = 400, 25 problems per cell: the per-d rows test against the finite-d band,
+    # which reaches further above rho_W than below it, so they are blunter downwards.
+    cells = _cells("phase_transition")
+    tested, rejected = phase_transition(cells)
+    assert tested == 9 and rejected == 0
+    assert phase_transition(cells, factor=factor)[1] >= least
 
 
 def test_best_k_term_error_times_1_02_is_rejected():

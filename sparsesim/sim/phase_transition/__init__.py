@@ -27,12 +27,14 @@ from .engine import ALGORITHMS, NONZEROS, SUCCESS_TOL, SolveResult, basis_pursui
     check_sizes, draw_problems, htp, iht, niht, one_shot_thresholding, relative_error, solve
 from .figures import figures, phase_diagram
 from .refine import crossing_bracket, refine
-from .tables import fit_transition, tables, transitions
+from .tables import bootstrap_transition, extrapolations, firth_batch, fit_transition, \
+    tables, transitions
 
 __all__ = [
     "PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "LINF_TOL", "cell_trials", "valid_cell", "run_cell", "check_cell",
     "parse_algorithms", "sizes", "refine", "crossing_bracket",
     "ALGORITHMS", "NONZEROS", "SUCCESS_TOL", "SolveResult", "draw_problems", "relative_error",
     "check_sizes", "iht", "niht", "htp", "one_shot_thresholding", "basis_pursuit", "solve",
-    "tables", "figures", "phase_diagram", "fit_transition", "transitions",
+    "tables", "figures", "phase_diagram", "fit_transition", "transitions", "firth_batch",
+    "bootstrap_transition", "extrapolations",
 ]
