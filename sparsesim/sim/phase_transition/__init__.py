@@ -26,6 +26,7 @@ from .cells import DEFAULTS, LINF_TOL, NEUTRAL_DEFAULTS, PARAMS, cell_trials, ch
 from .engine import ALGORITHMS, NONZEROS, SUCCESS_TOL, SolveResult, basis_pursuit, \
     check_sizes, draw_problems, htp, iht, niht, one_shot_thresholding, relative_error, solve
 from .figures import figures, phase_diagram
+from .pdhg import basis_pursuit_pdhg, pdhg_reference
 from .refine import crossing_bracket, refine
 from .tables import bootstrap_transition, extrapolations, firth_batch, fit_transition, \
     tables, transitions
@@ -35,6 +36,6 @@ __all__ = [
     "parse_algorithms", "sizes", "refine", "crossing_bracket",
     "ALGORITHMS", "NONZEROS", "SUCCESS_TOL", "SolveResult", "draw_problems", "relative_error",
     "check_sizes", "iht", "niht", "htp", "one_shot_thresholding", "basis_pursuit", "solve",
-    "tables", "figures", "phase_diagram", "fit_transition", "transitions", "firth_batch",
+    "basis_pursuit_pdhg", "pdhg_reference", "tables", "figures", "phase_diagram", "fit_transition", "transitions", "firth_batch",
     "bootstrap_transition", "extrapolations",
 ]
