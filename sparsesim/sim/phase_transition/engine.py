@@ -52,7 +52,6 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +61,8 @@ from ...backend import BACKENDS, get_namespace, make_rng, namespace_of, resolve_
     seed_sequence, to_numpy
 from ...sparsity import best_k_term
 from ...backend import child_seed
+from .pdhg import basis_pursuit_pdhg
+from .result import SolveResult
 
 __all__ = [
     "ALGORITHMS",
@@ -94,14 +95,6 @@ _DIVERGED = 1e6           # relative residual beyond which a run has diverged
 _NIHT_C = 0.01
 _NIHT_KAPPA = 2.0
 _NIHT_MAX_SHRINK = 30
-
-
-@dataclass
-class SolveResult:
-    """Estimates of one batch: ``x`` (T, d) and the iterations each problem ran."""
-
-    x: Any
-    iterations: Any
 
 
 def check_sizes(d: Any, m: Any, k: Any) -> tuple[int, int, int]:
@@ -441,8 +434,6 @@ def solve(algorithm: str, A: Any, y: Any, k: int, *, step: float = 0.65,
     if algorithm == "l1":
         return basis_pursuit(A, y)
     if algorithm == "l1_pdhg":
-        from .pdhg import basis_pursuit_pdhg  # noqa: PLC0415 - pdhg imports SolveResult
-
         return basis_pursuit_pdhg(A, y)
     if algorithm == "iht":
         return iht(A, y, k, step=step, max_iter=max_iter)

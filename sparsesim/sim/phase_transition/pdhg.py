@@ -49,6 +49,7 @@ import numpy as np
 
 from ..._validation import check_array, check_int, check_real
 from ...backend import namespace_of, to_numpy
+from .result import SolveResult
 
 __all__ = ["basis_pursuit_pdhg", "pdhg_reference", "PRIMAL_WEIGHT", "CHECK_EVERY"]
 
@@ -157,8 +158,6 @@ def basis_pursuit_pdhg(A: Any, y: Any, *, max_iter: int = 20000, tol: float = 1e
     TypeError, ValueError
         Arrays of the wrong shape or kind, or an argument out of range.
     """
-    from .engine import SolveResult  # noqa: PLC0415 - engine imports this module's peer
-
     _check(A, y, max_iter, tol, polish_rel)
     omega = check_real("omega", omega, low=0.0, low_open=True)
     if not isinstance(polish, bool):
