@@ -396,6 +396,7 @@ def tables(cells) -> list:
                 "d values": ext.ds.to_numpy(), "problems": ext.problems.to_numpy(),
                 "check": "ρ_∞ = ρ_W(δ)", "estimate": ext.rho_inf.to_numpy(),
                 "SE": ext.se.to_numpy(), "theory": rw, "z": zx,
+                "error seen at 80 % power (%)": 100.0 * 2.8 * ext.se.to_numpy() / rw,
                 "c (of c/d)": ext.c.to_numpy(), "χ² (c/d)": ext.chi2_inv_d.to_numpy(),
                 "dof": ext.dof.to_numpy(), "ρ_∞ (c/√d)": ext.rho_inf_sqrt.to_numpy(),
                 "χ² (c/√d)": ext.chi2_inv_sqrt_d.to_numpy(),
@@ -416,7 +417,10 @@ def tables(cells) -> list:
                       "= O(1) measurements, ALMT 2014 Prop. 4.5: O(1/d) in δ and ρ), weighted "
                       "least squares on the bootstrap SEs, the SE of ρ_∞ scaled by √(χ²/dof) "
                       "when that exceeds 1; ρ_∞ under c/√d and both χ² beside it, so the data "
-                      "speak to the form. Test: (ρ_∞ − ρ_W)/SE, two-sided normal. Width: the "
+                      "speak to the form. Test: (ρ_∞ − ρ_W)/SE, two-sided normal; 'error seen "
+                      "at 80 % power' is 2.8 SE as a percentage of ρ_W (the relative error in "
+                      "ρ_W these data detect four times in five at α = 0.05, before Holm). "
+                      "Width: the "
                       "logistic scale 1/|slope| in ρ at each d (bootstrap SE), log w = a + β "
                       "log d by weighted least squares; the claim β = −1/2 (the statistical "
                       "dimension's spread is O(√d) measurements) is tested the same way. No "
