@@ -482,6 +482,19 @@ def test_refine_brackets_the_crossing_and_stops():
     assert (cells[cells.refine_pass > 0].n_trials == 200).all()
 
 
+def test_refine_takes_the_union_over_a_cells_algorithms():
+    # a greedy column: niht crosses 50 % between k = 20 and 30, iht between 10 and 20
+    base = dict(pt.DEFAULTS, algorithms="iht,niht", nonzeros="sign", d=200, delta=0.5,
+                trials=20, refine_passes=1, refine_points=3)
+    rates = {"iht": {10: 20, 20: 0, 30: 0, 40: 0}, "niht": {10: 20, 20: 20, 30: 0, 40: 0}}
+    rows = pd.DataFrame([dict(base, rho=k / 100, algorithm=a, m=100, k=k, n_trials=20,
+                              successes=s) for a, r in rates.items() for k, s in r.items()])
+    new = pt.refine(rows)
+    assert sorted(round(c["rho"] * 100) for c in new) == [12, 15, 18, 22, 25, 28]
+    assert all(c["refine_pass"] == 1 and c["algorithms"] == "iht,niht" for c in new)
+    assert pt.refine(rows.assign(refine_passes=0)) == []     # no rule declared: no pass
+
+
 def test_refine_reads_the_rows_never_the_theory(monkeypatch):
     def boom(*_a, **_k):
         raise AssertionError("the grid must not read rho_W")
