@@ -11,6 +11,12 @@ Setting
 so ``P(S_hat = S) = q^k (1 - q)^(d - k)``, ``|S_hat| ~ Binomial(d, q)``,
 ``|S_hat & S| ~ Binomial(k, q)`` and ``|S_hat - S| ~ Binomial(d - k, q)``.
 
+One kernel, ``_survival_pair``, gives ``(log s, log(1 - s))`` for every
+survival probability of the model -- ``q``, the planted ``p_on`` and the
+group ``chi2_g`` tail -- and every closed form below reads it there, so an
+error in ``q`` reaches every law and table that uses ``q`` (the planted-error
+tests patch this one function).
+
 Numerics
 --------
 Every probability that can underflow is computed as a logarithm and only
