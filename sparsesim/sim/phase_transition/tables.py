@@ -277,8 +277,8 @@ def _wls(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> dict:
     cov = np.linalg.inv(info)
     beta = cov @ (X.T @ (w * y))
     resid = y - X @ beta
-    chi2 = float(np.sum(w * resid ** 2))
     dof = len(x) - 2
+    chi2 = float(np.sum(w * resid ** 2)) if dof > 0 else math.nan   # no residual to judge
     if dof > 0 and chi2 / dof > 1.0:
         cov = cov * (chi2 / dof)
     return {"a": float(beta[0]), "b": float(beta[1]), "se_a": math.sqrt(cov[0, 0]),
