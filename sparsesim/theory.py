@@ -11,6 +11,12 @@ Setting
 so ``P(S_hat = S) = q^k (1 - q)^(d - k)``, ``|S_hat| ~ Binomial(d, q)``,
 ``|S_hat & S| ~ Binomial(k, q)`` and ``|S_hat - S| ~ Binomial(d - k, q)``.
 
+One kernel, ``_survival_pair``, gives ``(log s, log(1 - s))`` for every
+survival probability of the model -- ``q``, the planted ``p_on`` and the
+group ``chi2_g`` tail -- and every closed form below reads it there, so an
+error in ``q`` reaches every law and table that uses ``q`` (the planted-error
+tests patch this one function).
+
 Numerics
 --------
 Every probability that can underflow is computed as a logarithm and only
@@ -195,6 +201,39 @@ def _log_q_pair(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return log_q, log_1mq
 
 
+def _survival_pair(a: np.ndarray, *, m: np.ndarray | None = None, g: np.ndarray | None = None,
+                   diff: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(log s, log(1 - s))``: the one survival kernel of the support-recovery laws.
+
+    ``s`` is the probability that one unit survives the normalised threshold
+    ``a = t / sigma`` (float64 arrays, already checked):
+
+    * a single pure-noise weight (``m`` and ``g`` not given): ``s = q =
+      erfc(a / sqrt 2)``;
+    * a planted weight of magnitude ``m = mu / sigma``: ``s = p_on = P(|m + z| >
+      a)`` (``diff = (mu - t) / sigma`` where ``m`` or ``a`` overflow);
+    * a group of ``g`` pure-noise weights, ``a`` on the group norm: ``s =
+      chi2_g.sf(a^2)``.
+
+    Every closed form of the thresholding model (:func:`tail_prob`,
+    :func:`support_recovery_prob`, the Binomial laws of ``|S_hat|``, TP and FP,
+    :func:`false_alarm_prob`, the planted and group analogues, the planted
+    top-k integral) reads ``s`` here and nowhere else, so an error in ``q``
+    reaches every table that uses it (the planted-error tests patch this
+    function).
+    """
+    if m is not None and g is not None:
+        raise ValueError("a planted group survival probability is not modelled (give m or g)")
+    if g is not None:
+        with np.errstate(over="ignore", under="ignore"):
+            log_cdf, log_sf = _log_gamma_pq(0.5 * np.asarray(g, np.float64), 0.5 * a * a)
+        return log_sf, log_cdf
+    if m is not None:
+        log_s = _log_planted_tail(m, a, diff)
+        return log_s, _log1mexp(log_s)
+    return _log_q_pair(a)
+
+
 def _count_log_1mq(count: np.ndarray, log_q: np.ndarray,
                    log_1mq: np.ndarray) -> np.ndarray:
     """``count * log(1 - q)``.
@@ -253,7 +292,7 @@ def tail_prob(t: Any, sigma: Any = 1.0, *, log: bool = False) -> Any:
     t = check_real_array("t", t, low=0.0)
     sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     t, sigma = _broadcast(t=t, sigma=sigma)
-    log_q, _ = _log_q_pair(_ratio(t, sigma))
+    log_q, _ = _survival_pair(_ratio(t, sigma))
     return _finish(log_q, log)
 
 
@@ -301,7 +340,7 @@ def selection_prob(a: Any, *, log: bool = False) -> Any:
     """
     log = check_bool("log", log)
     a = check_real_array("a", a, low=0.0)
-    log_q, _ = _log_q_pair(a)
+    log_q, _ = _survival_pair(a)
     return _finish(log_q, log)
 
 
@@ -567,17 +606,15 @@ def support_recovery_prob(d: Any, k: Any, t: Any, sigma: Any = 1.0, *,
     """
     log = check_bool("log", log)
     d, k, t, sigma = _dkt(d, k, t, sigma)
-    log_q, log_1mq = _log_q_pair(_ratio(t, sigma))
+    log_q, log_1mq = _survival_pair(_ratio(t, sigma))
     value = _times(k, log_q) + _count_log_1mq(d - k, log_q, log_1mq)
     return _finish(value, log)
 
 
 def _law(j, n, t, sigma, log):
-    a = _ratio(t, sigma)
-    log_q, log_1mq = _log_q_pair(a)
-    x = a * _SQRT1_2
+    log_q, log_1mq = _survival_pair(_ratio(t, sigma))
     with np.errstate(under="ignore"):
-        value = binom_logpmf_unchecked(j, n, log_q, log_1mq, special.erfc(x), special.erf(x))
+        value = binom_logpmf_unchecked(j, n, log_q, log_1mq, np.exp(log_q), np.exp(log_1mq))
     return _finish(value, log)
 
 
@@ -888,7 +925,7 @@ def false_alarm_prob(d: Any, t: Any, sigma: Any = 1.0) -> Any:
     t = check_real_array("t", t, low=0.0)
     sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     d, t, sigma = _broadcast(d=d, t=t, sigma=sigma)
-    log_q, log_1mq = _log_q_pair(_ratio(t, sigma))
+    log_q, log_1mq = _survival_pair(_ratio(t, sigma))
     with np.errstate(under="ignore"):
         return _out(-np.expm1(_count_log_1mq(d.astype(np.float64), log_q, log_1mq)))
 
@@ -1154,9 +1191,8 @@ def _log_gamma_pq(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _group_logs(g: np.ndarray, tau: np.ndarray, sigma: np.ndarray):
-    z = _ratio(tau, sigma)
-    with np.errstate(over="ignore", under="ignore"):
-        return _log_gamma_pq(0.5 * g.astype(np.float64), 0.5 * z * z)
+    log_sf, log_cdf = _survival_pair(_ratio(tau, sigma), g=g)
+    return log_cdf, log_sf
 
 
 def group_tail_prob(g: Any, tau: Any, sigma: Any = 1.0, *, log: bool = False) -> Any:
@@ -1385,13 +1421,14 @@ def planted_tail_prob(mu: Any, t: Any, sigma: Any = 1.0, *, log: bool = False) -
     t = check_real_array("t", t, low=0.0)
     sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
     mu, t, sigma = _broadcast(mu=mu, t=t, sigma=sigma)
-    return _finish(_log_planted_tail(_ratio(mu, sigma), _ratio(t, sigma),
-                                     _ratio(mu - t, sigma)), log)
+    return _finish(_survival_pair(_ratio(t, sigma), m=_ratio(mu, sigma),
+                                  diff=_ratio(mu - t, sigma))[0], log)
 
 
 def _planted_log_prob(d, k, m, a, diff=None):
-    log_q, log_1mq = _log_q_pair(a)
-    return _times(k, _log_planted_tail(m, a, diff)) + _count_log_1mq(d - k, log_q, log_1mq)
+    log_q, log_1mq = _survival_pair(a)
+    log_on, _ = _survival_pair(a, m=m, diff=diff)
+    return _times(k, log_on) + _count_log_1mq(d - k, log_q, log_1mq)
 
 
 def planted_recovery_prob(d: Any, k: Any, mu: Any, t: Any, sigma: Any = 1.0, *,
@@ -1522,9 +1559,9 @@ def _planted_topk_log(d: float, k: float, m: float) -> float:
 
     def log_integrand(u):
         u = np.asarray(u, dtype=np.float64)
-        log_f_cdf = _log_q_pair(u)[1]                 # log P(|z| <= u)
+        log_f_cdf = _survival_pair(u)[1]              # log P(|z| <= u)
         with np.errstate(invalid="ignore"):
-            value = (k * _log_planted_tail(m, u) + math.log(n_off)
+            value = (k * _survival_pair(u, m=np.float64(m))[0] + math.log(n_off)
                      + _times(np.float64(n_off - 1), log_f_cdf)
                      + _LOG_SQRT_2_OVER_PI - 0.5 * u * u)
         return value
@@ -1569,8 +1606,9 @@ def _planted_topk_log(d: float, k: float, m: float) -> float:
     # The log integrand is a sum of terms as large as k |log p_on| and
     # (d-k) |log F|; its rounding noise bounds the attainable relative accuracy.
     with np.errstate(divide="ignore"):
-        size = (k * abs(float(_log_planted_tail(m, u_star)))
-                + (n_off - 1) * abs(float(_log_q_pair(u_star)[1])) + 0.5 * u_star * u_star)
+        size = (k * abs(float(_survival_pair(np.float64(u_star), m=np.float64(m))[0]))
+                + (n_off - 1) * abs(float(_survival_pair(np.float64(u_star))[1]))
+                + 0.5 * u_star * u_star)
     tol = max(1e-12, 64.0 * np.finfo(float).eps * size)
     out = integrate.quad(scaled, 0.0, upper, points=points, limit=1000,
                          epsabs=0.0, epsrel=tol, full_output=1)

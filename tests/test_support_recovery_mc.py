@@ -537,3 +537,37 @@ def test_histogram_codec_lives_below_the_simulation_with_the_simulators_cap():
     assert _codec.hist_from_str("", _codec.MAX_LENGTH - 2 ** 31).size == 1
     with pytest.raises(ValueError, match="length"):
         _codec.hist_from_str("", _codec.MAX_LENGTH + 1)
+
+
+def test_default_sweep_tests_exact_set_rows_up_to_d_10000():
+    # The default (GPU) sweep runs enough trials that the exact-set rows P(Ŝ = S) are
+    # tested directly where they have power: expected hits >= MIN_EXPECTED from the
+    # closed form.  Falsified by a TOML whose weight budget leaves the large-d rows
+    # descriptive (2^23 weights per cell: 35 of 160 rows, none with d >= 1024).
+    from sparsesim.sim.support_recovery import expected_hits
+    from sparsesim.sim.support_recovery.tables import MIN_EXPECTED
+    from sparsesim.sweep.config import load_config
+
+    exact = [c for c in load_config("support_recovery").cells if c["kind"] == "exact"]
+    tested = [c for c in exact if expected_hits(c) >= MIN_EXPECTED]
+    assert len(exact) == 160 and len(tested) >= 70
+    big = sorted({(c["d"], c["k"]) for c in tested if c["d"] >= 1024})
+    assert len([c for c in tested if c["d"] >= 1024]) >= 8
+    assert big == [(1024, 1), (10000, 1)]
+    # the same cells at the old budget: far fewer rows with power
+    old = [dict(c, trials=10 ** 6, max_samples=2 ** 23) for c in exact]
+    assert sum(expected_hits(c) >= MIN_EXPECTED for c in old) == 35
+
+
+def test_expected_hits_matches_a_run_cell():
+    # expected_hits is the theory times the trials run_cell runs: a quick cell's hits
+    # sit within 5 standard deviations of it (false alarm < 1e-6 at this fixed seed).
+    from sparsesim.sim.support_recovery import cell_trials, expected_hits
+    params = dict(DEFAULTS, kind="exact", d=16, k=2, trials=20000, max_samples=2 ** 18,
+                  t_rule="optimal", t_scale=1.0)
+    ctx = SimpleNamespace(seed=np.random.SeedSequence([2026, 5]), sweep_seed=2026,
+                          backend="numpy", progress=lambda s: None)
+    row = run_cell(params, ctx)
+    assert row["n_trials"] == cell_trials(params) == 16384
+    e = expected_hits(params)
+    assert abs(row["hits"] - e) <= 5 * math.sqrt(e)

@@ -63,8 +63,8 @@ REGISTRY: dict[str, str] = {
     "support_recovery": "sparsesim.sim.support_recovery",
 }
 
-_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "tables", "figures", "caps",
-          "check_claims")
+_HOOKS = ("valid_cell", "run_cell", "run_cells", "batch_key", "refine", "tables", "figures",
+          "caps", "check_claims")
 
 
 class Invalid:
@@ -140,7 +140,13 @@ class Simulation:
         ``run_cells(params_list, ctxs) -> list`` (one result per cell); cells
         are grouped by ``batch_key(params)`` when both are given.
     batch_key : callable, optional
-    tables : callable, optional
+    refine : callable, optional
+        ``refine(cells: DataFrame) -> list[dict]``: cells to add once every cell
+        so far has run, chosen from their rows (e.g. a finer grid where a
+        measured curve crosses a level).  The sweep runs them, journals them
+        like any cell (keyed and seeded by their parameters) and asks again
+        until nothing new comes back, so a resumed run repeats the passes
+        from its journal.  It must be a function of the rows alone.
         ``tables(cells: DataFrame) -> list[TheoryTable]``.
     figures : callable, optional
         ``figures(cells, outdir) -> list[Path]``.
@@ -172,6 +178,7 @@ class Simulation:
     run_cell: Callable[..., Any] | None = None
     run_cells: Callable[..., Any] | None = None
     batch_key: Callable[[dict], Any] | None = None
+    refine: Callable[..., Any] | None = None
     tables: Callable[..., Any] | None = None
     figures: Callable[..., Any] | None = None
     caps: Callable[[dict], dict] | None = None

@@ -260,6 +260,76 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     return frame[[c for c in front if c in frame.columns] + middle + tail]
 
 
+#: Most passes a sweep runs (the grid, then the cells ``refine`` adds).
+_MAX_PASSES = 50
+
+
+def _run_pending(config, pending, backend, executor, executor_name, journal, done, bar, keys,
+                 rounds):
+    """Run the pending cells of one pass; journal cells, and the rounds of IMP runs."""
+    tasks = make_tasks(config, pending, backend)
+    task_index = {t.round_key: i for i, t in enumerate(tasks)}
+    for stale in rounds.tasks():
+        if stale not in task_index:     # a finished task, or one of a grid that changed
+            rounds.discard(stale)
+    journals_rounds = "on_round" in inspect.signature(executor.run).parameters
+    resumed = 0
+    for i, t in enumerate(tasks):
+        state = rounds.load(t.round_key, t.keys)
+        if state is not None:
+            tasks[i] = t = replace(t, rounds=state)
+            resumed += 1
+            total = state.metas[-1].get("total") if state.metas else None
+            bar.round_done(i, len(tasks), state.done - 1, total, restored=True)
+    if resumed:
+        bar.note(f"resuming: {resumed} unfinished task(s) continue after their last "
+                 f"journaled round (in {rounds.folder})")
+
+    def on_round(i: int, task: Task, record: RoundRecord) -> None:
+        rounds.write(task.round_key, task.keys, record)
+        bar.round_done(i, len(tasks), record.index, record.meta.get("total"),
+                       seconds=record.meta.get("elapsed_s"))
+
+    run_args = {"on_round": on_round} if journals_rounds else {}
+    try:
+        for result in executor.run(tasks, bar.status, **run_args):
+            for key, params, rows in result:
+                if key in done:  # a retried task may deliver a cell twice
+                    continue
+                rows = [{**row, "executor": executor_name} for row in rows]
+                journal.append(key, params, rows)
+                done[key] = {"key": key, "params": params, "rows": rows}
+                bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
+            if result:      # the task's cells are journaled: its rounds are not needed
+                task_key = round_key([key for key, _, _ in result])
+                rounds.discard(task_key)
+                if task_key in task_index:
+                    bar.task_done(task_index[task_key])
+    except KeyboardInterrupt:
+        bar.note(f"interrupted: {sum(k in done for k in keys)} of {len(keys)} cells are in "
+                 f"{journal.path} (and the finished rounds of unfinished IMP runs in "
+                 f"{rounds.folder}); run the same command again to resume")
+        raise
+
+
+def _refined(config, new_cells, neutral, known) -> list[tuple[str, dict]]:
+    """The cells ``refine`` returned that the sweep does not hold yet, with their keys
+    (complete parameter sets of the simulation, each passing ``valid_cell``)."""
+    sim = config.simulation
+    out = []
+    for c in new_cells:
+        if not isinstance(c, dict) or set(c) != set(sim.params):
+            raise ValueError(f"{config.name}: refine must return complete parameter dicts "
+                             f"(keys {sorted(sim.params)}); got {c!r}")
+        if sim.valid_cell is not None and not sim.valid_cell(c):
+            raise ValueError(f"{config.name}: refine returned an invalid cell {c!r}")
+        key = cell_key(cell_identity(c, neutral), config.seed)
+        if key not in known:
+            known.add(key)
+            out.append((key, dict(c)))
+    return out
+
+
 def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
               executor: Any = None, show_progress: bool = True, stream=None,
               overwrite: bool = False) -> pd.DataFrame:
@@ -324,65 +394,45 @@ def run_sweep(config: SweepConfig, *, out: str | Path, backend: str = "auto",
     git_commit()  # record the source tree as it is now, before any cell runs
     journal = Journal(out / "journal.jsonl")
     done = journal.load()
-    pending = [(k, c) for k, c in zip(keys, config.cells) if k not in done]
-    bar = Progress(len(keys), len(keys) - len(pending), label=f"sparsesim run {config.name}",
-                   stream=stream, enabled=show_progress)
-    if moved is not None:
-        bar.note(f"overwrite: the old contents of {out} were moved to {moved}")
-    for line in config.notes():  # what runs differs from what the grid asked
-        bar.note(line)
-    if pending and len(pending) < len(keys):
-        bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells already in the journal")
-    tasks = make_tasks(config, pending, backend)
+    stream = stream or sys.stderr
+    cells = list(config.cells)
+    refine = config.simulation.refine
     # The round journal: rounds of unfinished tasks, written by this process only.
     rounds = RoundJournal(out / "rounds")
-    task_index = {t.round_key: i for i, t in enumerate(tasks)}
-    for stale in rounds.tasks():
-        if stale not in task_index:     # a finished task, or one of a grid that changed
-            rounds.discard(stale)
-    journals_rounds = "on_round" in inspect.signature(executor.run).parameters
-    resumed = 0
-    for i, t in enumerate(tasks):
-        state = rounds.load(t.round_key, t.keys)
-        if state is not None:
-            tasks[i] = t = replace(t, rounds=state)
-            resumed += 1
-            total = state.metas[-1].get("total") if state.metas else None
-            bar.round_done(i, len(tasks), state.done - 1, total, restored=True)
-    if resumed:
-        bar.note(f"resuming: {resumed} unfinished task(s) continue after their last "
-                 f"journaled round (in {rounds.folder})")
-
-    def on_round(i: int, task: Task, record: RoundRecord) -> None:
-        rounds.write(task.round_key, task.keys, record)
-        bar.round_done(i, len(tasks), record.index, record.meta.get("total"),
-                       seconds=record.meta.get("elapsed_s"))
-
-    run_args = {"on_round": on_round} if journals_rounds else {}
+    extra: list = []
     try:
-        for result in executor.run(tasks, bar.status, **run_args):
-            for key, params, rows in result:
-                if key in done:  # a retried task may deliver a cell twice
-                    continue
-                rows = [{**row, "executor": executor_name} for row in rows]
-                journal.append(key, params, rows)
-                done[key] = {"key": key, "params": params, "rows": rows}
-                bar.advance(", ".join(f"{k}={v}" for k, v in params.items()))
-            if result:      # the task's cells are journaled: its rounds are not needed
-                task_key = round_key([key for key, _, _ in result])
-                rounds.discard(task_key)
-                if task_key in task_index:
-                    bar.task_done(task_index[task_key])
-    except KeyboardInterrupt:
-        bar.note(f"interrupted: {sum(k in done for k in keys)} of {len(keys)} cells are in "
-                 f"{journal.path} (and the finished rounds of unfinished IMP runs in "
-                 f"{rounds.folder}); run the same command again to resume")
-        raise
+        for n_pass in range(_MAX_PASSES):
+            pending = [(k, c) for k, c in zip(keys, cells) if k not in done]
+            label = f"sparsesim run {config.name}" + (f" (pass {n_pass})" if n_pass else "")
+            bar = Progress(len(keys), len(keys) - len(pending), label=label, stream=stream,
+                           enabled=show_progress)
+            if n_pass:
+                bar.note(f"refine added {len(extra)} cells ({len(pending)} to run)")
+            else:
+                if moved is not None:
+                    bar.note(f"overwrite: the old contents of {out} were moved to {moved}")
+                for line in config.notes():  # what runs differs from what the grid asked
+                    bar.note(line)
+                if pending and len(pending) < len(keys):
+                    bar.note(f"resuming: {len(keys) - len(pending)} of {len(keys)} cells "
+                             "already in the journal")
+            _run_pending(config, pending, backend, executor, executor_name, journal, done, bar,
+                         keys, rounds)
+            bar.finish()
+            if refine is None:
+                break
+            extra = _refined(config, refine(rows_frame(config, done, keys, executor_name)),
+                             neutral, set(keys))
+            if not extra:
+                break
+            cells += [c for _, c in extra]
+            keys += [k for k, _ in extra]
+        else:
+            raise RuntimeError(f"{config.name}: refine still adds cells after {_MAX_PASSES} passes")
     finally:
         executor.close()
     if rounds.folder.is_dir() and not any(rounds.folder.iterdir()):
         rounds.folder.rmdir()       # every task finished: no round folder is left behind
-    bar.finish()
     frame = rows_frame(config, done, keys, executor_name)
     tmp = out / "cells.csv.tmp"
     frame.to_csv(tmp, index=False)

@@ -21,17 +21,21 @@ True
 
 from __future__ import annotations
 
-from .cells import DEFAULTS, NEUTRAL_DEFAULTS, PARAMS, check_cell, parse_algorithms, run_cell, \
-    sizes, valid_cell
+from .cells import DEFAULTS, LINF_TOL, NEUTRAL_DEFAULTS, PARAMS, cell_trials, check_cell, \
+    parse_algorithms, run_cell, sizes, valid_cell
 from .engine import ALGORITHMS, NONZEROS, SUCCESS_TOL, SolveResult, basis_pursuit, \
     check_sizes, draw_problems, htp, iht, niht, one_shot_thresholding, relative_error, solve
 from .figures import figures, phase_diagram
-from .tables import fit_transition, tables, transitions
+from .pdhg import basis_pursuit_pdhg, pdhg_reference
+from .refine import crossing_bracket, refine
+from .tables import bootstrap_transition, extrapolations, firth_batch, fit_transition, \
+    tables, transitions
 
 __all__ = [
-    "PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "valid_cell", "run_cell", "check_cell",
-    "parse_algorithms", "sizes",
+    "PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "LINF_TOL", "cell_trials", "valid_cell", "run_cell", "check_cell",
+    "parse_algorithms", "sizes", "refine", "crossing_bracket",
     "ALGORITHMS", "NONZEROS", "SUCCESS_TOL", "SolveResult", "draw_problems", "relative_error",
     "check_sizes", "iht", "niht", "htp", "one_shot_thresholding", "basis_pursuit", "solve",
-    "tables", "figures", "phase_diagram", "fit_transition", "transitions",
+    "basis_pursuit_pdhg", "pdhg_reference", "tables", "figures", "phase_diagram", "fit_transition", "transitions", "firth_batch",
+    "bootstrap_transition", "extrapolations",
 ]

@@ -37,9 +37,10 @@ def phase_diagram(cells, nonzeros: str):
                               vmax=1, marker="s", s=22, linewidths=0)
         ax.plot(grid, rho_w, "k-", lw=1.2, label="ρ_W(δ) (ℓ1 theory)")
         t = tr[(tr.algorithm == alg) & tr.fitted]
-        if len(t):
-            ax.errorbar(t.delta, t.rho_hat, yerr=[t.rho_hat - t.ci_lo, t.ci_hi - t.rho_hat],
-                        fmt="o-", color="white", mec="k", ms=4, lw=1, label="empirical 50 %")
+        for i, (dval, td) in enumerate(t.groupby("d", sort=True)):   # one curve per d
+            ax.errorbar(td.delta, td.rho_hat, yerr=[td.rho_hat - td.ci_lo, td.ci_hi - td.rho_hat],
+                        fmt="os^Dv"[i % 5] + "-", color="white", mec="k", ms=4, lw=1,
+                        label=f"empirical 50 %, d = {dval}")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_title(f"{alg} ({nonzeros} nonzeros, d = {', '.join(map(str, sorted(set(c.d))))})",

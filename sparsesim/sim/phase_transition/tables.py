@@ -6,16 +6,21 @@ For every ``(algorithm, nonzeros, d, delta)`` the success counts over the
 empirical 50 % transition is ``rho_hat = -b0 / b1`` with a delta-method
 standard error from the penalised information.
 
-The l1 rows are *tests*: the finite-``d`` 50 % point of basis pursuit lies in
-the band of :func:`sparsesim.theory.l1_transition_band` (the asymptotic
-``rho_W(delta)`` moved by the Amelunxen-Lotz-McCoy-Tropp bound on the exact
-statistical dimension, ``2 sqrt(d/k)`` measurements, and one measurement either
-way for discreteness).  The p-value is two-sided normal for the distance
-from ``rho_hat`` to the band in standard errors (``1`` inside it), Holm-corrected
-with the file's other tests.  The greedy and one-shot rows are measured only:
-no published figure with our exact setup (``N(0, 1/m)`` matrices, ``d = 400``,
-our stopping rules and success threshold) is reproduced here, so none is set
-beside them.
+The standard error printed and used is a parametric bootstrap over cells
+(:func:`bootstrap_transition`), not the logistic model's alone (printed
+beside it): a transition that falls inside one grid step is known to the
+step, whatever the fit says.
+
+The l1 rows are *tests*: (1) per ``(d, delta)``, the finite-``d`` 50 % point
+of basis pursuit lies in the band of :func:`sparsesim.theory.l1_transition_band`
+(the asymptotic ``rho_W(delta)`` moved by the Amelunxen-Lotz-McCoy-Tropp bound
+on the exact statistical dimension, ``2 sqrt(d/k)`` measurements, and one
+measurement either way for discreteness); (2) per ``delta`` with two or more
+``d``, the 50 % point extrapolated to ``d -> inf`` (:func:`extrapolations`)
+equals ``rho_W(delta)``, and the transition width shrinks like ``d^(-1/2)``.
+p-values are two-sided normal, Holm-corrected with the file's other tests.
+The greedy and one-shot rows are measured only (no published per-delta table
+was found), under our success rule and GAGA's.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from ... import theory
 from ..._table import TheoryTable
 from .engine import ALGORITHMS
 
-__all__ = ["fit_transition", "transitions", "tables", "FIT_LEVEL"]
+__all__ = ["fit_transition", "firth_batch", "bootstrap_transition", "transitions",
+           "extrapolations", "tables", "FIT_LEVEL", "N_BOOT", "RULES"]
 
 #: Coverage of the confidence intervals printed for rho_hat.
 FIT_LEVEL = 0.95
@@ -96,26 +102,163 @@ def fit_transition(rho: Any, successes: Any, trials: Any) -> dict:
     return out
 
 
-def transitions(cells) -> Any:
-    """One row per ``(algorithm, nonzeros, d, delta)``: ``rho_hat``, its SE and CI.
+#: Parametric-bootstrap replicates behind every standard error of ``rho_hat``.
+N_BOOT = 400
+#: The success rules a row may count (column, label).
+RULES = (("successes", "‖x̂ − x‖₂/‖x‖₂ ≤ 1e-4"),
+         ("successes_linf", "GAGA: ‖x̂ − x‖∞/‖x‖∞ < 0.01"))
 
-    ``rho`` is the realised ``k/m`` of each cell.
+
+def firth_batch(rho: Any, successes: Any, trials: Any, *, iters: int = 200) -> dict:
+    """Firth-penalised logistic fits of many count vectors over the same ``rho``.
+
+    The batched twin of :func:`fit_transition` (same penalised likelihood,
+    same step cap, 2x2 information inverted in closed form): ``successes`` has
+    shape ``(B, C)`` for ``C`` cells at ``rho`` (``C``,) with ``trials`` (``C``,)
+    problems.  Returns arrays ``rho_hat`` and ``slope`` (``B``,) and ``fitted``
+    (the transition lies inside the grid -- some rate at or above 1/2 and some
+    at or below -- and the slope is negative).
+
+    Examples
+    --------
+    >>> rho = np.linspace(0.2, 0.6, 9)
+    >>> n = np.full(9, 400)
+    >>> s = np.round(n * special.expit(-40 * (rho - 0.4))).astype(int)
+    >>> out = firth_batch(rho, s[None, :], n)
+    >>> bool(abs(out["rho_hat"][0] - fit_transition(rho, s, n)["rho_hat"]) < 1e-9)
+    True
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    S = np.atleast_2d(np.asarray(successes, dtype=np.float64))
+    n = np.asarray(trials, dtype=np.float64)
+    center, scale = float(rho.mean()), float(rho.std()) or 1.0
+    z = (rho - center) / scale
+    B = S.shape[0]
+    b0, b1 = np.zeros(B), np.zeros(B)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(iters):
+            p = special.expit(b0[:, None] + b1[:, None] * z)
+            w = n * p * (1.0 - p)
+            a, b, c = w.sum(1), (w * z).sum(1), (w * z * z).sum(1)
+            det = a * c - b * b
+            ok = det > 0
+            det = np.where(ok, det, 1.0)
+            i00, i01, i11 = c / det, -b / det, a / det
+            h = w * (i00[:, None] + 2.0 * i01[:, None] * z + i11[:, None] * z * z)
+            r = S - n * p + h * (0.5 - p)
+            g0, g1 = r.sum(1), (r * z).sum(1)
+            s0 = np.where(ok, i00 * g0 + i01 * g1, 0.0)
+            s1 = np.where(ok, i01 * g0 + i11 * g1, 0.0)
+            norm = np.maximum(np.abs(s0), np.abs(s1))
+            cap = np.where(norm > 5.0, 5.0 / np.where(norm > 0, norm, 1.0), 1.0)
+            b0, b1 = b0 + cap * s0, b1 + cap * s1
+            if float(norm.max(initial=0.0)) < 1e-10:
+                break
+        rate = S / n
+        inside = (rate >= 0.5).any(1) & (rate <= 0.5).any(1)
+        fitted = inside & (b1 < 0) & np.isfinite(b0) & np.isfinite(b1)
+        rho_hat = np.where(fitted, center - scale * b0 / b1, np.nan)
+        slope = np.where(fitted, b1 / scale, np.nan)
+    return {"rho_hat": rho_hat, "slope": slope, "fitted": fitted}
+
+
+def bootstrap_transition(rho: Any, successes: Any, trials: Any, *, seed: Any,
+                         n_boot: int = N_BOOT) -> dict:
+    """Standard errors of ``rho_hat`` and of the width the data support.
+
+    A parametric bootstrap over cells: every cell's count is redrawn from
+    ``Binomial(n_i, s_i / n_i)`` (its observed rate) and the Firth fit is
+    repeated (:func:`firth_batch`).  Unlike the logistic model's
+    own standard error, this does not assume the curve's shape between cells.
+    Where the data put the whole transition between two adjacent ``rho``
+    values (fewer than two cells with ``0 < s < n``), the 50 % point is known
+    only to lie in that step: the standard error is at least the step's
+    ``width / sqrt(12)`` (a uniform position in it) and ``resolution_limited``
+    is set.
+
+    Returns ``se``, ``width`` (``1 / |slope|``, the logistic scale in ``rho``),
+    ``width_se``, ``resolution_limited``, ``step`` (``(lo, hi)`` or None),
+    ``unfitted`` (share of replicates without a transition inside the grid).
+
+    Examples
+    --------
+    >>> rho = np.array([0.1, 0.14, 0.18, 0.22, 0.26, 0.3])
+    >>> out = bootstrap_transition(rho, [20, 20, 20, 9, 0, 0], [20] * 6, seed=0)
+    >>> out["resolution_limited"], out["step"], out["se"] >= 0.04 / 12 ** 0.5
+    (True, (0.18, 0.22), True)
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    s = np.asarray(successes, dtype=np.int64)
+    n = np.asarray(trials, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    S = rng.binomial(n, s / n, size=(n_boot, rho.size))
+    fits = firth_batch(rho, S, n)
+    ok = fits["fitted"]
+    se = float(np.std(fits["rho_hat"][ok], ddof=1)) if ok.sum() > 2 else math.nan
+    width = 1.0 / np.abs(fits["slope"][ok])
+    width_se = float(np.std(width, ddof=1)) if ok.sum() > 2 else math.nan
+    informative = int(((s > 0) & (s < n)).sum())
+    step = _crossing_step(rho, s / n)
+    limited = informative < 2 and step is not None
+    if limited:
+        se = max(se, (step[1] - step[0]) / math.sqrt(12.0)) if math.isfinite(se) \
+            else (step[1] - step[0]) / math.sqrt(12.0)
+    return {"se": se, "width_se": width_se, "resolution_limited": bool(limited), "step": step,
+            "unfitted": float(1.0 - ok.mean())}
+
+
+def _crossing_step(rho: np.ndarray, rate: np.ndarray) -> tuple[float, float] | None:
+    """The ``rho`` range holding every crossing of 1/2 (see :func:`.refine.crossing_bracket`)."""
+    order = np.argsort(rho)
+    rho, rate = rho[order], rate[order]
+    above, below = np.flatnonzero(rate >= 0.5), np.flatnonzero(rate < 0.5)
+    if not above.size or not below.size:
+        return None
+    lo, hi = max(int(below[0]) - 1, 0), min(int(above[-1]) + 1, rho.size - 1)
+    return float(rho[lo]), float(rho[hi])
+
+
+_ALG_INDEX = {a: i for i, a in enumerate(ALGORITHMS)}
+
+
+def transitions(cells, success_col: str = "successes") -> Any:
+    """One row per ``(algorithm, nonzeros, d, delta)``: ``rho_hat``, its SEs and CI.
+
+    ``rho`` is the realised ``k/m`` of each cell (cells with the same ``k`` are
+    pooled).  ``se_model`` is the Firth fit's delta-method standard error,
+    ``se`` the parametric bootstrap's (:func:`bootstrap_transition`; seeded by
+    the row's identity, so a table rebuilds identically); the CI uses ``se``.
+    ``success_col`` picks the success rule (:data:`RULES`).
     """
     import pandas as pd  # noqa: PLC0415
 
     z = stats.norm.isf((1.0 - FIT_LEVEL) / 2.0)
     rows = []
+    rule = [c for c, _ in RULES].index(success_col)
     for (alg, nz, d, delta), sub in cells.groupby(["algorithm", "nonzeros", "d", "delta"],
                                                   sort=True):
-        sub = sub.sort_values("k")
         m = int(sub.m.iloc[0])
-        fit = fit_transition(sub.k / sub.m, sub.successes, sub.n_trials)
+        by_k = sub.groupby("k")[[success_col, "n_trials"]].sum().sort_index()
+        rho = by_k.index.to_numpy() / m
+        s, n = by_k[success_col].to_numpy(), by_k.n_trials.to_numpy()
+        fit = fit_transition(rho, s, n)
+        seed = [int(d), int(round(float(delta) * 1e6)), _ALG_INDEX.get(alg, 99),
+                int(nz == "gauss"), rule]
+        boot = bootstrap_transition(rho, s, n, seed=seed)
+        se = boot["se"] if fit["fitted"] else math.nan
+        reason = fit["reason"]
+        if fit["fitted"] and boot["resolution_limited"]:
+            lo, hi = boot["step"]
+            reason = (f"transition within one grid step (ρ {lo:.3f} to {hi:.3f}): SE is the "
+                      "step's; refine the grid there")
         rows.append({"algorithm": alg, "nonzeros": nz, "d": int(d), "delta": float(delta),
-                     "m": m, "cells": len(sub), "problems": int(sub.n_trials.sum()),
-                     "rho_hat": fit["rho_hat"], "se": fit["se"],
-                     "ci_lo": fit["rho_hat"] - z * fit["se"],
-                     "ci_hi": fit["rho_hat"] + z * fit["se"],
-                     "fitted": fit["fitted"], "reason": fit["reason"]})
+                     "m": m, "cells": len(by_k), "problems": int(n.sum()),
+                     "rho_hat": fit["rho_hat"], "se_model": fit["se"], "se": se,
+                     "ci_lo": fit["rho_hat"] - z * se, "ci_hi": fit["rho_hat"] + z * se,
+                     "width": 1.0 / abs(fit["slope"]) if fit["fitted"] else math.nan,
+                     "width_se": boot["width_se"] if fit["fitted"] else math.nan,
+                     "fitted": fit["fitted"], "resolution_limited": boot["resolution_limited"],
+                     "reason": reason})
     return pd.DataFrame(rows)
 
 
@@ -125,15 +268,91 @@ def _order(frame):
         ["_r", "nonzeros", "d", "delta"]).drop(columns="_r")
 
 
-def tables(cells) -> list:
-    """The l1 test table, the measured greedy / one-shot transitions, and the
-    measured l1 success probabilities beside the normal approximation."""
+def _wls(x: np.ndarray, y: np.ndarray, se: np.ndarray) -> dict:
+    """Weighted least squares ``y = a + b x`` (weights ``1/se^2``): intercept, slope, their
+    standard errors (scaled up by ``sqrt(chi2/dof)`` when that exceeds 1), chi2, dof."""
+    w = 1.0 / se ** 2
+    X = np.column_stack([np.ones_like(x), x])
+    info = X.T @ (w[:, None] * X)
+    cov = np.linalg.inv(info)
+    beta = cov @ (X.T @ (w * y))
+    resid = y - X @ beta
+    dof = len(x) - 2
+    chi2 = float(np.sum(w * resid ** 2)) if dof > 0 else math.nan   # no residual to judge
+    if dof > 0 and chi2 / dof > 1.0:
+        cov = cov * (chi2 / dof)
+    return {"a": float(beta[0]), "b": float(beta[1]), "se_a": math.sqrt(cov[0, 0]),
+            "se_b": math.sqrt(cov[1, 1]), "chi2": chi2, "dof": dof,
+            "p_fit": float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan}
+
+
+def extrapolations(l1) -> Any:
+    """Per ``delta``: the 50 % point extrapolated in ``d`` and the width's exponent in ``d``.
+
+    ``l1`` holds the fitted l1 rows of :func:`transitions` (one per ``d``).  The
+    drift model is ``rho_hat(d) = rho_inf + c / d`` (the exact statistical
+    dimension differs from ``d psi(k/d)`` by ``O(sqrt(d/k)) = O(1)`` measurements,
+    ALMT 2014 Prop. 4.5, i.e. ``O(1/d)`` in ``delta`` and ``rho``), fitted by
+    weighted least squares on the bootstrap SEs; ``rho_inf`` under ``c / sqrt(d)``
+    is printed beside it, with both fits' chi-square, so the data can speak
+    to the form.  The width ``w(d)`` (logistic scale) is fitted as ``log w = a +
+    beta log d``; the claim is ``beta = -1/2`` (ALMT: the spread of the
+    statistical dimension is ``O(sqrt d)`` measurements).
+    """
     import pandas as pd  # noqa: PLC0415
 
+    rows = []
+    for (nz, delta), sub in l1.groupby(["nonzeros", "delta"], sort=True):
+        sub = sub[sub.fitted & np.isfinite(sub.se) & (sub.se > 0)].sort_values("d")
+        if sub.d.nunique() < 2:
+            continue
+        d = sub.d.to_numpy(dtype=float)
+        y, se = sub.rho_hat.to_numpy(), sub.se.to_numpy()
+        inv = _wls(1.0 / d, y, se)
+        sqrt = _wls(1.0 / np.sqrt(d), y, se)
+        ok_w = np.isfinite(sub.width_se.to_numpy()) & (sub.width_se.to_numpy() > 0)
+        wd = sub[ok_w]
+        width = (_wls(np.log(wd.d.to_numpy(dtype=float)), np.log(wd.width.to_numpy()),
+                      (wd.width_se / wd.width).to_numpy()) if len(wd) >= 2 else None)
+        rows.append({"nonzeros": nz, "delta": float(delta),
+                     "ds": ", ".join(str(int(v)) for v in d), "problems": int(sub.problems.sum()),
+                     "rho_inf": inv["a"], "se": inv["se_a"], "c": inv["b"],
+                     "chi2_inv_d": inv["chi2"], "dof": inv["dof"], "p_fit_inv_d": inv["p_fit"],
+                     "rho_inf_sqrt": sqrt["a"], "se_sqrt": sqrt["se_a"],
+                     "chi2_inv_sqrt_d": sqrt["chi2"],
+                     "width_exponent": width["b"] if width else math.nan,
+                     "width_exponent_se": width["se_b"] if width else math.nan})
+    return pd.DataFrame(rows)
+
+
+def _grid_note(cells) -> str:
+    """How the l1 cells' rho grid was chosen (read from the cells)."""
+    c = cells[cells.algorithm == "l1"]
+    if "rho_window" in c.columns and (c.rho_window.fillna(0) > 0).any():
+        w = float(c.rho_window.max())
+        return (f"These cells were run on a grid within ±{w:g} of ρ_W(δ) (a rule since retired: "
+                "a transition outside the window could only come out \"not testable\", never "
+                "✗).")
+    if "refine_passes" in c.columns and (c.refine_passes.fillna(0) > 0).any():
+        return ("The ρ grid is absolute and refined where the data cross 50 % (never placed "
+                "around ρ_W), so a transition away from ρ_W is measured, not cut off.")
+    return "The ρ grid is the TOML's, fixed in absolute terms."
+
+
+def tables(cells) -> list:
+    """The l1 test tables (per d against its band; extrapolated in d against rho_W;
+    the width's exponent in d), the measured greedy / one-shot transitions under
+    each success rule, and the measured l1 success probabilities beside the
+    normal approximation."""
+    import pandas as pd  # noqa: PLC0415
 
     out = []
     tr = _order(transitions(cells))
     pct = f"{100 * FIT_LEVEL:g} %"
+    se_note = ("SE: parametric bootstrap over cells (each cell redrawn from Binomial(n, s/n), "
+               f"{N_BOOT} refits; at least the grid step / √12 where the whole "
+               "transition falls in one step); SE (logistic): the Firth fit's own, for "
+               "comparison.")
     l1 = tr[tr.algorithm == "l1"]
     if len(l1):
         rho_w = np.asarray(theory.l1_phase_transition(l1.delta.to_numpy()), dtype=float)
@@ -148,6 +367,7 @@ def tables(cells) -> list:
             "nonzeros": l1.nonzeros.to_numpy(), "d": l1.d.to_numpy(),
             "δ": l1.delta.to_numpy(), "m": l1.m.to_numpy(), "cells": l1.cells.to_numpy(),
             "problems": l1.problems.to_numpy(), "ρ̂ (50 %)": est, "SE": se,
+            "SE (logistic)": l1.se_model.to_numpy(),
             f"{pct} CI lo": l1.ci_lo.to_numpy(), f"{pct} CI hi": l1.ci_hi.to_numpy(),
             "ρ_W(δ)": rho_w, "band lo": lo, "band hi": hi,
             "(ρ̂ − ρ_W)/SE": (est - rho_w) / se, "z to band": zval, "p_value": p,
@@ -156,35 +376,87 @@ def tables(cells) -> list:
             "ℓ1 (basis pursuit): empirical 50 % transition against the weak threshold ρ_W(δ)",
             frame, p_col="p_value",
             note=("ρ̂: 50 % point of a Firth-penalised logistic fit of the success counts over "
-                  "ρ = k/m at fixed δ = m/d (SE by the delta method). ρ_W(δ): the asymptotic "
+                  f"ρ = k/m at fixed δ = m/d. {se_note} ρ_W(δ): the asymptotic "
                   "weak threshold from the statistical dimension of the ℓ1 descent cone "
                   "(Amelunxen–Lotz–McCoy–Tropp 2014). Finite-size correction: the exact "
                   "statistical dimension δ(C) lies in [dψ(k/d) − 2√(d/k), dψ(k/d)] (their "
                   "Prop. 4.5) and failure ≈ P(V > m) for V centred at δ(C); with one "
                   "measurement either way for discreteness, the finite-d 50 % point is in "
                   "[band lo, band hi]. Test: the distance from ρ̂ to the band in SEs, "
-                  "two-sided normal p-value (1 inside the band), Holm across δ. Basis "
+                  "two-sided normal p-value (1 inside the band), Holm across the file. Basis "
                   "pursuit's success depends only on the support and signs of x, so only ±1 "
-                  "nonzeros are run for ℓ1.")))
+                  f"nonzeros are run for ℓ1. {_grid_note(cells)}")))
+        ext = extrapolations(l1)
+        if len(ext):
+            rw = np.asarray(theory.l1_phase_transition(ext.delta.to_numpy()), dtype=float)
+            zx = (ext.rho_inf.to_numpy() - rw) / ext.se.to_numpy()
+            zw = (ext.width_exponent.to_numpy() + 0.5) / ext.width_exponent_se.to_numpy()
+            frame = pd.DataFrame({
+                "nonzeros": ext.nonzeros.to_numpy(), "δ": ext.delta.to_numpy(),
+                "d values": ext.ds.to_numpy(), "problems": ext.problems.to_numpy(),
+                "check": "ρ_∞ = ρ_W(δ)", "estimate": ext.rho_inf.to_numpy(),
+                "SE": ext.se.to_numpy(), "theory": rw, "z": zx,
+                "error seen at 80 % power (%)": 100.0 * 2.8 * ext.se.to_numpy() / rw,
+                "c (of c/d)": ext.c.to_numpy(), "χ² (c/d)": ext.chi2_inv_d.to_numpy(),
+                "dof": ext.dof.to_numpy(), "ρ_∞ (c/√d)": ext.rho_inf_sqrt.to_numpy(),
+                "χ² (c/√d)": ext.chi2_inv_sqrt_d.to_numpy(),
+                "p_value": 2.0 * stats.norm.sf(np.abs(zx))})
+            wframe = pd.DataFrame({
+                "nonzeros": ext.nonzeros.to_numpy(), "δ": ext.delta.to_numpy(),
+                "d values": ext.ds.to_numpy(), "problems": ext.problems.to_numpy(),
+                "check": "width ∝ d^β, β = −1/2",
+                "estimate": ext.width_exponent.to_numpy(),
+                "SE": ext.width_exponent_se.to_numpy(), "theory": -0.5, "z": zw,
+                "p_value": np.where(np.isfinite(zw), 2.0 * stats.norm.sf(np.abs(zw)), np.nan)})
+            out.append(TheoryTable(
+                "ℓ1: the 50 % point extrapolated to d → ∞ against ρ_W(δ), and the transition "
+                "width's exponent in d", pd.concat([frame, wframe], ignore_index=True),
+                p_col="p_value",
+                note=("Per δ, the ℓ1 rows above at every d measured. Drift model ρ̂(d) = ρ_∞ + "
+                      "c/d (the exact statistical dimension differs from dψ(k/d) by O(√(d/k)) "
+                      "= O(1) measurements, ALMT 2014 Prop. 4.5: O(1/d) in δ and ρ), weighted "
+                      "least squares on the bootstrap SEs, the SE of ρ_∞ scaled by √(χ²/dof) "
+                      "when that exceeds 1; ρ_∞ under c/√d and both χ² beside it, so the data "
+                      "speak to the form. Test: (ρ_∞ − ρ_W)/SE, two-sided normal; 'error seen "
+                      "at 80 % power' is 2.8 SE as a percentage of ρ_W (the relative error in "
+                      "ρ_W these data detect four times in five at α = 0.05, before Holm). "
+                      "Width: the "
+                      "logistic scale 1/|slope| in ρ at each d (bootstrap SE), log w = a + β "
+                      "log d by weighted least squares; the claim β = −1/2 (the statistical "
+                      "dimension's spread is O(√d) measurements) is tested the same way. No "
+                      "band here: the extrapolation removes the finite-d offset the band "
+                      "allows for, which is what gives these rows power against a 2 % error "
+                      "in ρ_W.")))
     greedy = tr[tr.algorithm != "l1"]
     if len(greedy):
-        rho_w = np.asarray(theory.l1_phase_transition(greedy.delta.to_numpy()), dtype=float)
-        frame = pd.DataFrame({
-            "algorithm": greedy.algorithm.to_numpy(), "nonzeros": greedy.nonzeros.to_numpy(),
-            "d": greedy.d.to_numpy(), "δ": greedy.delta.to_numpy(), "m": greedy.m.to_numpy(),
-            "cells": greedy.cells.to_numpy(), "problems": greedy.problems.to_numpy(),
-            "ρ̂ (50 %)": greedy.rho_hat.to_numpy(), "SE": greedy.se.to_numpy(),
-            f"{pct} CI lo": greedy.ci_lo.to_numpy(), f"{pct} CI hi": greedy.ci_hi.to_numpy(),
-            "ρ_W(δ) (ℓ1, for reference)": rho_w, "note": greedy.reason.to_numpy()})
+        frames = []
+        for col, label in RULES:
+            if col not in cells.columns or cells[col].isna().any():
+                continue
+            g = greedy if col == "successes" else _order(
+                transitions(cells[cells.algorithm != "l1"], success_col=col))
+            rho_w = np.asarray(theory.l1_phase_transition(g.delta.to_numpy()), dtype=float)
+            frames.append(pd.DataFrame({
+                "success rule": label,
+                "algorithm": g.algorithm.to_numpy(), "nonzeros": g.nonzeros.to_numpy(),
+                "d": g.d.to_numpy(), "δ": g.delta.to_numpy(), "m": g.m.to_numpy(),
+                "cells": g.cells.to_numpy(), "problems": g.problems.to_numpy(),
+                "ρ̂ (50 %)": g.rho_hat.to_numpy(), "SE": g.se.to_numpy(),
+                "SE (logistic)": g.se_model.to_numpy(),
+                f"{pct} CI lo": g.ci_lo.to_numpy(), f"{pct} CI hi": g.ci_hi.to_numpy(),
+                "ρ_W(δ) (ℓ1, for reference)": rho_w, "note": g.reason.to_numpy()}))
         out.append(TheoryTable(
             "IHT, NIHT, HTP and one-shot thresholding: empirical 50 % transitions (measured)",
-            frame,
-            note=("Measured only: these algorithms have no closed-form transition, and no "
-                  "published curve with this exact setup (N(0, 1/m) matrices, this d, these "
-                  "stopping rules, success ‖x̂ − x‖/‖x‖ ≤ 1e-4) is set beside them. IHT uses "
-                  "the fixed step of the config; NIHT the adaptive step of Blumensath and "
-                  "Davies (2010); HTP Foucart's (2011) least-squares step; thresholding keeps "
-                  "the k largest |Aᵀy| and solves least squares on them.")))
+            pd.concat(frames, ignore_index=True),
+            note=("Measured only: these algorithms have no closed-form transition and no "
+                  "published per-δ table was found. Setups follow published protocols where "
+                  "one matches, so a reader can compare: GAGA (Blanchard and Tanner): ±1 "
+                  "nonzeros, success ‖x̂ − x‖∞/‖x‖∞ < 0.01, logistic fit (the GAGA rows); "
+                  "Magni: N = 800, ±1 coefficients, error < 1e-4, logistic fit, ρ₅₀ = −b₀/b₁ "
+                  "(the d = 800 rows under the ‖·‖₂ rule). IHT uses the fixed step of the "
+                  "config; NIHT the adaptive step of Blumensath and Davies (2010); HTP "
+                  f"Foucart's (2011) least-squares step; thresholding keeps the k largest |Aᵀy| "
+                  f"and solves least squares on them. {se_note}")))
     cl1 = cells[cells.algorithm == "l1"]
     if len(cl1):
         pred = np.asarray(theory.l1_recovery_prob(cl1.d.to_numpy(), cl1.m.to_numpy(),

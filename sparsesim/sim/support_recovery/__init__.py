@@ -81,7 +81,8 @@ from __future__ import annotations
 
 from ..._codec import hist_from_str, hist_to_str
 from .._streams import BLOCK_ELEMS
-from .cells import DEFAULTS, KINDS, PARAMS, T_RULES, caps, rule_threshold, run_cell, valid_cell
+from .cells import DEFAULTS, KINDS, PARAMS, T_RULES, caps, cell_trials, expected_hits, \
+    rule_threshold, run_cell, valid_cell
 from .engine import DEFAULT_CHUNK_ELEMS, HISTOGRAM_MAX_UNITS, MAX_SCALE, MAX_TRIAL_WEIGHTS, \
     MAX_TRIALS, METHODS, MIN_SCALE, group_support_recovery, group_support_recovery_grid, \
     support_recovery, support_recovery_grid
@@ -114,6 +115,8 @@ __all__ = [
     "valid_cell",
     "caps",
     "run_cell",
+    "cell_trials",
+    "expected_hits",
     "tables",
     "figures",
 ]

@@ -7,14 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from ... import theory
 from ..._validation import check_choice, check_int, check_real
 
 from ..._codec import hist_to_str
 from .. import Invalid
 from .engine import MAX_TRIAL_WEIGHTS, METHODS, group_support_recovery, support_recovery
 
-__all__ = ["PARAMS", "DEFAULTS", "KINDS", "T_RULES", "rule_threshold", "valid_cell", "run_trials",
-           "caps", "run_cell"]
+__all__ = ["PARAMS", "DEFAULTS", "KINDS", "T_RULES", "rule_threshold", "valid_cell", "run_cell",
+           "cell_trials", "expected_hits", "caps"]
 
 
 PARAMS: dict[str, type] = {
@@ -129,22 +130,51 @@ def valid_cell(params: dict) -> bool:
     return True
 
 
-def run_trials(params: dict) -> int:
-    """The trials a cell runs: ``trials``, capped at ``max_samples // (d g)`` (when > 0).
+def cell_trials(params: dict) -> int:
+    """The trials a cell runs: ``min(trials, max_samples // (d g))`` (at least 1), or
+    ``trials`` when ``max_samples`` is 0.
 
-    >>> run_trials(dict(DEFAULTS, d=10000, k=10, trials=200000, max_samples=2**20))
-    104
+    Examples
+    --------
+    >>> cell_trials(dict(DEFAULTS, d=1024, k=1, trials=10**9, max_samples=2**34))
+    16777216
     """
     p = dict(DEFAULTS, **params)
-    trials = p["trials"]
+    trials = int(p["trials"])
     if p["max_samples"] > 0:
-        trials = max(1, min(trials, p["max_samples"] // (p["d"] * p["g"])))
+        trials = max(1, min(trials, int(p["max_samples"]) // (int(p["d"]) * int(p["g"]))))
     return trials
+
+
+def expected_hits(params: dict) -> float:
+    """Expected number of trials with ``S_hat = S`` in a cell, from the closed forms.
+
+    ``cell_trials(params) * P(S_hat = S)`` (exact, group or planted law at the
+    cell's threshold): a power plan for the exact-set rows, which are tested
+    directly only where this is at least
+    :data:`sparsesim.sim.support_recovery.tables.MIN_EXPECTED`.
+
+    Examples
+    --------
+    >>> round(expected_hits(dict(DEFAULTS, d=10000, k=1, trials=10**9, max_samples=2**34)), 1)
+    63.2
+    """
+    p = dict(DEFAULTS, **params)
+    kind, d, k, g, sigma = p["kind"], p["d"], p["k"], p["g"], p["sigma"]
+    t = p["t_scale"] * rule_threshold(kind, p["t_rule"], d, k, g, sigma)
+    if kind == "group":
+        log_p = theory.group_support_recovery_prob(d, g, k, t, sigma, log=True)
+    elif kind == "planted":
+        log_p = theory.planted_recovery_prob(d, k, p["mu_over_sigma"] * sigma, t, sigma,
+                                             log=True)
+    else:
+        log_p = theory.support_recovery_prob(d, k, t, sigma, log=True)
+    return cell_trials(p) * math.exp(float(log_p))
 
 
 def caps(params: dict) -> dict:
     """The capped parameters of a cell: ``{"trials": (run, why)}`` when capped, else ``{}``."""
-    run = run_trials(params)
+    run = cell_trials(params)
     return {"trials": (run, "max_samples // (d g)")} if run != params["trials"] else {}
 
 
@@ -161,7 +191,7 @@ def run_cell(params: dict, ctx: Any) -> dict:
     kind, d, k, g = p["kind"], p["d"], p["k"], p["g"]
     sigma = p["sigma"]
     t = p["t_scale"] * rule_threshold(kind, p["t_rule"], d, k, g, sigma)
-    trials = run_trials(p)
+    trials = cell_trials(p)
     common = dict(sigma=sigma, mu=p["mu_over_sigma"] * sigma, trials=trials, seed=ctx.seed,
                   backend=ctx.backend, method=p["method"])
     if kind == "group":
