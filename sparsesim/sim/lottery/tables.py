@@ -222,6 +222,10 @@ def _claims(c):
                 break
         if match is not None:
             used.add(match)
+            declared_at = declared[match]["density"]
+            seed_pct = {"claim_density": "~21 %", "claim_density_sparse": "~3.6 %"}.get(dens)
+            if seed_pct and abs(math.log(declared_at / density)) > math.log(1.1):
+                label = label.replace(seed_pct, f"~{100 * declared_at:.3g} %")
             tables[table].append(_paired_row(c, label, declared[match], pub, es_reason))
             continue
         claim = {"x": x, "y": y, "metric": metric, "direction": direction, "density": density}
