@@ -814,6 +814,16 @@ def paired_min_detectable(sd: float, n: int, alpha: float, *, power: float = 0.8
     return float(brentq(shortfall, 0.0, hi, xtol=1e-10 * sd))
 
 
+def _runs(values: Any, what: str) -> np.ndarray:
+    """``values`` as finite float64 runs, at least 2 of them (``what`` names the use)."""
+    v = as_numeric("values", values, "iuf").astype(np.float64).ravel()
+    if v.size < 2:
+        raise ValueError(f"{what} needs at least 2 runs; got {v.size}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"values must be finite; got {first_bad(v, ~np.isfinite(v))}")
+    return v
+
+
 def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]:
     """Interval that holds one new run with probability ``level`` (normal runs).
 
@@ -826,11 +836,7 @@ def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]
     >>> round(lo, 2), round(hi, 2)
     (60.91, 70.09)
     """
-    v = as_numeric("values", values, "iuf").astype(np.float64).ravel()
-    if v.size < 2:
-        raise ValueError(f"a prediction interval needs at least 2 runs; got {v.size}")
-    if not np.isfinite(v).all():
-        raise ValueError(f"values must be finite; got {first_bad(v, ~np.isfinite(v))}")
+    v = _runs(values, "a prediction interval")
     level = _unit_open("level", level)
     n = v.size
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / n))
@@ -885,11 +891,7 @@ def equivalence_test(values: Any, reference: float, margin: float) -> tuple[floa
     ...
     ValueError: an equivalence test needs at least 2 runs; got 1
     """
-    v = as_numeric("values", values, "iuf").astype(np.float64).ravel()
-    if v.size < 2:
-        raise ValueError(f"an equivalence test needs at least 2 runs; got {v.size}")
-    if not np.isfinite(v).all():
-        raise ValueError(f"values must be finite; got {first_bad(v, ~np.isfinite(v))}")
+    v = _runs(values, "an equivalence test")
     ref = as_float("reference", reference)
     if not math.isfinite(ref):
         raise ValueError(f"reference must be finite; got {reference!r}")
