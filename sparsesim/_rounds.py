@@ -37,7 +37,7 @@ import numpy as np
 from ._validation import check_int
 from .backend import to_numpy
 
-__all__ = ["RoundRecord", "RoundState", "RoundLog", "RoundPause"]
+__all__ = ["RoundRecord", "RoundState", "RoundLog", "RoundPause", "tree_arrays", "tree_from"]
 
 
 @dataclass(frozen=True)
@@ -244,3 +244,25 @@ class RoundLog:
         self._mark = time.perf_counter()
         if self.pause:
             raise RoundPause(record)
+
+
+def tree_arrays(prefix: str, tree: Any) -> dict[str, Any]:
+    """Named arrays of a per-layer ``(A, B)`` list (``None`` parts left out), for a round file.
+
+    >>> sorted(tree_arrays("mask_", [(1, None), (2, 3)]))
+    ['mask_W0', 'mask_W1', 'mask_b1']
+    """
+    out = {}
+    for l, (a, b) in enumerate(tree):
+        out[f"{prefix}W{l}"] = a
+        if b is not None:
+            out[f"{prefix}b{l}"] = b
+    return out
+
+
+def tree_from(rounds: Any, prefix: str, n_layers: int, xp) -> list[tuple[Any, Any]]:
+    """The per-layer list saved by :func:`tree_arrays`, read back from ``rounds`` onto ``xp``."""
+    return [(xp.array(rounds.array(f"{prefix}W{l}"), copy=True),
+             xp.array(rounds.array(f"{prefix}b{l}"), copy=True)
+             if rounds.has(f"{prefix}b{l}") else None) for l in range(n_layers)]
+

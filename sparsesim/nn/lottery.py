@@ -78,6 +78,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._rounds import tree_arrays, tree_from
 from .._validation import check_array, check_bool, check_choice, check_int, check_real
 from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
 from ..sparsity import keep_count
@@ -1131,23 +1132,6 @@ def _imp_round(r: int, chain_masks: Any, *, ctx: RoundContext, chains: tuple[str
 
 # --------------------------------------------------------------------------- driver
 
-def _tree_arrays(prefix: str, tree: Any) -> dict[str, Any]:
-    """Named arrays of a per-layer ``(A, B)`` list (``None`` parts left out)."""
-    out = {}
-    for l, (a, b) in enumerate(tree):
-        out[f"{prefix}W{l}"] = a
-        if b is not None:
-            out[f"{prefix}b{l}"] = b
-    return out
-
-
-def _tree_from(rounds: Any, prefix: str, n_layers: int, xp) -> list[tuple[Any, Any]]:
-    """The per-layer list saved by :func:`_tree_arrays`, back on ``xp``."""
-    return [(xp.array(rounds.array(f"{prefix}W{l}"), copy=True),
-             xp.array(rounds.array(f"{prefix}b{l}"), copy=True) if rounds.has(f"{prefix}b{l}") else None)
-            for l in range(n_layers)]
-
-
 def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
             seeds: Sequence[Any], seed_labels: Sequence[Any] | None = None,
             backend: str = "auto", progress: Callable[[str], None] | None = None,
@@ -1304,17 +1288,17 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         state = {}
         if not dense_only:
             if next_masks is not None:
-                state.update(_tree_arrays("mask_", next_masks))
+                state.update(tree_arrays("mask_", next_masks))
             if "oneshot" in conditions:
-                state.update(_tree_arrays("dense_", trained_dense))
+                state.update(tree_arrays("dense_", trained_dense))
             if w_tau is not None:
-                state.update(_tree_arrays("tau_", w_tau))
+                state.update(tree_arrays("tau_", w_tau))
         save(0, dense_rows, state)
     else:
-        trained_dense = (_tree_from(rounds, "dense_", n_layers, xp)
+        trained_dense = (tree_from(rounds, "dense_", n_layers, xp)
                          if "oneshot" in conditions else None)
-        w_tau = _tree_from(rounds, "tau_", n_layers, xp) if "rewind" in chains else None
-        next_masks = (_tree_from(rounds, "mask_", n_layers, xp)
+        w_tau = tree_from(rounds, "tau_", n_layers, xp) if "rewind" in chains else None
+        next_masks = (tree_from(rounds, "mask_", n_layers, xp)
                       if chains and done <= sched.rounds else None)
     if done >= total:                        # every round was finished before
         return rounds.rows(total)
@@ -1331,7 +1315,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
                              extra_columns=extra_columns, rows=rows_of)
 
     def after_round(r: int, masks_next: Any) -> None:
-        save(r, rows_of[r], _tree_arrays("mask_", masks_next) if masks_next is not None else None)
+        save(r, rows_of[r], tree_arrays("mask_", masks_next) if masks_next is not None else None)
 
     # ---- rounds 1 .. R: every chain pruned from the trained dense network, then retrained
     first = max(done, 1)

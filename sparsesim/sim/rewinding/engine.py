@@ -6,6 +6,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from ..._rounds import tree_arrays, tree_from
 from ...backend import child_seed, get_namespace, resolve_backend, to_numpy
 from ...geometry import estimate_negative_count, lanczos_extremes
 from ...nn import data as nn_data
@@ -44,23 +45,6 @@ class _Final(NamedTuple):
     final_test_accuracy: np.ndarray
     early_stop_test_accuracy: np.ndarray
     early_stop_iter: np.ndarray
-
-
-def _arrays(prefix: str, tree: list) -> dict:
-    """Named arrays of a per-layer ``(W, b)`` / ``(mW, mb)`` list (``None`` left out)."""
-    out = {}
-    for l, (a, b) in enumerate(tree):
-        out[f"{prefix}W{l}"] = a
-        if b is not None:
-            out[f"{prefix}b{l}"] = b
-    return out
-
-
-def _tree(rounds, prefix: str, n_layers: int, xp) -> list:
-    """The list saved by :func:`_arrays`, back on ``xp``."""
-    return [(xp.array(rounds.array(f"{prefix}W{l}"), copy=True),
-             xp.array(rounds.array(f"{prefix}b{l}"), copy=True)
-             if rounds.has(f"{prefix}b{l}") else None) for l in range(n_layers)]
 
 
 def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep_seed: int = 0,
@@ -151,12 +135,12 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
         full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
         trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
         masks_next = lottery.magnitude_prune(trained_dense, full, sched, 1)
-        save(0, {**_arrays("tau_", w_tau), **_arrays("mask_", masks_next),
+        save(0, {**tree_arrays("tau_", w_tau), **tree_arrays("mask_", masks_next),
                  "dense_test_accuracy": dense_acc})
     else:
-        w_tau = _tree(rounds, "tau_", n_layers, xp)
+        w_tau = tree_from(rounds, "tau_", n_layers, xp)
         dense_acc = rounds.array("dense_test_accuracy")
-        masks_next = _tree(rounds, "mask_", n_layers, xp)
+        masks_next = tree_from(rounds, "mask_", n_layers, xp)
     out: dict = {}
 
     def train_round(r: int, masks_r: list) -> list:
@@ -178,10 +162,10 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
 
     def after_round(r: int, masks_next: list | None) -> None:
         if masks_next is not None:
-            save(r, _arrays("mask_", masks_next))
+            save(r, tree_arrays("mask_", masks_next))
             return
         f = out["final"]
-        save(r, {**_arrays("final_", f.params), **_arrays("mask_", out["masks"]),
+        save(r, {**tree_arrays("final_", f.params), **tree_arrays("mask_", out["masks"]),
                  "final_test_accuracy": f.final_test_accuracy,
                  "early_stop_test_accuracy": f.early_stop_test_accuracy,
                  "early_stop_iter": f.early_stop_iter})
@@ -192,8 +176,8 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
                                    after_round=after_round)
         final = out["final"]
     else:                                          # every round was finished before
-        masks = _tree(rounds, "mask_", n_layers, xp)
-        final = _Final(_tree(rounds, "final_", n_layers, xp),
+        masks = tree_from(rounds, "mask_", n_layers, xp)
+        final = _Final(tree_from(rounds, "final_", n_layers, xp),
                        rounds.array("final_test_accuracy"),
                        rounds.array("early_stop_test_accuracy"), rounds.array("early_stop_iter"))
     A, Bsl = slice(0, n), slice(n, 2 * n)
