@@ -56,12 +56,12 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_array, check_choice, check_int, check_real
+from ..._validation import check_choice, check_int, check_real
 from ...backend import BACKENDS, get_namespace, make_rng, namespace_of, resolve_backend, \
     seed_sequence, to_numpy
 from ...sparsity import best_k_term
 from ...backend import child_seed
-from .pdhg import basis_pursuit_pdhg
+from .pdhg import basis_pursuit_pdhg, check_system
 from .result import SolveResult
 
 __all__ = [
@@ -171,12 +171,7 @@ def _rmv(A, r):
 
 
 def _check_inputs(A, y, k, max_iter, tol):
-    check_array("A", A, ndim=3, min_size=1, kinds="f")
-    check_array("y", y, ndim=2, kinds="f")
-    T, m, d = (int(s) for s in A.shape)
-    if tuple(y.shape) != (T, m):
-        raise ValueError(f"y must have shape (trials, m) = {(T, m)} to match A; "
-                         f"got {tuple(y.shape)}")
+    T, m, d = check_system(A, y)
     k = check_int("k", k, low=1, high=m)
     max_iter = check_int("max_iter", max_iter, low=1)
     tol = check_real("tol", tol, low=0.0, low_open=True)
@@ -400,12 +395,7 @@ def basis_pursuit(A: Any, y: Any) -> SolveResult:
     """
     from scipy.optimize import linprog  # noqa: PLC0415
 
-    check_array("A", A, ndim=3, min_size=1, kinds="f")
-    check_array("y", y, ndim=2, kinds="f")
-    T, m, d = (int(s) for s in A.shape)
-    if tuple(y.shape) != (T, m):
-        raise ValueError(f"y must have shape (trials, m) = {(T, m)} to match A; "
-                         f"got {tuple(y.shape)}")
+    T, m, d = check_system(A, y)
     xp = namespace_of(A)
     An, yn = to_numpy(A), to_numpy(y)
     out = np.full((T, d), np.nan)

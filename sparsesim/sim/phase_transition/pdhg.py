@@ -87,13 +87,19 @@ def _op_norm(A):
     return _NORM_MARGIN * xp.sqrt(s)
 
 
-def _check(A, y, max_iter, tol, polish_rel):
+def check_system(A, y) -> tuple[int, int, int]:
+    """Check a batch of systems ``A (trials, m, d)``, ``y (trials, m)``; return ``(T, m, d)``."""
     check_array("A", A, ndim=3, min_size=1, kinds="f")
     check_array("y", y, ndim=2, kinds="f")
     T, m, d = (int(s) for s in A.shape)
     if tuple(y.shape) != (T, m):
         raise ValueError(f"y must have shape (trials, m) = {(T, m)} to match A; "
                          f"got {tuple(y.shape)}")
+    return T, m, d
+
+
+def _check(A, y, max_iter, tol, polish_rel):
+    check_system(A, y)
     check_int("max_iter", max_iter, low=1)
     check_real("tol", tol, low=0.0, low_open=True, high=1.0)
     check_real("polish_rel", polish_rel, low=0.0, high=1.0)
