@@ -74,18 +74,20 @@ def test_spearman_exact_small_n():
 
 
 def test_conditioning_statement_follows_the_data():
-    taus = [0, 1, 2, 5, 10]
+    taus = [0, 1, 2, 5, 10, 20]
     rows = []
     for s in (0, 1):
         for i, t in enumerate(taus):
             rows.append(dict(dataset="d", seed=s, tau=t, lambda_max=10.0 - i,
                              condition_number=np.nan, n_negative_slq=5.0, neg_ratio=0.1 * i,
-                             lmc_barrier=0.01 * (5 - i), test_accuracy=0.5 + 0.01 * i))
+                             lmc_barrier=0.01 * (6 - i), test_accuracy=0.5 + 0.01 * i))
     frame, text = rw.conditioning_vs_tickets(pd.DataFrame(rows))
     lam = frame[frame["measure"] == "λ_max"].iloc[0]
     assert lam["spearman_rho"] == pytest.approx(-1.0)
-    assert lam["p_value_spearman"] == pytest.approx(2 / 120)
-    assert "went together" in text and "significant association" in text
+    assert lam["p_value_spearman"] == pytest.approx(2 / 720)
+    # three computable correlations, each p = 2/720 < 0.05/3: significant after Holm
+    assert "went together" in text and "significant after Holm's correction" in text
+    assert "not significant" not in text
     assert np.isnan(frame[frame["measure"] == "κ (PD points)"]["spearman_rho"]).all()
 
 

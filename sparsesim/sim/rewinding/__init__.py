@@ -58,6 +58,16 @@ masks of round ``r + 1``; the last round: both trained copies and their
 accuracies), so an interrupted batch resumes after its last finished round
 (:func:`rewinding_study`, ``rounds``; :mod:`sparsesim.sweep.journal`).
 
+One mask shared by every τ
+--------------------------
+With ``mask_rule = "shared"`` a seed's tickets at every τ share one mask per
+density, fixed by an IMP chain that rewinds to no τ (fine-tuning), and the
+cells' ``ticket_round`` picks the round (:mod:`.shared`); this is the
+protocol of the pre-registered claims (i) some τ > 0 beats τ = 0, (ii) a
+smaller ``λ_max`` at ``w_τ`` goes with a better ticket, (iii) a stable τ
+(LMC barrier below 2 %) goes with a ticket that matches the dense network
+(:mod:`.claims`; ``sims/cpu/rewinding_claims.toml``).
+
 Seeds
 -----
 Replicate ``seed`` has the root ``SeedSequence([sweep_seed, seed, dataset
@@ -71,15 +81,21 @@ from __future__ import annotations
 
 from ...nn.connectivity import error_barrier, interpolation_errors
 from .cells import batch_key, run_cell, run_cells, valid_cell
+from .claims import check_claims
 from .engine import rewinding_study
 from .figures import figures
-from .params import DATASETS, DEFAULTS, PARAMS
+from .params import DATASETS, DEFAULTS, MASK_RULES, NEUTRAL_DEFAULTS, PARAMS
+from .shared import shared_mask_study
 from .tables import conditioning_vs_tickets, tables
 
 __all__ = [
     "PARAMS",
     "DEFAULTS",
     "DATASETS",
+    "MASK_RULES",
+    "NEUTRAL_DEFAULTS",
+    "check_claims",
+    "shared_mask_study",
     "valid_cell",
     "batch_key",
     "run_cell",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 from .engine import rewinding_study
 from .params import check_cell, full_params
+from .shared import shared_mask_study
 
 __all__ = ["valid_cell", "batch_key", "run_cells", "run_cell"]
 
@@ -17,10 +18,20 @@ def valid_cell(params: dict) -> bool:
     return True
 
 
+def _batched(p: dict) -> tuple[str, ...]:
+    """The parameters that vary inside one batch."""
+    if p["mask_rule"] == "shared":
+        return ("tau", "ticket_round")
+    return ("seed", "tau")
+
+
 def batch_key(params: dict) -> tuple:
-    """Cells differing only in ``seed`` and ``tau`` share one batch (one dense run per seed)."""
+    """The cells of one batch: with ``mask_rule = "per_tau"`` those differing only in
+    ``seed`` and ``tau`` (one dense run per seed, one IMP chain per ticket);
+    with ``"shared"`` one seed's cells of any ``tau`` and ``ticket_round`` (one
+    dense run and one fine-tuning IMP chain), so seeds run in parallel."""
     p = full_params(params)
-    return tuple(sorted((k, v) for k, v in p.items() if k not in ("seed", "tau")))
+    return tuple(sorted((k, v) for k, v in p.items() if k not in _batched(p)))
 
 
 def run_cells(params_list: list[dict], ctxs: list) -> list[dict]:
@@ -34,9 +45,16 @@ def run_cells(params_list: list[dict], ctxs: list) -> list[dict]:
     key = batch_key(p0)
     for q in params_list[1:]:
         if batch_key(q) != key:
-            raise ValueError("run_cells needs cells that differ only in seed and tau "
-                             "(group them with batch_key)")
+            raise ValueError(f"run_cells needs cells that differ only in "
+                             f"{' and '.join(_batched(p0))} (group them with batch_key)")
     ctx = ctxs[0]
+    if p0["mask_rule"] == "shared":
+        return shared_mask_study(p0, [q["seed"] for q in params_list],
+                                 [q["tau"] for q in params_list],
+                                 [full_params(q)["ticket_round"] for q in params_list],
+                                 sweep_seed=ctx.sweep_seed, backend=ctx.backend,
+                                 progress=getattr(ctx, "progress", None),
+                                 rounds=getattr(ctx, "rounds", None))
     return rewinding_study(p0, [q["seed"] for q in params_list], [q["tau"] for q in params_list],
                            sweep_seed=ctx.sweep_seed, backend=ctx.backend,
                            progress=getattr(ctx, "progress", None),

@@ -16,7 +16,7 @@ from ...nn.hessian import mlp_masked_hessian_operator
 from ...nn.training import TrainData, train
 from .params import DATASET_CODE, DTYPES, check_cell, full_params
 
-__all__ = ["rewinding_study"]
+__all__ = ["rewinding_study", "ticket_rows"]
 
 _INIT, _DATA, _DATA_B = 0, 1, 2   # spawn keys of a replicate's root
 
@@ -180,6 +180,23 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
         final = _Final(tree_from(rounds, "final_", n_layers, xp),
                        rounds.array("final_test_accuracy"),
                        rounds.array("early_stop_test_accuracy"), rounds.array("early_stop_iter"))
+    return ticket_rows(p, data, w_tau, masks, final, seeds, taus,
+                       [float(dense_acc[pos[int(s)]]) for s in seeds], progress=progress)
+
+
+def ticket_rows(p: dict, data: TrainData, w_tau: list, masks: list, final: _Final,
+                seeds: Sequence[int], taus: Sequence[int], dense_acc: Sequence[float], *,
+                progress=None) -> list[dict]:
+    """Steps 4-5 of the protocol for ``n`` trained tickets: LMC barrier and masked Hessian.
+
+    ``w_tau`` and ``masks`` hold the ``n`` tickets' rewind points and masks,
+    ``final`` their two trained copies (models ``0 .. n-1`` copy A, ``n ..
+    2n-1`` copy B); ``dense_acc[i]`` is the dense test accuracy of ticket
+    ``i``'s seed.  One row per ticket, in order.
+    """
+    progress = progress or (lambda _t: None)
+    residual = bool(p["residual"])
+    n = len(seeds)
     A, Bsl = slice(0, n), slice(n, 2 * n)
 
     # 5. linear mode connectivity on the test set
@@ -224,6 +241,7 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
             if spec.lambda_max > 0 else float("nan"),
             "n_negative_slq": float(slq_est),
             "n_negative_slq_se": float(slq_se),
+            "neg_mass_slq": float(slq_est) / int(op.dim),
             "lanczos_converged": bool(spec.converged),
             "lanczos_matvecs": int(spec.n_matvec),
             "test_accuracy": float(final.final_test_accuracy[i]),
@@ -231,7 +249,7 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
             "early_stop_iter": int(final.early_stop_iter[i]),
             "early_stop_iters_trained": int(final.early_stop_iter[i]) - int(t),
             "test_accuracy_copy_b": float(final.final_test_accuracy[n + i]),
-            "dense_test_accuracy": float(dense_acc[pos[int(s)]]),
+            "dense_test_accuracy": float(dense_acc[i]),
             "lmc_barrier": float(barrier[i]),
             "lmc_error_a": float(errs[i, 0]),
             "lmc_error_b": float(errs[i, -1]),

@@ -9,11 +9,17 @@ import numpy as np
 from ..._validation import check_choice, check_int, check_real
 from ...geometry import MAX_LANCZOS_ITER, MAX_PROBES
 
-__all__ = ["DATASETS", "DATASET_CODE", "DTYPES", "PARAMS", "DEFAULTS", "full_params", "check_cell"]
+__all__ = ["DATASETS", "DATASET_CODE", "DTYPES", "MASK_RULES", "PARAMS", "DEFAULTS",
+           "NEUTRAL_DEFAULTS", "full_params", "check_cell", "ticket_round_of"]
 
 
 DATASETS = ("mnist1d", "teacher")
 DATASET_CODE = {"mnist1d": 1, "teacher": 2}
+#: ``per_tau``: each rewind point its own IMP chain (rewinding to τ); ``shared``:
+#: one mask per seed and density, fixed by an IMP chain that rewinds to no τ
+#: (fine-tuning: each round retrains the survivors from their trained values),
+#: and shared by every τ.
+MASK_RULES = ("per_tau", "shared")
 
 PARAMS: dict[str, type] = {
     "dataset": str,
@@ -43,6 +49,9 @@ PARAMS: dict[str, type] = {
     "teacher_density": float,
     "teacher_noise": float,
     "n_train": int,
+    "mask_rule": str,
+    "ticket_round": int,
+    "claims": str,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -70,7 +79,14 @@ DEFAULTS: dict[str, Any] = {
     "teacher_density": 0.1,
     "teacher_noise": 0.0,
     "n_train": 4000,
+    "mask_rule": "per_tau",
+    "ticket_round": 0,
+    "claims": "",
 }
+
+#: Parameters added after the first committed runs, at the value those runs
+#: used: a cell at these values keeps its old identity (and seeds).
+NEUTRAL_DEFAULTS: dict[str, Any] = {"mask_rule": "per_tau", "ticket_round": 0, "claims": ""}
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -113,4 +129,20 @@ def check_cell(p: dict) -> dict:
     check_real("teacher_density", p["teacher_density"], low=0.0, high=1.0, low_open=True)
     check_real("teacher_noise", p["teacher_noise"], low=0.0)
     check_int("n_train", p["n_train"], low=1)
+    check_choice("mask_rule", p["mask_rule"], MASK_RULES)
+    tr = check_int("ticket_round", p["ticket_round"], low=0, high=p["rounds"])
+    if p["mask_rule"] == "per_tau" and tr not in (0, p["rounds"]):
+        raise ValueError(f"ticket_round must be 0 (the last round) with mask_rule='per_tau', "
+                         f"whose chains end at rounds={p['rounds']}; got {tr}")
+    if not isinstance(p["claims"], str):
+        raise ValueError(f"claims must be a str (recorded by the sweep); got {p['claims']!r}")
     return p
+
+
+def ticket_round_of(p: dict) -> int:
+    """The IMP round whose mask a cell's ticket uses (``ticket_round``, 0 = the last).
+
+    >>> ticket_round_of({"ticket_round": 0, "rounds": 10}), ticket_round_of({"ticket_round": 4, "rounds": 10})
+    (10, 4)
+    """
+    return int(p["ticket_round"]) or int(p["rounds"])
