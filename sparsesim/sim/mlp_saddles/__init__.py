@@ -56,10 +56,12 @@ from __future__ import annotations
 from .cells import DEFAULTS, PARAMS, parse_densities, run_cell, valid_cell
 from .engine import MASK_KINDS, PLANTED, SOURCES, analyse_point, embedded_start, landscape, \
     layer_masks, restricted_summary, saddle_rows, start_point
+from .figures import figures
 from .tables import claim_frame, mcnemar_one_sided, point_frame, tables
 
 __all__ = [
     "PARAMS",
+    "figures",
     "DEFAULTS",
     "MASK_KINDS",
     "PLANTED",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from ..._figure import new_figure, save_figure
-from .tables import aggregate
+from .tables import _groups, _label, aggregate
 
 __all__ = ["figures"]
 
@@ -18,8 +18,8 @@ def figures(cells, outdir: Path) -> list[Path]:
     xs = lambda g: np.maximum(g["tau"].to_numpy(dtype=float), 0.5)  # noqa: E731 - log axis
     fig, axes = new_figure(1, 4, figsize=(18, 4))
     twin = axes[1].twinx()
-    for i, (ds, g) in enumerate(f.groupby("dataset")):
-        x, c = xs(g), f"C{i}"
+    for i, (key, g) in enumerate(f.groupby(_groups(f))):
+        x, c, ds = xs(g), f"C{i}", _label(key)
         axes[0].errorbar(x, g["lambda_max"], yerr=g["lambda_max_sd"], marker="o", color=c,
                          label=ds)
         axes[1].plot(x, g["kappa_median"], "o-", color=c, label=f"{ds}: κ (PD seeds only)")
@@ -44,8 +44,8 @@ def figures(cells, outdir: Path) -> list[Path]:
 
     fig, ax1 = new_figure(figsize=(6, 4))
     ax2 = ax1.twinx()
-    for i, (ds, g) in enumerate(f.groupby("dataset")):
-        x, c = xs(g), f"C{i}"
+    for i, (key, g) in enumerate(f.groupby(_groups(f))):
+        x, c, ds = xs(g), f"C{i}", _label(key)
         ax1.errorbar(x, g["lmc_barrier"], yerr=g["lmc_barrier_sd"], marker="o", color=c,
                      label=f"{ds}: barrier")
         ax2.plot(x, g["test_acc"], "s--", color=c, alpha=0.6, label=f"{ds}: test accuracy")
