@@ -172,7 +172,7 @@ def _cells(*, boost=0.0, slope=-1.0, stable_gap=0.0, barrier=0.01, n_seeds=16, s
 def _verdicts(cells):
     table = claims_table(cells)
     j = judge([table])
-    return dict(zip(table.frame["claim"], j.verdicts[0]))
+    return dict(zip(table.frame["claim id"], j.verdicts[0]))
 
 
 def test_rewind_beats_zero_turns_with_a_planted_effect_either_way():

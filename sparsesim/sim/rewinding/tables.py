@@ -114,6 +114,18 @@ def aggregate(cells):
     return f
 
 
+def _describe(c: dict) -> str:
+    """A claim in words, as the findings table shows it."""
+    at = f"at ~{100 * c['density']:.3g} % of weights"
+    if c["test"] == "rewind_beats_zero":
+        return f"(i) some τ > 0 beats τ = 0 (rewinding helps) {at}"
+    if c["test"] == "rank":
+        sign = "smaller" if c["direction"] == "less" else "larger"
+        return f"(ii) {sign} {c['x']} at w_τ goes with a better ticket across τ {at}"
+    return (f"(iii) a stable τ (barrier < {100 * c['barrier']:g} %) gives a ticket within "
+            f"{c['margin']:g} point{'s' * (c['margin'] != 1)} of dense {at}")
+
+
 def claims_table(cells) -> TheoryTable | None:
     """The pre-registered claims (``[[claims]]``), one row each; ``None`` when none declared.
 
@@ -133,10 +145,24 @@ def claims_table(cells) -> TheoryTable | None:
             frame[col] = math.nan if col != "reason" else ""
     frame["reason"] = frame["reason"].fillna("")
     frame["kind"] = ["claim" if not r else f"not testable: {r}" for r in frame["reason"]]
-    frame["95% CI"] = [f"[{lo:+.3g}, {hi:+.3g}]" if lo == lo else "—"
-                       for lo, hi in zip(frame["ci_low"], frame["ci_high"])]
-    out = frame[["claim", "test", "density", "ticket_round", "statistic", "seeds", "effect",
-                 "95% CI", "margin", "detectable", "test_name", "p_claim", "p_opposite", "kind"]]
+    unit = {"rank": ""}
+    frame["claim id"] = frame["claim"]
+    frame["claim"] = [_describe(c) for c in claims]
+    frame["n_seeds"] = frame["seeds"]
+    frame["ours"] = [f"{e:+.2f} ± {sd:.2f}{unit.get(t, ' points')} (mean ± sd)"
+                     if e == e and sd == sd else ("—" if e != e else f"{e:+.2f}")
+                     for e, sd, t in zip(frame["effect"], frame["sd"], frame["test"])]
+    frame["95 % CI of the mean difference"] = [
+        f"[{lo:+.2f}, {hi:+.2f}]" if lo == lo else "—"
+        for lo, hi in zip(frame["ci_low"], frame["ci_high"])]
+    frame["detectable at 80 % power"] = [
+        "—" if d != d else "∞ (too few seeds)" if math.isinf(d)
+        else (f"{d:.2f}" if t == "rank" else f"{d:.2f} points")
+        for d, t in zip(frame["detectable"], frame["test"])]
+    frame["test"] = frame["test_name"].fillna("—")
+    out = frame[["claim", "claim id", "ticket_round", "statistic", "n_seeds", "ours",
+                 "95 % CI of the mean difference", "margin", "detectable at 80 % power", "test",
+                 "p_claim", "p_opposite", "kind"]]
     return TheoryTable.claims(
         "Pre-registered rewinding claims (C11), judged over seeds",
         out.reset_index(drop=True), test="one-sided paired tests over seeds (module notes)",
