@@ -12,6 +12,7 @@ A configuration names the simulation and declares its grid::
     module = "sparsesim.sim.support_recovery" # optional for a registered name
     description = "Thresholding a Gaussian init: P(Ŝ = S) and the law of Ŝ"
     seed = 2026
+    plugins = ["mypkg.criteria"]              # optional: modules imported before any cell
 
     [params]              # the same for every cell
     trials = 200000
@@ -44,6 +45,14 @@ recorded in every cell (the ``claims`` parameter), so it is part of each
 cell's identity and of the config hash.  Tables judge only the claims their
 cells carry; a claim added after the cells ran reads "post hoc".
 
+``sim.plugins`` lists modules imported before the simulation is resolved and
+before any cell runs, in this process and on every worker of a distributed
+executor (the names travel with each task): a module that registers a
+saliency criterion or a lottery condition at import
+(:func:`sparsesim.nn.register_saliency`, :func:`sparsesim.nn.register_condition`)
+makes those names valid in the grid, wherever the cells run.  The list is
+part of the recorded configuration, not of the cells' identity.
+
 ``sim.name`` is looked up in the simulation registry
 (:data:`sparsesim.sim.REGISTRY`); ``sim.module``, a dotted module path, is
 required for a name that is not registered (a simulation defined outside the
@@ -69,11 +78,12 @@ from typing import Any, Mapping
 
 from ..sim import REGISTRY, Simulation, SimulationError
 
-__all__ = ["ConfigError", "SweepConfig", "claims_json", "load_config", "find_config",
+__all__ = ["ConfigError", "SweepConfig", "claims_json", "import_plugins", "load_config",
+           "find_config",
            "list_configs", "sims_dirs", "shipped_dir", "is_shipped", "recorded_config"]
 
 _TOP_KEYS = {"sim", "params", "grid", "quick", "include", "claims"}
-_SIM_KEYS = {"name", "module", "description", "seed"}
+_SIM_KEYS = {"name", "module", "description", "seed", "plugins"}
 _QUICK_KEYS = {"params", "grid", "include"}
 _TYPES = {int: "int", float: "float", str: "str", bool: "bool"}
 
@@ -105,6 +115,8 @@ class SweepConfig:
     dropped: tuple = field(default=(), repr=False, compare=False)
     #: Cells the simulation caps: ``((cell, {name: (value run, why)}), ...)``.
     capped: tuple = field(default=(), repr=False, compare=False)
+    #: Modules imported before any cell runs (``[sim] plugins``), here and on workers.
+    plugins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.simulation is None:
@@ -309,6 +321,33 @@ def find_config(name_or_path: str) -> Path:
     return configs[name_or_path]
 
 
+def import_plugins(modules: Any, *, key: str = "sim.plugins") -> tuple[str, ...]:
+    """Import the modules a sweep names in ``[sim] plugins``; their dotted names, checked.
+
+    A module imported before registers what it registers at import once only
+    (Python caches modules), so calling this again on every task is cheap.
+
+    >>> import_plugins(["sparsesim.nn"])
+    ('sparsesim.nn',)
+    >>> import_plugins(["no_such_module_here"])
+    Traceback (most recent call last):
+    ...
+    sparsesim.sweep.config.ConfigError: sim.plugins: module 'no_such_module_here' cannot be imported: No module named 'no_such_module_here'
+    """
+    if isinstance(modules, str) or not isinstance(modules, (list, tuple)):
+        raise ConfigError(f"{key} must be a list of dotted module names; got {modules!r}")
+    out = []
+    for name in modules:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{key} entries must be dotted module names; got {name!r}")
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"{key}: module {name!r} cannot be imported: {exc}") from None
+        out.append(name)
+    return tuple(out)
+
+
 def _check_value(key: str, value: Any, typ: type) -> Any:
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -433,6 +472,7 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         sweep_seed = _check_value("seed", seed, int)
     if sweep_seed < 0:
         raise ConfigError(f"sim.seed must be >= 0; got {sweep_seed}")
+    plugins = import_plugins(sim.get("plugins", []))
     module_name, simulation = _resolve_simulation(path, sim, simulation)
     schema = dict(simulation.params)
     if raw.get("claims") and schema.get("claims") is not str:
@@ -510,7 +550,7 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
     return SweepConfig(name=sim["name"], module_name=module_name, description=description,
                        seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw,
                        simulation=simulation, claims=tuple(claims), dropped=tuple(dropped),
-                       capped=_caps_of(simulation, unique, schema))
+                       capped=_caps_of(simulation, unique, schema), plugins=plugins)
 
 
 def claims_json(claims: list[dict] | tuple[dict, ...]) -> str:
