@@ -1,9 +1,11 @@
 """Sweep configuration: ``sims/<name>.toml`` files, validated before any work.
 
 The built-in sweeps ship with the package (``sparsesim/sims/*.toml``, package
-data read through :mod:`importlib.resources`); a ``./sims/<name>.toml`` in the
-current folder overrides the shipped ``<name>``, and any TOML can be given by
-its path.
+data read through :mod:`importlib.resources`); a plugin simulation
+(:func:`sparsesim.sim.plugins`) brings its default sweep as its own package's
+data (:attr:`sparsesim.sim.Simulation.config`); a ``./sims/<name>.toml`` in the
+current folder overrides a shipped or a plugin's ``<name>``, and any TOML can
+be given by its path.
 
 A configuration names the simulation and declares its grid::
 
@@ -54,8 +56,9 @@ makes those names valid in the grid, wherever the cells run.  The list is
 part of the recorded configuration, not of the cells' identity.
 
 ``sim.name`` is looked up in the simulation registry
-(:data:`sparsesim.sim.REGISTRY`); ``sim.module``, a dotted module path, is
-required for a name that is not registered (a simulation defined outside the
+(:data:`sparsesim.sim.REGISTRY`), then among the installed plugins
+(:func:`sparsesim.sim.plugins`); ``sim.module``, a dotted module path, is
+required for a name that is neither (a simulation defined outside the
 package) and, for a registered name, must agree with the registry.  The
 :class:`~sparsesim.sim.Simulation` is built and checked before any cell is
 expanded.  It lists the parameters (name → type); unknown keys, wrong types,
@@ -76,10 +79,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from ..sim import REGISTRY, Simulation, SimulationError
+from ..sim import REGISTRY, Simulation, SimulationError, load_plugin, plugins
 
 __all__ = ["ConfigError", "SweepConfig", "claims_json", "import_plugins", "load_config",
-           "find_config",
+           "find_config", "plugin_configs",
            "list_configs", "sims_dirs", "shipped_dir", "is_shipped", "recorded_config"]
 
 _TOP_KEYS = {"sim", "params", "grid", "quick", "include", "claims"}
@@ -279,9 +282,36 @@ def is_shipped(path: str | Path) -> bool:
         return False
 
 
+def plugin_configs(*, errors: dict[str, str] | None = None) -> dict[str, Path]:
+    """The default sweeps of the installed plugin simulations, by name.
+
+    A plugin is loaded (imported) to read its :attr:`~sparsesim.sim.Simulation.config`;
+    one that fails to load, or names no TOML, is left out (with the reason in
+    ``errors`` when a dict is given).  A plugin whose name is built in is
+    ignored (the built-in simulation wins).
+    """
+    out: dict[str, Path] = {}
+    for name, plugin in plugins().items():
+        if plugin.shadowed:
+            continue
+        try:
+            path = load_plugin(name).config_path()
+        except SimulationError as exc:
+            if errors is not None:
+                errors[name] = str(exc)
+            continue
+        if path is not None:
+            out[name] = path
+    return out
+
+
 def list_configs() -> dict[str, Path]:
-    """All simulation TOMLs found, by simulation name (file stem); ``./sims`` wins."""
-    found: dict[str, Path] = {}
+    """All simulation TOMLs found, by simulation name (file stem); ``./sims`` wins.
+
+    Then the shipped sweeps, then the plugins' default sweeps
+    (:func:`plugin_configs`).
+    """
+    found: dict[str, Path] = plugin_configs()
     for d in reversed(sims_dirs()):  # ./sims wins over the shipped sweeps
         for p in sorted(d.glob("*.toml")):
             found[p.stem] = p
@@ -294,7 +324,9 @@ def recorded_config(config_file: str) -> Path | None:
     An existing path is itself; ``sims/<name>.toml`` or
     ``sparsesim/sims/<name>.toml`` (how a shipped sweep is recorded) that
     does not exist as a file here is ``<name>`` looked up as
-    :func:`find_config` does.  ``None`` when nothing matches.
+    :func:`find_config` does; ``package:path.toml`` (how a plugin's default
+    sweep is recorded, :attr:`sparsesim.sim.Simulation.config`) is that
+    package's data file.  ``None`` when nothing matches.
     """
     p = Path(str(config_file))
     if p.suffix != ".toml":
@@ -303,6 +335,13 @@ def recorded_config(config_file: str) -> Path | None:
         return p
     if p.parent.name == SHIPPED_FOLDER:
         return list_configs().get(p.stem)
+    package, sep, resource = str(config_file).partition(":")
+    if sep and package and "/" not in package:
+        try:
+            found = Path(str(importlib.resources.files(package).joinpath(resource)))
+        except (ImportError, TypeError):
+            return None
+        return found if found.is_file() else None
     return None
 
 
@@ -315,6 +354,10 @@ def find_config(name_or_path: str) -> Path:
         return p
     configs = list_configs()
     if name_or_path not in configs:
+        broken: dict[str, str] = {}
+        plugin_configs(errors=broken)
+        if name_or_path in broken:
+            raise ConfigError(broken[name_or_path])
         known = ", ".join(configs) or "none found"
         raise ConfigError(f"unknown simulation {name_or_path!r}; known: {known} "
                           "(see `sparsesim list`)")
@@ -405,6 +448,13 @@ def _resolve_simulation(path: Path, sim: dict,
                               f"({simulation.module!r})")
         return module, simulation
     registered = REGISTRY.get(name)
+    if registered is None and "module" not in sim:
+        plugin = plugins().get(name)
+        if plugin is not None:  # an installed plugin's simulation (sparsesim.sim.plugins)
+            try:
+                return _resolve_simulation(path, sim, load_plugin(name))
+            except SimulationError as exc:
+                raise ConfigError(str(exc)) from None
     if "module" in sim:
         module = _check_value("sim.module", sim["module"], str)
         if registered is not None and module != registered:

@@ -232,8 +232,11 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     config_file = ""
     if config.path is not None:
         path = Path(config.path).resolve()
+        plugin_toml = config.simulation.config_path() if config.simulation.config else None
         if is_shipped(path):  # the same on every machine, wherever the package is installed
             config_file = f"{SHIPPED_PACKAGE}/{SHIPPED_FOLDER}/{path.name}"
+        elif plugin_toml is not None and plugin_toml.resolve() == path:
+            config_file = config.simulation.config      # a plugin's default sweep: the same
         else:
             try:
                 config_file = str(path.relative_to(Path.cwd()))
