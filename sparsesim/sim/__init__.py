@@ -192,6 +192,11 @@ class Simulation:
         a distributed executor ships this name to its workers.
     description : str
         One line: what the simulation tests.
+    timing_columns : tuple of str
+        Row columns that measure time (e.g. a solver's seconds): they differ
+        between two runs of a cell by design, so the determinism checks of
+        :mod:`sparsesim.testing` leave them out.  A module declares them as
+        ``TIMING_COLUMNS``.
     config : str
         Its default sweep TOML as ``"package:path/in/package.toml"``, shipped
         as the package's data (a plugin's default sweep; :meth:`config_path`);
@@ -213,6 +218,7 @@ class Simulation:
     check_claims: Callable[..., Any] | None = None
     module: str = ""
     description: str = ""
+    timing_columns: tuple = ()
     config: str = ""
 
     def __post_init__(self) -> None:
@@ -255,6 +261,12 @@ class Simulation:
         for attr in ("module", "description", "config"):
             if not isinstance(getattr(self, attr), str):
                 raise SimulationError(f"{where}: {attr} must be a str")
+        cols = self.timing_columns
+        if isinstance(cols, str) or not isinstance(cols, (tuple, list)) \
+                or not all(isinstance(c, str) for c in cols):
+            raise SimulationError(f"{where}: timing_columns must be a tuple of column names; "
+                                  f"got {cols!r}")
+        object.__setattr__(self, "timing_columns", tuple(cols))
         if self.config:
             package, _, resource = self.config.partition(":")
             if not package or not resource.endswith(".toml"):
@@ -322,6 +334,7 @@ class Simulation:
                    defaults=getattr(module, "DEFAULTS", None) or {},
                    neutral_defaults=getattr(module, "NEUTRAL_DEFAULTS", None) or {},
                    **{hook: getattr(module, hook, None) for hook in _HOOKS},
+                   timing_columns=tuple(getattr(module, "TIMING_COLUMNS", ())),
                    module=module.__name__, description=doc.splitlines()[0] if doc else "")
 
 
