@@ -10,7 +10,7 @@ import pytest
 
 from sparsesim import nn
 from sparsesim.nn import lottery, saliency
-from sparsesim.nn.lottery import LotteryProtocol, PruningSchedule, TrainData, run_imp
+from sparsesim.nn.lottery import LotteryProtocol, PruningSchedule, run_imp
 from sparsesim.sweep import ConfigError, load_config, run_sweep
 
 HERE = Path(__file__).resolve().parent
@@ -124,11 +124,10 @@ def test_a_criterion_returning_the_wrong_shape_is_a_type_error():
 
 # --------------------------------------------------------------------------- lottery controls
 
-def _data(seed=0, n=160):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 6))
-    y = (np.argmax(X[:, :3] + 0.3 * X[:, 3:6], axis=1)).astype(np.int64)
-    return TrainData(X[:100], y[:100], X[100:130], y[100:130], X[130:], y[130:])
+def _data():
+    """A planted linear teacher, 6 inputs -> 3 classes (100 / 30 / 30 examples)."""
+    return nn.planted_teacher(n_in=6, hidden=(), n_out=3, density=0.5, n_train=100, n_val=30,
+                              n_test=30, seed=0, backend="numpy", dtype=np.float64)
 
 
 def _protocol(**kw):

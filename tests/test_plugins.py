@@ -9,6 +9,7 @@ installed (CI installs it; the tests that need it skip with that reason otherwis
 import importlib.metadata
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,8 @@ from sparsesim import sim
 from sparsesim.cli import main
 from sparsesim.sweep import ConfigError, find_config, load_config
 from sparsesim.testing import check_simulation, parametrize_with_checks
+
+HERE = Path(__file__).resolve().parent
 
 FAKE_MODULE = '''
 """Coin flips, published by a distribution that is not sparsesim."""
@@ -27,19 +30,6 @@ SIMULATION = Simulation(name="published_coins", params=PARAMS,
                         tables=tables, description="coin flips from a plugin",
                         config="fakeplug_mod:sims/fake_coins.toml")
 NOT_A_SIMULATION = 3
-'''
-
-FAKE_TOML = '''
-[sim]
-name = "fake_coins"
-description = "coin flips from a plugin"
-seed = 4
-[params]
-trials = 200
-[grid]
-p = [0.25, 0.5, 0.75]
-[quick.grid]
-p = [0.5]
 '''
 
 ENTRY_POINTS = '''
@@ -58,7 +48,9 @@ def fake_dist(tmp_path, monkeypatch):
     pkg = site / "fakeplug_mod"
     (pkg / "sims").mkdir(parents=True)
     (pkg / "__init__.py").write_text(textwrap.dedent(FAKE_MODULE))
-    (pkg / "sims" / "fake_coins.toml").write_text(FAKE_TOML)
+    toy = (HERE / "toysims" / "toy.toml").read_text()   # the toy sweep, without its module
+    (pkg / "sims" / "fake_coins.toml").write_text(
+        toy.replace('name = "toy"', 'name = "fake_coins"').replace('module = "toysim"\n', ""))
     info = site / "fakeplug-1.2.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 1.2\n")
@@ -104,8 +96,8 @@ def test_list_shows_plugins_and_where_they_come_from(fake_dist, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.startswith("fake_coins"))
-    assert "coin flips from a plugin" in line and "plugin from fakeplug 1.2" in line
-    assert "quick 1" in line
+    assert "coin flips" in line and "plugin from fakeplug 1.2" in line
+    assert "quick 1" in line and "3 cells" in line      # p = 2.0 is dropped by valid_cell
     broken = next(l for l in out.splitlines() if l.startswith("fake_broken"))
     assert "plugin from fakeplug 1.2" in broken and "got int" in broken
     shadow = next(l for l in out.splitlines() if l.startswith("support_recovery"))
