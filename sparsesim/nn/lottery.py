@@ -43,6 +43,13 @@ round-``r`` lottery ticket it controls:
     One-shot magnitude pruning of the trained dense network straight to the
     round's counts (same scope as IMP), reset to ``w0``.
 
+The conditions are an open registry (:data:`CONTROLS`; :data:`CONDITIONS`
+lists its names): :func:`register_condition` adds a control from outside the
+package — a ``start(ctx, r)`` of its own, or one-shot pruning of ``w0`` by a
+saliency criterion registered with :func:`sparsesim.nn.register_saliency`
+(:class:`SaliencyStart`, the way ``snip``, ``grasp`` and ``synflow`` are
+built).
+
 Pruning schedule (:class:`PruningSchedule`)
 -------------------------------------------
 ``fixed_fraction(p, rounds)``: each round removes a fraction ``p`` of the
