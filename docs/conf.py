@@ -121,6 +121,7 @@ API_MODULES = (
     ("sparsesim", "Top-level functions: the ℓ0 projection and masks, re-exported from "
                   ":mod:`sparsesim.sparsity`; ``sparsesim.run`` is :func:`sparsesim.api.run`."),
     ("sparsesim.api", ""),
+    ("sparsesim.testing", ""),
     ("sparsesim.plan", ""),
     ("sparsesim.report", ""),
     ("sparsesim.sweep", ""),

@@ -35,16 +35,28 @@ class _UsageError(ValueError):
 def _cmd_list(args) -> int:
     from . import sim  # noqa: PLC0415
     from .sweep import list_configs, load_config  # noqa: PLC0415
+    from .sweep.config import plugin_configs  # noqa: PLC0415
 
     configs = list_configs()
-    names = sorted(set(sim.names()) | set(configs))
+    installed = sim.plugins()
+    broken: dict[str, str] = {}
+    plugin_configs(errors=broken)
+    names = sorted(set(sim.names()) | set(configs) | set(installed))
     if not names:
         print("no simulations found (none registered, no sims/*.toml)")
         return 1
     width = max(len(n) for n in names)
     for name in names:
+        plugin = installed.get(name)
+        origin = f"plugin from {plugin.origin}" if plugin is not None else ""
+        if plugin is not None and plugin.shadowed:
+            origin = f"built in; a plugin from {plugin.origin} with this name is ignored"
+        if name in broken:
+            print(f"{name:<{width}}  ({origin}: {broken[name]})")
+            continue
         if name not in configs:
-            print(f"{name:<{width}}  (registered for {sim.REGISTRY[name]}; no sims/{name}.toml)")
+            where = origin or f"registered for {sim.REGISTRY[name]}"
+            print(f"{name:<{width}}  ({where}; no sims/{name}.toml)")
             continue
         try:
             full = load_config(configs[name])
@@ -52,8 +64,10 @@ def _cmd_list(args) -> int:
                 extra = f"{len(full.cells)} cells, quick {len(load_config(configs[name], quick=True).cells)}"
             else:
                 extra = f"{len(full.cells)} cells, no quick variant"
-            if name not in sim.REGISTRY:
+            if name not in sim.REGISTRY and plugin is None:
                 extra += f"; module {full.module_name}"
+            if origin:
+                extra += f"; {origin}"
             print(f"{name:<{width}}  {full.description}  [{extra}]")
         except Exception as exc:  # a broken config must not hide the others
             print(f"{name:<{width}}  (config error: {exc})")
@@ -172,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sparsesim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("list", help="list the simulations (sims/*.toml), one line each")
+    p = sub.add_parser("list", help="list the simulations (sims/*.toml and installed plugins), "
+                                    "one line each")
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("run", help="run (or resume) a simulation sweep",

@@ -20,6 +20,10 @@ from sparsesim import backend as _backend
 
 _STANDIN = {"on": False}
 
+# Registers names at import (a plugin module of tests/test_nn_registries.py, which
+# imports and unregisters it itself): never imported for doctest collection.
+collect_ignore = ["plugin_controls.py"]
+
 
 def _want_standin(config) -> bool:
     flag = os.environ.get("SPARSESIM_CUPY_STANDIN", "")

@@ -18,6 +18,11 @@
   rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
   one-shot).
 
+Saliency criteria and lottery controls are open registries:
+:func:`register_saliency` and :func:`register_condition` add names from
+outside the package; ``SALIENCY_METHODS`` and
+:func:`condition_names` are derived from them.
+
 Examples
 --------
 >>> import numpy as np
@@ -50,21 +55,34 @@ from .mlp import (
     residual_layers,
 )
 from .hessian import mlp_masked_hessian_operator
-from .lottery import LotteryProtocol, PruningSchedule, run_imp
+from .lottery import (
+    LotteryProtocol,
+    PruningSchedule,
+    condition_names,
+    register_condition,
+    run_imp,
+    unregister_condition,
+)
 from .optim import SGD, Adam, make_optimizer
 from .saliency import (
     GRASP_RULES,
-    SALIENCY_METHODS,
+    SaliencyCriterion,
+    ScoreInputs,
+    Selection,
     grasp_scores,
     layerwise_densities,
     magnitude_scores,
     random_scores,
+    register_saliency,
     reinitialize,
+    saliency_criterion,
     saliency_masks,
+    saliency_methods,
     select_mask,
     shuffle_masks,
     snip_scores,
     synflow_scores,
+    unregister_saliency,
 )
 from . import train as _train_module  # noqa: F401 - the former module path, registered first
 from .training import TrainData, TrainResult, train  # ``sparsesim.nn.train`` is the function
@@ -77,7 +95,8 @@ __all__ = [
     # saliency
     "SALIENCY_METHODS", "GRASP_RULES", "magnitude_scores", "random_scores", "snip_scores",
     "grasp_scores", "synflow_scores", "select_mask", "layerwise_densities", "shuffle_masks",
-    "reinitialize", "saliency_masks",
+    "reinitialize", "saliency_masks", "ScoreInputs", "Selection", "SaliencyCriterion",
+    "register_saliency", "unregister_saliency", "saliency_criterion", "saliency_methods",
     # data
     "Dataset", "PlantedTeacher", "mnist1d", "planted_teacher",
     # connectivity and the masked Hessian
@@ -86,5 +105,12 @@ __all__ = [
     "Compacted", "compact", "gather_compact", "live_neurons",
     # training and lottery tickets
     "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult", "train",
-    "LotteryProtocol", "PruningSchedule", "run_imp",
+    "LotteryProtocol", "PruningSchedule", "run_imp", "register_condition",
+    "unregister_condition", "condition_names",
 ]
+
+
+def __getattr__(name: str):
+    if name == "SALIENCY_METHODS":  # derived from the registry on every access
+        return saliency_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,6 +43,13 @@ round-``r`` lottery ticket it controls:
     One-shot magnitude pruning of the trained dense network straight to the
     round's counts (same scope as IMP), reset to ``w0``.
 
+The conditions are an open registry (:data:`CONTROLS`; :data:`CONDITIONS`
+lists its names): :func:`register_condition` adds a control from outside the
+package — a ``start(ctx, r)`` of its own, or one-shot pruning of ``w0`` by a
+saliency criterion registered with :func:`sparsesim.nn.register_saliency`
+(:class:`SaliencyStart`, the way ``snip``, ``grasp`` and ``synflow`` are
+built).
+
 Pruning schedule (:class:`PruningSchedule`)
 -------------------------------------------
 ``fixed_fraction(p, rounds)``: each round removes a fraction ``p`` of the
@@ -78,6 +85,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._registry import Registry, check_callable, check_name
 from .._rounds import tree_arrays, tree_from
 from .._validation import check_array, check_bool, check_choice, check_int, check_real
 from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
@@ -106,20 +114,22 @@ __all__ = [
     "CONTROLS",
     "Condition",
     "RoundContext",
+    "SaliencyStart",
+    "register_condition",
+    "unregister_condition",
+    "condition_names",
+    "ordered_conditions",
 ]
 
 #: Most pruning rounds a schedule may have.
 MAX_ROUNDS = 10_000
 
-CONDITIONS = ("dense", "lottery", "rewind", "reinit", "random", "shuffled", "snip", "grasp",
-              "synflow", "oneshot")
 SCOPES = ("layerwise", "global")
 BIAS_RANKINGS = ("separate", "joint")
 COUNT_RULES = ("nearest", "truncate")
-_SALIENCY = ("snip", "grasp", "synflow")
 
 # spawn-key purposes of a replicate seed
-_INIT, _DATA, _REINIT, _RANDOM, _SHUFFLE, _BIAS = range(6)
+_INIT, _DATA, _REINIT, _RANDOM, _SHUFFLE, _BIAS, _SCORES = range(7)
 
 
 # --------------------------------------------------------------------------- schedule
@@ -749,11 +759,11 @@ class LotteryProtocol:
 
 def _check_conditions(conditions: Any, protocol: LotteryProtocol) -> tuple[str, ...]:
     if isinstance(conditions, str) or not isinstance(conditions, Sequence) or not conditions:
-        raise TypeError(f"conditions must be a non-empty sequence of names from {CONDITIONS}; "
-                        f"got {conditions!r}")
+        raise TypeError(f"conditions must be a non-empty sequence of names from "
+                        f"{condition_names()}; got {conditions!r}")
     out = []
     for c in conditions:
-        check_choice("condition", c, CONDITIONS)
+        check_choice("condition", c, condition_names())
         if c not in out:
             out.append(c)
     if "rewind" in out and protocol.rewind_step == 0:
@@ -908,6 +918,9 @@ class Condition:
         Reads each replicate's first minibatch.
     from_rewind_step : bool
         Trained from step ``rewind_step`` instead of step 0.
+    uses_trained_dense : bool
+        Reads the dense run's trained weights (``ctx.trained_dense``; kept,
+        and journaled, only when a condition reads them).
 
     Examples
     --------
@@ -921,6 +934,7 @@ class Condition:
     uses_ticket: bool = False
     uses_first_batch: bool = False
     from_rewind_step: bool = False
+    uses_trained_dense: bool = False
 
 
 def _dense(ctx: RoundContext, r: int) -> tuple[list, list]:
@@ -952,77 +966,228 @@ def _oneshot(ctx: RoundContext, r: int) -> tuple[list, list]:
     return ctx.w0, magnitude_prune(ctx.trained_dense, ctx.full, ctx.protocol.schedule, r)
 
 
-def _saliency(cond: str, ctx: RoundContext, r: int) -> tuple[list, list]:
-    """``w0`` and the masks of one-shot saliency pruning at the ticket's counts, per model."""
-    protocol, w0, ticket, full = ctx.protocol, ctx.w0, ctx.ticket, ctx.full
-    sched = protocol.schedule
-    S = len(ctx.roots)
-    rates = sched.layer_rates(len(w0))
-    bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
-                              [child_seed(s, _BIAS, r) for s in ctx.roots], shuffle=True)
-                  if sched.prune_biases else [(None, None)] * len(w0))
-    kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
-    n_w = np.array([W[0].size for W, _ in w0])
-    excluded = tuple(l for l, rho in enumerate(rates) if rho == 0)
-    per_model = []
-    for i in range(S):
-        pi = take_models(w0, slice(i, i + 1))
-        dens_l = [None if l in excluded else int(kw[i, l]) / int(n_w[l]) for l in range(len(w0))]
+@dataclass(frozen=True)
+class SaliencyStart:
+    """The start of a saliency control: ``w0`` pruned one-shot by a registered criterion.
+
+    Each replicate's weights ``w0`` are pruned by
+    :func:`sparsesim.nn.saliency_masks` with the criterion ``criterion`` to
+    the ticket's counts of the round (per layer with ``saliency_scope =
+    "layerwise"``, in total with ``"global"``; layers the schedule leaves
+    dense stay dense).  A criterion that needs data gets the replicate's
+    first minibatch, one that needs a seed a seed of its replicate and round.
+    Biases, zero at initialisation, get the ticket's bias masks shuffled
+    within each layer.
+
+    Attributes
+    ----------
+    criterion : str
+        A registered saliency criterion (:func:`sparsesim.nn.register_saliency`).
+    options : tuple of (str, str)
+        ``(keyword of saliency_masks, attribute of LotteryProtocol)`` pairs:
+        GraSP's logit temperature is ``(("temperature",
+        "grasp_temperature"),)``.
+
+    Examples
+    --------
+    >>> CONTROLS["grasp"].start
+    SaliencyStart(criterion='grasp', options=(('temperature', 'grasp_temperature'),))
+    """
+
+    criterion: str
+    options: tuple = ()
+
+    def __call__(self, ctx: RoundContext, r: int) -> tuple[list, list]:
+        protocol, w0, ticket, full = ctx.protocol, ctx.w0, ctx.ticket, ctx.full
+        criterion = _sal.saliency_criterion(self.criterion)
+        sched = protocol.schedule
+        rates = sched.layer_rates(len(w0))
+        bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
+                                  [child_seed(s, _BIAS, r) for s in ctx.roots], shuffle=True)
+                      if sched.prune_biases else [(None, None)] * len(w0))
+        kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
+        n_w = np.array([W[0].size for W, _ in w0])
+        excluded = tuple(l for l, rho in enumerate(rates) if rho == 0)
         pooled = [l for l in range(len(w0)) if l not in excluded]
-        dens_g = float(sum(int(kw[i, l]) for l in pooled) / sum(int(n_w[l]) for l in pooled))
         layerwise = protocol.saliency_scope == "layerwise"
-        if cond == "synflow":
-            mw = _sal.synflow_scores(pi, density=dens_g, iterations=protocol.synflow_iterations,
-                                     residual=protocol.residual, scope=protocol.saliency_scope,
-                                     layer_densities=dens_l if layerwise else None,
-                                     exclude_layers=excluded)[0]
-        else:
-            idx = ctx.first_idx[i]
-            Xb, yb = ctx.data.x_train[idx], ctx.data.y_train[idx]
-            if cond == "snip":
-                scores = _sal.snip_scores(pi, Xb, yb, loss=protocol.loss,
-                                          residual=protocol.residual)
-                keep = "high"
-            else:
-                scores = _sal.grasp_scores(pi, Xb, yb, temperature=protocol.grasp_temperature,
-                                           loss=protocol.loss, residual=protocol.residual)
-                keep = "low"                                   # official GraSP rule
-            scores = [None if l in excluded else s for l, s in enumerate(scores)]
-            mw = _sal.select_mask(scores, dens_g, scope=protocol.saliency_scope,
-                                  layer_densities=dens_l if layerwise else None, keep=keep)
-        per_model.append([(full[l][0][i:i + 1] if m is None else m, None)
-                          for l, m in enumerate(mw)])
-    masks_w = concat_models(per_model)
-    return w0, [(mW, mb) for (mW, _), (_, mb) in zip(masks_w, bias_masks)]
+        options = {key: getattr(protocol, attr) for key, attr in self.options}
+        per_model = []
+        for i, root in enumerate(ctx.roots):
+            dens_l = [None if l in excluded else int(kw[i, l]) / int(n_w[l])
+                      for l in range(len(w0))]
+            dens_g = float(sum(int(kw[i, l]) for l in pooled)
+                           / sum(int(n_w[l]) for l in pooled))
+            Xb = yb = None
+            if criterion.needs_data:
+                idx = ctx.first_idx[i]
+                Xb, yb = ctx.data.x_train[idx], ctx.data.y_train[idx]
+            mw = _sal.saliency_masks(
+                self.criterion, take_models(w0, slice(i, i + 1)), dens_g, Xb, yb,
+                scope=protocol.saliency_scope, layer_densities=dens_l if layerwise else None,
+                loss=protocol.loss, residual=protocol.residual, exclude_layers=excluded,
+                seed=child_seed(root, _SCORES, r), iterations=protocol.synflow_iterations,
+                **options)
+            per_model.append([(full[l][0][i:i + 1] if m is None else m, None)
+                              for l, m in enumerate(mw)])
+        masks_w = concat_models(per_model)
+        return w0, [(mW, mb) for (mW, _), (_, mb) in zip(masks_w, bias_masks)]
 
 
-def _snip(ctx: RoundContext, r: int) -> tuple[list, list]:
-    return _saliency("snip", ctx, r)
+#: The conditions of :func:`run_imp` by name, built-in ones first (an open
+#: registry: :func:`register_condition`); :data:`CONDITIONS` lists its names.
+CONTROLS = Registry("condition")
 
 
-def _grasp(ctx: RoundContext, r: int) -> tuple[list, list]:
-    return _saliency("grasp", ctx, r)
+def register_condition(name: str, start: Callable[[RoundContext, int], tuple[list, list]]
+                       | None = None, *, uses_ticket: bool = True,
+                       uses_first_batch: bool | None = None,
+                       uses_trained_dense: bool = False,
+                       saliency_options: Sequence[tuple[str, str]] = ()) -> Condition:
+    """Add a control condition to :func:`run_imp` (and to the lottery sweeps).
+
+    A control is started afresh every round at the ticket's per-layer counts,
+    trained in the same batch as the other conditions and reported like them.
+
+    Parameters
+    ----------
+    name : str
+        The condition's name, unused so far (``ValueError`` naming it
+        otherwise; registering an equal condition again does nothing).
+    start : callable or None
+        ``start(ctx, r) -> (params, masks)``: the ``S`` replicates' starting
+        weights and masks at round ``r`` from a :class:`RoundContext` (``w0``,
+        the ticket, seeds, data, ...); a top-level function, so that the
+        condition can be found by name on other processes.  ``None``: one-shot
+        pruning of ``w0`` by the saliency criterion called ``name``
+        (:func:`sparsesim.nn.register_saliency`; see :class:`SaliencyStart`).
+    uses_ticket : bool
+        Reads ``ctx.ticket`` (the lottery chain is then trained).
+    uses_first_batch : bool or None
+        Reads ``ctx.first_idx``; ``None``: whether the saliency criterion
+        needs data (``False`` for a ``start`` of your own).
+    uses_trained_dense : bool
+        Reads ``ctx.trained_dense``.
+    saliency_options : sequence of (str, str)
+        With ``start=None``: keywords of :func:`sparsesim.nn.saliency_masks`
+        taken from attributes of the :class:`LotteryProtocol`.
+
+    Returns
+    -------
+    Condition
+        The registered condition.
+
+    Raises
+    ------
+    TypeError
+        ``start`` is not callable with ``(ctx, r)``, or a flag is not a bool.
+    ValueError
+        ``name`` is taken, or ``start=None`` and no saliency criterion has
+        that name.
+
+    Examples
+    --------
+    >>> def ticket_at_w0(ctx, r):
+    ...     return ctx.w0, ctx.ticket
+    >>> register_condition("ticket_again", ticket_at_w0).kind
+    'control'
+    >>> "ticket_again" in condition_names()
+    True
+    >>> register_condition("ticket_again", print)
+    Traceback (most recent call last):
+    ...
+    ValueError: condition 'ticket_again' is already registered; choose another name (or unregister it first)
+    >>> unregister_condition("ticket_again")
+    """
+    return _add_condition(name, start, uses_ticket=uses_ticket, uses_first_batch=uses_first_batch,
+                          uses_trained_dense=uses_trained_dense,
+                          saliency_options=saliency_options)
 
 
-def _synflow(ctx: RoundContext, r: int) -> tuple[list, list]:
-    return _saliency("synflow", ctx, r)
+def _add_condition(name: str, start: Any, *, kind: str = "control", uses_ticket: bool = True,
+                   uses_first_batch: bool | None = None, uses_trained_dense: bool = False,
+                   from_rewind_step: bool = False, saliency_options: Sequence = (),
+                   builtin: bool = False) -> Condition:
+    check_name("condition", name)
+    for flag, value in (("uses_ticket", uses_ticket), ("uses_trained_dense", uses_trained_dense)):
+        check_bool(flag, value)
+    if uses_first_batch is not None:
+        check_bool("uses_first_batch", uses_first_batch)
+    if start is None:
+        if name not in _sal.saliency_methods():
+            raise ValueError(f"condition {name!r}: start=None prunes by the saliency criterion "
+                             f"{name!r}, which is not registered (registered: "
+                             f"{_sal.saliency_methods()}); register it first or pass start=")
+        options = tuple((str(k), str(a)) for k, a in saliency_options)
+        for _, attr in options:
+            if attr not in LotteryProtocol.__dataclass_fields__:
+                raise ValueError(f"saliency_options: {attr!r} is not a LotteryProtocol field")
+        start = SaliencyStart(name, options)
+        if uses_first_batch is None:
+            uses_first_batch = _sal.saliency_criterion(name).needs_data
+    else:
+        if saliency_options:
+            raise ValueError("saliency_options apply to start=None (a saliency control) only")
+        check_callable("start", start, 2, "(ctx, r)")
+    entry = Condition(name, start, kind=kind, uses_ticket=uses_ticket,
+                      uses_first_batch=bool(uses_first_batch), from_rewind_step=from_rewind_step,
+                      uses_trained_dense=uses_trained_dense)
+    CONTROLS.add(name, entry, builtin=builtin)
+    return CONTROLS[name]
 
 
-#: The conditions of :func:`run_imp` by name, in the order of :data:`CONDITIONS`.
-CONTROLS: dict[str, Condition] = {c.name: c for c in (
-    Condition("dense", _dense, kind="reference"),
-    Condition("lottery", _lottery, kind="chain", uses_ticket=True),
-    Condition("rewind", _rewind, kind="chain", from_rewind_step=True),
-    Condition("reinit", _reinit, uses_ticket=True),
-    Condition("random", _random, uses_ticket=True),
-    Condition("shuffled", _shuffled, uses_ticket=True),
-    Condition("snip", _snip, uses_ticket=True, uses_first_batch=True),
-    Condition("grasp", _grasp, uses_ticket=True, uses_first_batch=True),
-    Condition("synflow", _synflow, uses_ticket=True),
-    Condition("oneshot", _oneshot),
-)}
-if tuple(CONTROLS) != CONDITIONS:  # pragma: no cover - a registry edit without CONDITIONS
-    raise AssertionError("CONTROLS must hold the CONDITIONS, in order")
+def unregister_condition(name: str) -> None:
+    """Remove a condition added by :func:`register_condition` (built-in ones stay).
+
+    >>> unregister_condition("lottery")
+    Traceback (most recent call last):
+    ...
+    ValueError: condition 'lottery' is built in and cannot be unregistered
+    """
+    CONTROLS.remove(name)
+
+
+def condition_names() -> tuple[str, ...]:
+    """The names :func:`run_imp` accepts, built-in ones first (:data:`CONDITIONS`).
+
+    >>> condition_names()[:3]
+    ('dense', 'lottery', 'rewind')
+    """
+    return CONTROLS.names()
+
+
+def ordered_conditions(names: Any) -> tuple[str, ...]:
+    """``names`` without repeats, registered conditions in registry order, then the others sorted.
+
+    A results table may hold a condition this process has not registered (a
+    plugin's): it is kept, after the known ones.
+
+    >>> ordered_conditions(["random", "mine", "dense", "random"])
+    ('dense', 'random', 'mine')
+    """
+    present = set(names)
+    known = CONTROLS.names()
+    return tuple(c for c in known if c in present) + tuple(sorted(present - set(known)))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CONDITIONS":  # derived from the registry on every access
+        return CONTROLS.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+for _name, _start, _flags in (
+        ("dense", _dense, dict(kind="reference", uses_ticket=False)),
+        ("lottery", _lottery, dict(kind="chain")),
+        ("rewind", _rewind, dict(kind="chain", uses_ticket=False, from_rewind_step=True)),
+        ("reinit", _reinit, {}),
+        ("random", _random, {}),
+        ("shuffled", _shuffled, {}),
+        ("snip", None, {}),
+        ("grasp", None, dict(saliency_options=(("temperature", "grasp_temperature"),))),
+        ("synflow", None, {}),
+        ("oneshot", _oneshot, dict(uses_ticket=False, uses_trained_dense=True))):
+    _add_condition(_name, _start, builtin=True, **_flags)
+del _name, _start, _flags
 
 
 # --------------------------------------------------------------------------- training and rows
@@ -1260,7 +1425,8 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     if prune_at == protocol.steps:
         prune_at = None   # the end of training: no snapshot needed
     training = _Training(data, protocol, data_seeds, optimizer, prune_at)
-    dense_only = not chains and "oneshot" not in conditions
+    dense_only = not chains and not any(CONTROLS[c].kind == "control" for c in conditions)
+    keep_dense = any(CONTROLS[c].uses_trained_dense for c in conditions)
     total = 1 if dense_only else sched.rounds + 1
     done = 0 if rounds is None else min(rounds.done, total)
     n_layers = len(protocol.sizes) - 1
@@ -1289,14 +1455,14 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         if not dense_only:
             if next_masks is not None:
                 state.update(tree_arrays("mask_", next_masks))
-            if "oneshot" in conditions:
+            if keep_dense:
                 state.update(tree_arrays("dense_", trained_dense))
             if w_tau is not None:
                 state.update(tree_arrays("tau_", w_tau))
         save(0, dense_rows, state)
     else:
         trained_dense = (tree_from(rounds, "dense_", n_layers, xp)
-                         if "oneshot" in conditions else None)
+                         if keep_dense else None)
         w_tau = tree_from(rounds, "tau_", n_layers, xp) if "rewind" in chains else None
         next_masks = (tree_from(rounds, "mask_", n_layers, xp)
                       if chains and done <= sched.rounds else None)
@@ -1321,7 +1487,7 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
     first = max(done, 1)
     if chains:
         imp_rounds(sched, None, next_masks, play, first=first, after_round=after_round)
-    else:                                  # oneshot alone: no chain, the same rounds
+    else:                                  # controls without a chain: the same rounds
         for r in range(first, sched.rounds + 1):
             play(r, None)
             after_round(r, None)

@@ -38,16 +38,32 @@ row-major), identically on NumPy and CuPy.  ``k = floor(density·n + 0.5)``.
 The ablations of Frankle et al. (2021): :func:`shuffle_masks` (permute each
 layer's mask per model), :func:`reinitialize`, and inverted scores
 (``keep="low"``).
+
+Criteria are an open registry
+-----------------------------
+Every method :func:`saliency_masks` knows is a registered
+:class:`SaliencyCriterion`; :data:`SALIENCY_METHODS` is the tuple of their
+names, built-in ones first.  :func:`register_saliency` adds a criterion from
+outside the package (a scoring function ``fn(params, inputs)`` returning one
+score entry per layer, with :class:`ScoreInputs` holding the batch, the masks,
+the seed and the options :func:`saliency_masks` was given); it then works in
+:func:`saliency_masks`, as a lottery control
+(:func:`sparsesim.nn.register_condition`) and in the lottery sweeps.  A sweep
+on several processes (Dask workers) sees it when the registration happens at
+the import of a module the sweep names (``[sim] plugins = ["mypkg.criteria"]``
+in the sweep TOML).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_int, check_real
+from .._registry import Registry, check_callable
+from .._validation import check_array, check_bool, check_choice, check_int, check_real
 from ..backend import is_cupy, make_rng, namespace_of
 from ..sparsity import best_k_term, keep_count
 from . import mlp as _mlp
@@ -66,9 +82,15 @@ __all__ = [
     "saliency_masks",
     "SALIENCY_METHODS",
     "GRASP_RULES",
+    "ScoreInputs",
+    "Selection",
+    "SaliencyCriterion",
+    "register_saliency",
+    "unregister_saliency",
+    "saliency_criterion",
+    "saliency_methods",
 ]
 
-SALIENCY_METHODS = ("magnitude", "random", "snip", "grasp", "synflow")
 GRASP_RULES = ("official", "article")
 #: Largest number of SynFlow rounds (the paper uses 100; each round is a forward
 #: and a backward pass and a top-k selection).
@@ -672,6 +694,244 @@ def reinitialize(params: Any, *, seed: Any, init: str = "kaiming_normal") -> lis
                          backend=backend, dtype=dtype)
 
 
+# --------------------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What a criterion's function may read: the inputs :func:`saliency_masks` was given.
+
+    Attributes
+    ----------
+    X, y : arrays or None
+        One batch of data (``None`` for data-free criteria).
+    masks : None or list
+        Existing masks; scores are computed on the masked network.
+    loss, temperature, residual, include_bias, seed, check_values, grasp_rule, iterations
+        As in :func:`saliency_masks`.
+    """
+
+    X: Any = None
+    y: Any = None
+    masks: Any = None
+    loss: str = "cross_entropy"
+    temperature: float = 1.0
+    residual: Any = False
+    include_bias: bool = False
+    seed: Any = None
+    check_values: bool = True
+    grasp_rule: str = "official"
+    iterations: int = 100
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How many entries a criterion that prunes by itself keeps (``prunes=True``).
+
+    Attributes
+    ----------
+    density : float
+    scope : {"global", "layerwise"}
+    layer_densities : sequence or None
+    exclude_layers : tuple of int
+        As in :func:`select_mask` and :func:`saliency_masks`.
+    """
+
+    density: float
+    scope: str = "global"
+    layer_densities: Sequence[float | None] | None = None
+    exclude_layers: tuple = ()
+
+
+@dataclass(frozen=True)
+class SaliencyCriterion:
+    """A registered saliency criterion (see :func:`register_saliency`).
+
+    Attributes
+    ----------
+    name : str
+    fn : callable
+        ``fn(params, inputs) -> scores`` (one entry per layer, shaped like
+        ``W``, or ``(score_W, score_b)`` pairs), or with ``prunes``
+        ``fn(params, inputs, selection) -> masks``.
+    keep : {"high", "low"} or callable
+        Which scores survive; a callable gets the :class:`ScoreInputs`.
+    needs_data, needs_seed, prunes : bool
+    """
+
+    name: str
+    fn: Callable[..., list]
+    keep: str | Callable[[ScoreInputs], str] = "high"
+    needs_data: bool = False
+    needs_seed: bool = False
+    prunes: bool = False
+
+    def keep_rule(self, inputs: ScoreInputs) -> str:
+        """``"high"`` or ``"low"`` for these inputs."""
+        keep = self.keep(inputs) if callable(self.keep) else self.keep
+        return check_choice(f"keep rule of saliency criterion {self.name!r}", keep,
+                            ("high", "low"))
+
+
+_CRITERIA = Registry("saliency criterion")
+
+
+def register_saliency(name: str, fn: Callable[..., list], *, keep: Any = "high",
+                      needs_data: bool = False, needs_seed: bool = False,
+                      prunes: bool = False) -> SaliencyCriterion:
+    """Add a saliency criterion to :func:`saliency_masks` (and to the lottery controls).
+
+    Parameters
+    ----------
+    name : str
+        The method name, unused so far (``ValueError`` naming it otherwise;
+        registering the same function again under its name does nothing).
+    fn : callable
+        ``fn(params, inputs)`` returning one score entry per layer (an array
+        shaped like ``W``, or a ``(score_W, score_b)`` pair when
+        ``inputs.include_bias``), with ``inputs`` a :class:`ScoreInputs`.
+        With ``prunes=True``: ``fn(params, inputs, selection)`` returning the
+        masks itself (iterative criteria such as SynFlow), ``selection`` a
+        :class:`Selection`.
+    keep : {"high", "low"} or callable
+        Keep the highest (default) or the lowest scores; a callable gets the
+        :class:`ScoreInputs` and returns one of the two.
+    needs_data : bool
+        :func:`saliency_masks` refuses to run it without ``X`` and ``y``; as
+        a lottery control it gets each replicate's first minibatch.
+    needs_seed : bool
+        :func:`saliency_masks` refuses to run it without ``seed``; as a
+        lottery control it gets a seed per replicate and round.
+    prunes : bool
+        ``fn`` returns masks rather than scores (see ``fn``).
+
+    Returns
+    -------
+    SaliencyCriterion
+        The registered entry.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` is not callable with ``(params, inputs)`` (``(params, inputs,
+        selection)`` with ``prunes``), or a flag is not a bool.
+    ValueError
+        ``name`` is taken, or ``keep`` is neither "high", "low" nor callable.
+
+    Examples
+    --------
+    >>> def bias_free_magnitude(params, inputs):
+    ...     return [abs(W) for W, _ in params]
+    >>> _ = register_saliency("abs_w", bias_free_magnitude)
+    >>> "abs_w" in saliency_methods()
+    True
+    >>> p = _mlp.init_mlp((3, 4, 2), 1, seed=0, backend="numpy", dtype=np.float64)
+    >>> [int(m.sum()) for m in saliency_masks("abs_w", p, 0.5)]
+    [8, 2]
+    >>> register_saliency("abs_w", print)
+    Traceback (most recent call last):
+    ...
+    ValueError: saliency criterion 'abs_w' is already registered; choose another name (or unregister it first)
+    >>> unregister_saliency("abs_w")
+    """
+    return _register(name, fn, keep=keep, needs_data=needs_data, needs_seed=needs_seed,
+                     prunes=prunes)
+
+
+def _register(name: str, fn: Any, *, keep: Any = "high", needs_data: bool = False,
+              needs_seed: bool = False, prunes: bool = False,
+              builtin: bool = False) -> SaliencyCriterion:
+    for flag, value in (("needs_data", needs_data), ("needs_seed", needs_seed),
+                        ("prunes", prunes)):
+        check_bool(flag, value)
+    if not callable(keep):
+        check_choice("keep", keep, ("high", "low"))
+    if prunes:
+        check_callable("fn", fn, 3, "(params, inputs, selection) with prunes=True")
+    else:
+        check_callable("fn", fn, 2, "(params, inputs)")
+    entry = SaliencyCriterion(name, fn, keep=keep, needs_data=needs_data,
+                              needs_seed=needs_seed, prunes=prunes)
+    _CRITERIA.add(name, entry, builtin=builtin)
+    return _CRITERIA[name]
+
+
+def unregister_saliency(name: str) -> None:
+    """Remove a criterion added by :func:`register_saliency` (built-in ones stay).
+
+    >>> unregister_saliency("snip")
+    Traceback (most recent call last):
+    ...
+    ValueError: saliency criterion 'snip' is built in and cannot be unregistered
+    """
+    _CRITERIA.remove(name)
+
+
+def saliency_criterion(name: str) -> SaliencyCriterion:
+    """The registered criterion ``name`` (``ValueError`` naming the known ones otherwise).
+
+    >>> saliency_criterion("grasp").needs_data
+    True
+    """
+    return _CRITERIA[name]
+
+
+def saliency_methods() -> tuple[str, ...]:
+    """The names :func:`saliency_masks` accepts, built-in ones first.
+
+    >>> saliency_methods()[:5]
+    ('magnitude', 'random', 'snip', 'grasp', 'synflow')
+    """
+    return _CRITERIA.names()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SALIENCY_METHODS":  # derived from the registry on every access
+        return _CRITERIA.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _magnitude(params: Any, inputs: ScoreInputs) -> list:
+    return magnitude_scores(params, include_bias=inputs.include_bias)
+
+
+def _random(params: Any, inputs: ScoreInputs) -> list:
+    return random_scores(params, seed=inputs.seed, include_bias=inputs.include_bias)
+
+
+def _snip(params: Any, inputs: ScoreInputs) -> list:
+    return snip_scores(params, inputs.X, inputs.y, inputs.masks, loss=inputs.loss,
+                       temperature=inputs.temperature, residual=inputs.residual,
+                       include_bias=inputs.include_bias, check_values=inputs.check_values)
+
+
+def _grasp(params: Any, inputs: ScoreInputs) -> list:
+    if inputs.include_bias:
+        raise ValueError("method='grasp' scores weights only; use include_bias=False")
+    return grasp_scores(params, inputs.X, inputs.y, inputs.masks,
+                        temperature=inputs.temperature, loss=inputs.loss,
+                        residual=inputs.residual, check_values=inputs.check_values)
+
+
+def _grasp_keep(inputs: ScoreInputs) -> str:
+    """The official rule removes the highest ``−W ⊙ Hg`` (see the module notes)."""
+    return "low" if inputs.grasp_rule == "official" else "high"
+
+
+def _synflow(params: Any, inputs: ScoreInputs, selection: Selection) -> list:
+    return synflow_scores(params, density=selection.density, iterations=inputs.iterations,
+                          masks=inputs.masks, residual=inputs.residual, scope=selection.scope,
+                          layer_densities=selection.layer_densities,
+                          include_bias=inputs.include_bias,
+                          exclude_layers=selection.exclude_layers)[0]
+
+
+_register("magnitude", _magnitude, builtin=True)
+_register("random", _random, needs_seed=True, builtin=True)
+_register("snip", _snip, needs_data=True, builtin=True)
+_register("grasp", _grasp, keep=_grasp_keep, needs_data=True, builtin=True)
+_register("synflow", _synflow, prunes=True, builtin=True)
+
+
 def saliency_masks(method: str, params: Any, density: float, X: Any = None, y: Any = None, *,
                    masks: Any = None, scope: str = "global",
                    layer_densities: Sequence[float | None] | None = None,
@@ -683,7 +943,10 @@ def saliency_masks(method: str, params: Any, density: float, X: Any = None, y: A
 
     Parameters
     ----------
-    method : {"magnitude", "random", "snip", "grasp", "synflow"}
+    method : str
+        A registered criterion (:data:`SALIENCY_METHODS`): the built-in
+        "magnitude", "random", "snip", "grasp", "synflow" or one added by
+        :func:`register_saliency`.
     params : list of (W, b)
     density : float
         Kept fraction (see :func:`select_mask`).
@@ -724,33 +987,26 @@ def saliency_masks(method: str, params: Any, density: float, X: Any = None, y: A
     >>> [int(m[0][i].sum() + m[1][i].sum()) for i in range(2)]   # 10 of 20 per model
     [10, 10]
     """
-    check_choice("method", method, SALIENCY_METHODS)
+    check_choice("method", method, _CRITERIA.names())
     check_choice("grasp_rule", grasp_rule, GRASP_RULES)
+    criterion = _CRITERIA[method]
     n_layers = len(params) if isinstance(params, (list, tuple)) else 0
     excluded = _check_exclude(exclude_layers, max(n_layers, 1))
-    if method == "synflow":
-        return synflow_scores(params, density=density, iterations=iterations, masks=masks,
-                              residual=residual, scope=scope, layer_densities=layer_densities,
-                              include_bias=include_bias, exclude_layers=tuple(excluded))[0]
-    if method in ("snip", "grasp") and (X is None or y is None):
+    inputs = ScoreInputs(X=X, y=y, masks=masks, loss=loss, temperature=temperature,
+                         residual=residual, include_bias=include_bias, seed=seed,
+                         check_values=check_values, grasp_rule=grasp_rule, iterations=iterations)
+    if criterion.prunes:
+        return criterion.fn(params, inputs, Selection(density, scope, layer_densities,
+                                                      tuple(excluded)))
+    if criterion.needs_data and (X is None or y is None):
         raise ValueError(f"method={method!r} needs a batch of data: pass X and y")
-    keep = "high"
-    if method == "magnitude":
-        scores = magnitude_scores(params, include_bias=include_bias)
-    elif method == "random":
-        if seed is None:
-            raise ValueError("method='random' needs seed=")
-        scores = random_scores(params, seed=seed, include_bias=include_bias)
-    elif method == "snip":
-        scores = snip_scores(params, X, y, masks, loss=loss, temperature=temperature,
-                             residual=residual, include_bias=include_bias,
-                             check_values=check_values)
-    else:
-        if include_bias:
-            raise ValueError("method='grasp' scores weights only; use include_bias=False")
-        scores = grasp_scores(params, X, y, masks, temperature=temperature, loss=loss,
-                              residual=residual, check_values=check_values)
-        keep = "low" if grasp_rule == "official" else "high"
+    if criterion.needs_seed and seed is None:
+        raise ValueError(f"method={method!r} needs seed=")
+    scores = criterion.fn(params, inputs)
+    keep = criterion.keep_rule(inputs)
+    if not isinstance(scores, (list, tuple)) or len(scores) != n_layers:
+        raise TypeError(f"saliency criterion {method!r} must return one score entry per layer "
+                        f"({n_layers}); got {type(scores).__name__}")
     scores = [None if l in excluded else s for l, s in enumerate(scores)]
     start = _mlp.mask_pairs(masks, params, check_values=False)
     existing = [(mW, mb if include_bias else None) for mW, mb in start]

@@ -19,6 +19,23 @@ attributes :meth:`Simulation.from_module` reads (``PARAMS``, optional
 that is not registered (a simulation defined outside this package) still
 loads through :func:`get`.
 
+Plugins
+-------
+An installed distribution publishes simulations in the entry-point group
+``sparsesim.simulations`` (:data:`ENTRY_POINT_GROUP`)::
+
+    [project.entry-points."sparsesim.simulations"]
+    coin_flips = "sparsesim_example_plugin:SIMULATION"
+
+Each entry point names a :class:`Simulation` (or a module declaring one); the
+entry point's name is the simulation's name.  A :class:`Simulation` may name
+its default sweep TOML, shipped as its package's data (``config =
+"sparsesim_example_plugin:coin_flips.toml"``, read through
+:mod:`importlib.resources`), which ``sparsesim run <name>`` then finds from any
+folder.  :func:`plugins` lists them with the distribution each comes from;
+:func:`get` loads them by name; a built-in name always wins over a plugin's.
+``sparsesim.testing.check_simulation`` checks what a plugin must keep.
+
 Modules are imported on demand, so importing this package stays cheap.
 
 Examples
@@ -41,12 +58,19 @@ sparsesim.sim.SimulationError: simulation 'bad': params['p'] must be one of int,
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.resources
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
-__all__ = ["PARAM_TYPES", "REGISTRY", "Invalid", "Simulation", "SimulationError", "as_simulation",
-           "get", "names", "register", "report_hooks"]
+__all__ = ["ENTRY_POINT_GROUP", "PARAM_TYPES", "REGISTRY", "Invalid", "Plugin", "Simulation",
+           "SimulationError", "as_simulation", "get", "load_plugin", "names", "plugins",
+           "register", "report_hooks"]
+
+#: The entry-point group third-party simulations are published under.
+ENTRY_POINT_GROUP = "sparsesim.simulations"
 
 #: The parameter types a sweep TOML can hold.
 PARAM_TYPES = (int, float, str, bool)
@@ -168,6 +192,15 @@ class Simulation:
         a distributed executor ships this name to its workers.
     description : str
         One line: what the simulation tests.
+    timing_columns : tuple of str
+        Row columns that measure time (e.g. a solver's seconds): they differ
+        between two runs of a cell by design, so the determinism checks of
+        :mod:`sparsesim.testing` leave them out.  A module declares them as
+        ``TIMING_COLUMNS``.
+    config : str
+        Its default sweep TOML as ``"package:path/in/package.toml"``, shipped
+        as the package's data (a plugin's default sweep; :meth:`config_path`);
+        ``""`` when it has none (the built-in sweeps ship in ``sparsesim/sims``).
     """
 
     name: str
@@ -185,6 +218,8 @@ class Simulation:
     check_claims: Callable[..., Any] | None = None
     module: str = ""
     description: str = ""
+    timing_columns: tuple = ()
+    config: str = ""
 
     def __post_init__(self) -> None:
         where = f"simulation {self.name!r}"
@@ -223,9 +258,41 @@ class Simulation:
             raise SimulationError(f"{where}: needs run_cell or run_cells")
         if self.batch_key is not None and self.run_cells is None:
             raise SimulationError(f"{where}: batch_key is given but run_cells is not")
-        for attr in ("module", "description"):
+        for attr in ("module", "description", "config"):
             if not isinstance(getattr(self, attr), str):
                 raise SimulationError(f"{where}: {attr} must be a str")
+        cols = self.timing_columns
+        if isinstance(cols, str) or not isinstance(cols, (tuple, list)) \
+                or not all(isinstance(c, str) for c in cols):
+            raise SimulationError(f"{where}: timing_columns must be a tuple of column names; "
+                                  f"got {cols!r}")
+        object.__setattr__(self, "timing_columns", tuple(cols))
+        if self.config:
+            package, _, resource = self.config.partition(":")
+            if not package or not resource.endswith(".toml"):
+                raise SimulationError(f"{where}: config must be 'package:path/in/package.toml' "
+                                      f"(a TOML shipped as package data); got {self.config!r}")
+
+    def config_path(self) -> Path | None:
+        """The file of :attr:`config` (its default sweep), or ``None`` when it names none.
+
+        Raises
+        ------
+        SimulationError
+            When the package cannot be imported or holds no such file.
+        """
+        if not self.config:
+            return None
+        package, _, resource = self.config.partition(":")
+        try:
+            path = Path(str(importlib.resources.files(package).joinpath(resource)))
+        except (ImportError, TypeError) as exc:
+            raise SimulationError(f"simulation {self.name!r}: config {self.config!r}: package "
+                                  f"{package!r} cannot be read: {exc}") from None
+        if not path.is_file():
+            raise SimulationError(f"simulation {self.name!r}: config {self.config!r}: no such "
+                                  f"file in the package ({path})")
+        return path
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -267,6 +334,7 @@ class Simulation:
                    defaults=getattr(module, "DEFAULTS", None) or {},
                    neutral_defaults=getattr(module, "NEUTRAL_DEFAULTS", None) or {},
                    **{hook: getattr(module, hook, None) for hook in _HOOKS},
+                   timing_columns=tuple(getattr(module, "TIMING_COLUMNS", ())),
                    module=module.__name__, description=doc.splitlines()[0] if doc else "")
 
 
@@ -300,13 +368,99 @@ def register(name: str, module: str) -> None:
     REGISTRY[name] = module
 
 
+@dataclass(frozen=True)
+class Plugin:
+    """A simulation published by an installed distribution (entry point, not yet loaded).
+
+    Attributes
+    ----------
+    name : str
+        The entry point's name: the simulation's name.
+    value : str
+        What it points at, ``"module:attribute"``.
+    distribution : str
+        The distribution that publishes it (``""`` when unknown).
+    version : str
+        That distribution's version (``""`` when unknown).
+    shadowed : bool
+        A built-in simulation has the same name (the built-in one is used).
+    """
+
+    name: str
+    value: str
+    distribution: str = ""
+    version: str = ""
+    shadowed: bool = False
+
+    @property
+    def origin(self) -> str:
+        """Where it comes from: ``"<distribution> <version>"`` (or the entry point's value)."""
+        if self.distribution:
+            return f"{self.distribution} {self.version}".strip()
+        return self.value
+
+
+def _entry_points() -> list:
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def plugins() -> dict[str, Plugin]:
+    """The simulations installed distributions publish (:data:`ENTRY_POINT_GROUP`), by name.
+
+    Nothing is imported: a plugin's code is loaded by :func:`load_plugin`.
+    When two distributions publish one name, the first one found is kept.
+
+    >>> all(isinstance(p, Plugin) for p in plugins().values())
+    True
+    """
+    out: dict[str, Plugin] = {}
+    for ep in _entry_points():
+        if ep.name in out:
+            continue
+        dist = getattr(ep, "dist", None)
+        meta = getattr(dist, "metadata", None)
+        out[ep.name] = Plugin(name=ep.name, value=ep.value,
+                              distribution=(meta["Name"] if meta is not None else "") or "",
+                              version=getattr(dist, "version", "") or "",
+                              shadowed=ep.name in REGISTRY)
+    return dict(sorted(out.items()))
+
+
+def load_plugin(name: str) -> Simulation:
+    """The :class:`Simulation` the plugin ``name`` publishes, named ``name``.
+
+    Raises
+    ------
+    SimulationError
+        For a name no installed distribution publishes, or an entry point that
+        fails to load or is neither a :class:`Simulation` nor a module
+        declaring one; the message names the entry point and its distribution.
+    """
+    eps = [ep for ep in _entry_points() if ep.name == name]
+    if not eps:
+        raise SimulationError(f"no installed distribution publishes a simulation {name!r} "
+                              f"(entry-point group {ENTRY_POINT_GROUP!r})")
+    ep = eps[0]
+    where = f"plugin {name!r} ({ep.value}, from {plugins()[name].origin})"
+    try:
+        obj = ep.load()
+    except Exception as exc:  # a broken plugin: say which one and why
+        raise SimulationError(f"{where} cannot be loaded: {type(exc).__name__}: {exc}") from None
+    if isinstance(obj, ModuleType):
+        return Simulation.from_module(obj, name=name)
+    if not isinstance(obj, Simulation):
+        raise SimulationError(f"{where} must be a sparsesim.sim.Simulation (or a module "
+                              f"declaring one); got {type(obj).__name__}")
+    return _replace(obj, name=name, module=obj.module or ep.value.partition(":")[0].strip())
+
+
 def names() -> list[str]:
     """The registered simulation names, sorted."""
     return sorted(REGISTRY)
 
 
 def get(name_or_module: str) -> Simulation:
-    """The simulation registered as ``name_or_module``, or declared by that dotted module.
+    """The simulation registered as ``name_or_module``, a plugin's, or declared by that module.
 
     Raises
     ------
@@ -318,6 +472,8 @@ def get(name_or_module: str) -> Simulation:
                               f"got {name_or_module!r}")
     if name_or_module in REGISTRY:
         name, path = name_or_module, REGISTRY[name_or_module]
+    elif name_or_module in plugins():
+        return load_plugin(name_or_module)
     else:
         name, path = name_or_module, name_or_module
         try:

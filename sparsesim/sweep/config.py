@@ -1,9 +1,11 @@
 """Sweep configuration: ``sims/<name>.toml`` files, validated before any work.
 
 The built-in sweeps ship with the package (``sparsesim/sims/*.toml``, package
-data read through :mod:`importlib.resources`); a ``./sims/<name>.toml`` in the
-current folder overrides the shipped ``<name>``, and any TOML can be given by
-its path.
+data read through :mod:`importlib.resources`); a plugin simulation
+(:func:`sparsesim.sim.plugins`) brings its default sweep as its own package's
+data (:attr:`sparsesim.sim.Simulation.config`); a ``./sims/<name>.toml`` in the
+current folder overrides a shipped or a plugin's ``<name>``, and any TOML can
+be given by its path.
 
 A configuration names the simulation and declares its grid::
 
@@ -12,6 +14,7 @@ A configuration names the simulation and declares its grid::
     module = "sparsesim.sim.support_recovery" # optional for a registered name
     description = "Thresholding a Gaussian init: P(Ŝ = S) and the law of Ŝ"
     seed = 2026
+    plugins = ["mypkg.criteria"]              # optional: modules imported before any cell
 
     [params]              # the same for every cell
     trials = 200000
@@ -44,9 +47,18 @@ recorded in every cell (the ``claims`` parameter), so it is part of each
 cell's identity and of the config hash.  Tables judge only the claims their
 cells carry; a claim added after the cells ran reads "post hoc".
 
+``sim.plugins`` lists modules imported before the simulation is resolved and
+before any cell runs, in this process and on every worker of a distributed
+executor (the names travel with each task): a module that registers a
+saliency criterion or a lottery condition at import
+(:func:`sparsesim.nn.register_saliency`, :func:`sparsesim.nn.register_condition`)
+makes those names valid in the grid, wherever the cells run.  The list is
+part of the recorded configuration, not of the cells' identity.
+
 ``sim.name`` is looked up in the simulation registry
-(:data:`sparsesim.sim.REGISTRY`); ``sim.module``, a dotted module path, is
-required for a name that is not registered (a simulation defined outside the
+(:data:`sparsesim.sim.REGISTRY`), then among the installed plugins
+(:func:`sparsesim.sim.plugins`); ``sim.module``, a dotted module path, is
+required for a name that is neither (a simulation defined outside the
 package) and, for a registered name, must agree with the registry.  The
 :class:`~sparsesim.sim.Simulation` is built and checked before any cell is
 expanded.  It lists the parameters (name → type); unknown keys, wrong types,
@@ -67,13 +79,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from ..sim import REGISTRY, Simulation, SimulationError
+from ..sim import REGISTRY, Simulation, SimulationError, load_plugin, plugins
 
-__all__ = ["ConfigError", "SweepConfig", "claims_json", "load_config", "find_config",
+__all__ = ["ConfigError", "SweepConfig", "claims_json", "import_plugins", "load_config",
+           "find_config", "plugin_configs",
            "list_configs", "sims_dirs", "shipped_dir", "is_shipped", "recorded_config"]
 
 _TOP_KEYS = {"sim", "params", "grid", "quick", "include", "claims"}
-_SIM_KEYS = {"name", "module", "description", "seed"}
+_SIM_KEYS = {"name", "module", "description", "seed", "plugins"}
 _QUICK_KEYS = {"params", "grid", "include"}
 _TYPES = {int: "int", float: "float", str: "str", bool: "bool"}
 
@@ -105,6 +118,8 @@ class SweepConfig:
     dropped: tuple = field(default=(), repr=False, compare=False)
     #: Cells the simulation caps: ``((cell, {name: (value run, why)}), ...)``.
     capped: tuple = field(default=(), repr=False, compare=False)
+    #: Modules imported before any cell runs (``[sim] plugins``), here and on workers.
+    plugins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.simulation is None:
@@ -267,9 +282,36 @@ def is_shipped(path: str | Path) -> bool:
         return False
 
 
+def plugin_configs(*, errors: dict[str, str] | None = None) -> dict[str, Path]:
+    """The default sweeps of the installed plugin simulations, by name.
+
+    A plugin is loaded (imported) to read its :attr:`~sparsesim.sim.Simulation.config`;
+    one that fails to load, or names no TOML, is left out (with the reason in
+    ``errors`` when a dict is given).  A plugin whose name is built in is
+    ignored (the built-in simulation wins).
+    """
+    out: dict[str, Path] = {}
+    for name, plugin in plugins().items():
+        if plugin.shadowed:
+            continue
+        try:
+            path = load_plugin(name).config_path()
+        except SimulationError as exc:
+            if errors is not None:
+                errors[name] = str(exc)
+            continue
+        if path is not None:
+            out[name] = path
+    return out
+
+
 def list_configs() -> dict[str, Path]:
-    """All simulation TOMLs found, by simulation name (file stem); ``./sims`` wins."""
-    found: dict[str, Path] = {}
+    """All simulation TOMLs found, by simulation name (file stem); ``./sims`` wins.
+
+    Then the shipped sweeps, then the plugins' default sweeps
+    (:func:`plugin_configs`).
+    """
+    found: dict[str, Path] = plugin_configs()
     for d in reversed(sims_dirs()):  # ./sims wins over the shipped sweeps
         for p in sorted(d.glob("*.toml")):
             found[p.stem] = p
@@ -282,7 +324,9 @@ def recorded_config(config_file: str) -> Path | None:
     An existing path is itself; ``sims/<name>.toml`` or
     ``sparsesim/sims/<name>.toml`` (how a shipped sweep is recorded) that
     does not exist as a file here is ``<name>`` looked up as
-    :func:`find_config` does.  ``None`` when nothing matches.
+    :func:`find_config` does; ``package:path.toml`` (how a plugin's default
+    sweep is recorded, :attr:`sparsesim.sim.Simulation.config`) is that
+    package's data file.  ``None`` when nothing matches.
     """
     p = Path(str(config_file))
     if p.suffix != ".toml":
@@ -291,6 +335,13 @@ def recorded_config(config_file: str) -> Path | None:
         return p
     if p.parent.name == SHIPPED_FOLDER:
         return list_configs().get(p.stem)
+    package, sep, resource = str(config_file).partition(":")
+    if sep and package and "/" not in package:
+        try:
+            found = Path(str(importlib.resources.files(package).joinpath(resource)))
+        except (ImportError, TypeError):
+            return None
+        return found if found.is_file() else None
     return None
 
 
@@ -303,10 +354,41 @@ def find_config(name_or_path: str) -> Path:
         return p
     configs = list_configs()
     if name_or_path not in configs:
+        broken: dict[str, str] = {}
+        plugin_configs(errors=broken)
+        if name_or_path in broken:
+            raise ConfigError(broken[name_or_path])
         known = ", ".join(configs) or "none found"
         raise ConfigError(f"unknown simulation {name_or_path!r}; known: {known} "
                           "(see `sparsesim list`)")
     return configs[name_or_path]
+
+
+def import_plugins(modules: Any, *, key: str = "sim.plugins") -> tuple[str, ...]:
+    """Import the modules a sweep names in ``[sim] plugins``; their dotted names, checked.
+
+    A module imported before registers what it registers at import once only
+    (Python caches modules), so calling this again on every task is cheap.
+
+    >>> import_plugins(["sparsesim.nn"])
+    ('sparsesim.nn',)
+    >>> import_plugins(["no_such_module_here"])
+    Traceback (most recent call last):
+    ...
+    sparsesim.sweep.config.ConfigError: sim.plugins: module 'no_such_module_here' cannot be imported: No module named 'no_such_module_here'
+    """
+    if isinstance(modules, str) or not isinstance(modules, (list, tuple)):
+        raise ConfigError(f"{key} must be a list of dotted module names; got {modules!r}")
+    out = []
+    for name in modules:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{key} entries must be dotted module names; got {name!r}")
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"{key}: module {name!r} cannot be imported: {exc}") from None
+        out.append(name)
+    return tuple(out)
 
 
 def _check_value(key: str, value: Any, typ: type) -> Any:
@@ -366,6 +448,13 @@ def _resolve_simulation(path: Path, sim: dict,
                               f"({simulation.module!r})")
         return module, simulation
     registered = REGISTRY.get(name)
+    if registered is None and "module" not in sim:
+        plugin = plugins().get(name)
+        if plugin is not None:  # an installed plugin's simulation (sparsesim.sim.plugins)
+            try:
+                return _resolve_simulation(path, sim, load_plugin(name))
+            except SimulationError as exc:
+                raise ConfigError(str(exc)) from None
     if "module" in sim:
         module = _check_value("sim.module", sim["module"], str)
         if registered is not None and module != registered:
@@ -433,6 +522,7 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
         sweep_seed = _check_value("seed", seed, int)
     if sweep_seed < 0:
         raise ConfigError(f"sim.seed must be >= 0; got {sweep_seed}")
+    plugins = import_plugins(sim.get("plugins", []))
     module_name, simulation = _resolve_simulation(path, sim, simulation)
     schema = dict(simulation.params)
     if raw.get("claims") and schema.get("claims") is not str:
@@ -510,7 +600,7 @@ def load_config(name_or_path: str | Path, *, quick: bool = False, seed: int | No
     return SweepConfig(name=sim["name"], module_name=module_name, description=description,
                        seed=sweep_seed, cells=tuple(unique), path=path, quick=quick, raw=raw,
                        simulation=simulation, claims=tuple(claims), dropped=tuple(dropped),
-                       capped=_caps_of(simulation, unique, schema))
+                       capped=_caps_of(simulation, unique, schema), plugins=plugins)
 
 
 def claims_json(claims: list[dict] | tuple[dict, ...]) -> str:

@@ -12,7 +12,8 @@ Where the cells run
 ``--scheduler tcp://host:8786``
     An existing cluster (``dask scheduler`` plus ``dask worker`` processes, or
     ``dask cuda worker`` for GPUs).  Workers must be able to import
-    ``sparsesim`` (and the simulation module) at a compatible version.
+    ``sparsesim`` (and the simulation module, and the modules a sweep names in
+    ``[sim] plugins``, which every task imports first) at a compatible version.
 no address, CPU backend
     A ``LocalCluster`` sized to this machine: one single-threaded worker
     process per usable core (NumPy's BLAS is kept single-threaded per worker

@@ -34,7 +34,8 @@ from .._rounds import RoundLog, RoundPause, RoundRecord, RoundState
 from .._validation import check_bool, check_choice
 from ..backend import BACKENDS, device_name, resolve_backend
 from ..sim import Simulation
-from .config import SHIPPED_FOLDER, SHIPPED_PACKAGE, ConfigError, SweepConfig, is_shipped
+from .config import SHIPPED_FOLDER, SHIPPED_PACKAGE, ConfigError, SweepConfig, import_plugins, \
+    is_shipped
 from .journal import Journal, RoundJournal, round_key
 from .outdir import SweepOwner
 from .outdir import claim as claim_out
@@ -89,6 +90,8 @@ class Task:
     rounds the task finished in earlier runs (or earlier Dask tasks);
     ``one_round`` makes :func:`run_task` stop after the next round and return
     it (a :class:`~sparsesim._rounds.RoundRecord`) instead of the cells.
+    ``plugins`` are the modules (``[sim] plugins``) :func:`run_task` imports
+    first, so that what they register exists on the process running it.
     """
 
     module_name: str
@@ -99,6 +102,7 @@ class Task:
     simulation: Simulation | None = field(default=None, compare=False, repr=False)
     rounds: RoundState | None = field(default=None, compare=False, repr=False)
     one_round: bool = field(default=False, compare=False)
+    plugins: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def round_key(self) -> str:
@@ -128,6 +132,7 @@ def run_task(task: Task, progress: Callable[[str], None] = _no_progress,
     :class:`~sparsesim._rounds.RoundRecord` instead of the cells.  A cell's
     ``elapsed_s`` includes the time of rounds finished by earlier runs.
     """
+    import_plugins(task.plugins, key="task.plugins")
     sim = task.simulation or Simulation.from_module(task.module_name)
     backend = resolve_backend(task.backend)
     device = device_name(backend)
@@ -210,7 +215,7 @@ def make_tasks(config: SweepConfig, pending: list[tuple[str, dict]], backend: st
     else:
         items = [[kc] for kc in pending]
     return [Task(config.module_name, tuple(k for k, _ in it), tuple(c for _, c in it),
-                 config.seed, backend, simulation=sim) for it in items]
+                 config.seed, backend, simulation=sim, plugins=config.plugins) for it in items]
 
 
 def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
@@ -227,8 +232,11 @@ def rows_frame(config: SweepConfig, done: dict[str, dict], keys: list[str],
     config_file = ""
     if config.path is not None:
         path = Path(config.path).resolve()
+        plugin_toml = config.simulation.config_path() if config.simulation.config else None
         if is_shipped(path):  # the same on every machine, wherever the package is installed
             config_file = f"{SHIPPED_PACKAGE}/{SHIPPED_FOLDER}/{path.name}"
+        elif plugin_toml is not None and plugin_toml.resolve() == path:
+            config_file = config.simulation.config      # a plugin's default sweep: the same
         else:
             try:
                 config_file = str(path.relative_to(Path.cwd()))

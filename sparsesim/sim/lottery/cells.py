@@ -10,11 +10,11 @@ import numpy as np
 from ..._validation import check_choice
 from ...backend import to_numpy
 from ...nn import data as _data
-from ...nn.lottery import CONDITIONS, LotteryProtocol, PruningSchedule, mnist1d_densities, \
-    run_imp
+from ...nn.lottery import LotteryProtocol, PruningSchedule, condition_names, mnist1d_densities, \
+    ordered_conditions, run_imp
 
 __all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "REACH_FACTOR", "schedule_from_params",
-           "protocol_from_params", "valid_cell", "batch_key", "support_columns", "run_cells",
+           "protocol_from_params", "check_condition", "valid_cell", "batch_key", "support_columns", "run_cells",
            "run_cell", "path_support"]
 
 
@@ -220,8 +220,28 @@ def _check_claim_densities(p: dict) -> None:
                              f"within a factor {REACH_FACTOR:g} of the pre-registered density)")
 
 
+def check_condition(name: Any) -> str:
+    """``name`` if it is a registered condition, else a ``ValueError`` saying how to register it.
+
+    Conditions from outside the package (:func:`sparsesim.nn.register_condition`)
+    are registered when a module imported before the cells run registers them:
+    the sweep TOML names such modules in ``[sim] plugins``.
+
+    >>> check_condition("lottery")
+    'lottery'
+    """
+    if not isinstance(name, str) or name not in condition_names():
+        raise ValueError(f"condition must be one of {condition_names()}; got {name!r} (a "
+                         "condition defined outside sparsesim is registered by a module the "
+                         "sweep imports first: [sim] plugins = [\"mypkg.conditions\"])")
+    return name
+
+
 def valid_cell(params: dict) -> bool:
     """Drop ``rewind`` cells when ``rewind_step = 0`` (that is the ``lottery`` condition).
+
+    Raises ``ValueError`` for a condition that is not registered
+    (:func:`check_condition`).
 
     Raises ``ValueError`` naming the key when a pre-registered claim density
     (``claim_density``, ``claim_density_sparse``) is outside (0, 1), or is set
@@ -241,6 +261,7 @@ def valid_cell(params: dict) -> bool:
     ValueError: claim_density_sparse = 0.01: the pruning schedule never reaches it (nearest round density 0.2; the claims are judged at a round within a factor 1.5 of the pre-registered density)
     """
     p = _full(params)
+    check_condition(p["condition"])
     _check_claim_densities(p)
     return not (p["condition"] == "rewind" and p["rewind_step"] == 0)
 
@@ -358,10 +379,9 @@ def run_cells(params_list: list[dict], ctxs: list) -> list[list[dict]]:
         p0 = _full(params_list[idx[0]])
         ctx0 = ctxs[idx[0]]
         protocol = protocol_from_params(p0)
-        conds = [c for c in CONDITIONS if any(_full(params_list[i])["condition"] == c
-                                              for i in idx)]
         for i in idx:
-            check_choice("condition", _full(params_list[i])["condition"], CONDITIONS)
+            check_condition(_full(params_list[i])["condition"])
+        conds = list(ordered_conditions(_full(params_list[i])["condition"] for i in idx))
         seeds = sorted({int(_full(params_list[i])["seed"]) for i in idx})
         for s in seeds:
             if s < 0:

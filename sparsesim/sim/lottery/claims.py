@@ -50,7 +50,7 @@ import json
 import math
 from typing import Any
 
-from ...nn.lottery import CONDITIONS
+from ...nn.lottery import ordered_conditions
 from .cells import REACH_FACTOR, schedule_from_params
 from .published import PUBLISHED_MNIST1D
 
@@ -110,8 +110,7 @@ def check_claims(claims: list[dict], cells: list[dict]) -> list[dict]:
     ``REACH_FACTOR``) by the pruning schedule, or a TOST claim without a
     published value or a positive margin.
     """
-    conds = sorted({str(c.get("condition")) for c in cells},
-                   key=lambda c: CONDITIONS.index(c) if c in CONDITIONS else 99)
+    conds = list(ordered_conditions(str(c.get("condition")) for c in cells))
     reached = _reached(cells)
     datasets = {c.get("dataset", "mnist1d") for c in cells}
     out = []

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._figure import new_figure, save_figure
-from ...nn.lottery import CONDITIONS
+from ...nn.lottery import condition_names, ordered_conditions
 from .published import PUBLISHED_MNIST1D
 from .summary import param_of, prep_cells, summarize
 
@@ -16,8 +16,8 @@ __all__ = ["figures"]
 
 
 def _band_plot(ax, summary, mean_col, sd_col, scale, published=None):
-    conds = [c for c in CONDITIONS if c in set(summary["condition"])]
-    cmap = {c: f"C{i}" for i, c in enumerate(CONDITIONS)}
+    conds = ordered_conditions(summary["condition"])
+    cmap = {c: f"C{i}" for i, c in enumerate(ordered_conditions({*condition_names(), *conds}))}
     for cond in conds:
         s = summary[summary["condition"] == cond].sort_values("density")
         m = s[mean_col].to_numpy() * scale
@@ -70,7 +70,7 @@ def figures(cells, outdir: Path) -> list[Path]:
             density=("density", "mean"), m=("support_recall", "mean"),
             sd=("support_recall", "std")).reset_index()
         fig, ax = new_figure(figsize=(7, 4.5))
-        for i, cond in enumerate(CONDITIONS):
+        for i, cond in enumerate(ordered_conditions({*condition_names(), *g["condition"]})):
             s = g[g["condition"] == cond].sort_values("density")
             if cond == "dense" or not len(s):
                 continue

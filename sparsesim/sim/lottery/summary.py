@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ...nn.lottery import CONDITIONS
+from ...nn.lottery import ordered_conditions
 from .cells import DEFAULTS
 from .published import PUBLISHED_MNIST1D
 
@@ -70,7 +70,7 @@ def table_rounds(summary, max_rows: int = 24) -> list[int]:
 
 def pivot_rounds(summary, rounds, mean_col, sd_col, scale, digits):
     import pandas as pd  # noqa: PLC0415
-    conds = [c for c in CONDITIONS if c in set(summary["condition"])]
+    conds = ordered_conditions(summary["condition"])
     dens = summary.groupby("round")["density"].mean()
     rows = []
     dense = summary[summary["condition"] == "dense"]

@@ -21,8 +21,8 @@ True
 
 from __future__ import annotations
 
-from .cells import DEFAULTS, LINF_TOL, NEUTRAL_DEFAULTS, PARAMS, cell_trials, check_cell, \
-    parse_algorithms, run_cell, sizes, valid_cell
+from .cells import DEFAULTS, LINF_TOL, NEUTRAL_DEFAULTS, PARAMS, TIMING_COLUMNS, cell_trials, \
+    check_cell, parse_algorithms, run_cell, sizes, valid_cell
 from .engine import ALGORITHMS, NONZEROS, SUCCESS_TOL, SolveResult, basis_pursuit, \
     check_sizes, draw_problems, htp, iht, niht, one_shot_thresholding, relative_error, solve
 from .figures import figures, phase_diagram
@@ -32,7 +32,7 @@ from .tables import bootstrap_transition, extrapolations, firth_batch, fit_trans
     tables, transitions
 
 __all__ = [
-    "PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "LINF_TOL", "cell_trials", "valid_cell", "run_cell", "check_cell",
+    "PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "TIMING_COLUMNS", "LINF_TOL", "cell_trials", "valid_cell", "run_cell", "check_cell",
     "parse_algorithms", "sizes", "refine", "crossing_bracket",
     "ALGORITHMS", "NONZEROS", "SUCCESS_TOL", "SolveResult", "draw_problems", "relative_error",
     "check_sizes", "iht", "niht", "htp", "one_shot_thresholding", "basis_pursuit", "solve",

@@ -21,7 +21,7 @@ from ...backend import to_numpy
 from .engine import ALGORITHMS, NONZEROS, SUCCESS_TOL, check_sizes, draw_problems, \
     relative_error, solve
 
-__all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "LINF_TOL", "sizes", "parse_algorithms",
+__all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "TIMING_COLUMNS", "LINF_TOL", "sizes", "parse_algorithms",
            "check_cell", "valid_cell", "cell_trials", "run_cell"]
 
 #: Parameters of a ``sims/phase_transition.toml`` cell.
@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {"max_iter": 1000, "step": 0.65, "rho_window": 0.0,
 #: Parameters left out of a cell's identity (and seed) at these values.
 NEUTRAL_DEFAULTS: dict[str, Any] = {"rho_window": 0.0, "refine_pass": 0, "refine_passes": 0,
                                     "refine_points": 0, "refine_trials": 0}
+#: Row columns that measure time (left out of the determinism checks, sparsesim.testing).
+TIMING_COLUMNS = ("alg_seconds",)
 #: GAGA's success rule (Blanchard and Tanner): relative l-infinity error below this.
 LINF_TOL = 0.01
 
