@@ -161,3 +161,20 @@ def test_planted_oracle_masks_prune_the_negative_curvature():
         (row,) = ms.run_cell(_p(source="embedded", seed=0, planted=planted), CTX)
         assert row["is_saddle"] and row[f"{col}_is_min"]
         assert row[f"{col}_neg_mass_pruned"] > 0.99
+
+
+def test_teacher_landscape_is_the_planted_teacher_and_bad_datasets_are_refused():
+    """Falsified if dataset = "teacher" fell back to MNIST-1D or an unknown name passed."""
+    from sparsesim.sim import mlp_saddles as ms
+    from sparsesim.sim.mlp_saddles.engine import landscape
+
+    base = {**ms.DEFAULTS, "seed": 0}
+    mn = landscape(base, 2026)
+    te = landscape({**base, "dataset": "teacher"}, 2026)
+    assert te.X.shape == mn.X.shape == (128, 40)
+    assert not np.allclose(te.X, mn.X)
+    # Gaussian inputs, labels the teacher's argmax over 10 classes
+    assert abs(float(te.X.mean())) < 0.1 and 0.8 < float(te.X.std()) < 1.2
+    assert set(np.unique(te.y)) <= set(range(10))
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        ms.valid_cell({**base, "dataset": "cifar"})

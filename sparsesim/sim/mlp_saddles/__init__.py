@@ -9,7 +9,9 @@ question at critical points of real networks.
 Protocol (one cell = one replicate ``seed`` and one ``start_step``)
 -------------------------------------------------------------------
 1. Landscape: a tanh MLP ``40-width×depth-10`` on the first ``n_points``
-   MNIST-1D training signals (fixed, full batch, float64),
+   MNIST-1D training signals, or (``dataset = "teacher"``) on ``n_points``
+   Gaussian inputs labelled by the planted sparse ReLU teacher 40-20-10 of
+   density 0.1 (fixed, full batch, float64),
    ``L(θ) = CE + (weight_decay/2)‖θ‖²`` (:class:`sparsesim.nn.critical.MLPLandscape`;
    weight decay gives critical points at finite ``θ``; the smooth activation
    gives them a Hessian — with ReLU, Newton-MR stalls at ``‖∇L‖ ≈ 1e-2`` on the
@@ -53,7 +55,7 @@ one-sided McNemar test on the discordant pairs judges the claim (kind
 
 from __future__ import annotations
 
-from .cells import DEFAULTS, PARAMS, parse_densities, run_cell, valid_cell
+from .cells import DATASETS, DEFAULTS, NEUTRAL_DEFAULTS, PARAMS, parse_densities, run_cell, valid_cell
 from .engine import MASK_KINDS, PLANTED, SOURCES, analyse_point, embedded_start, landscape, \
     layer_masks, restricted_summary, saddle_rows, start_point
 from .figures import figures
@@ -61,6 +63,8 @@ from .tables import claim_frame, mcnemar_one_sided, point_frame, tables
 
 __all__ = [
     "PARAMS",
+    "DATASETS",
+    "NEUTRAL_DEFAULTS",
     "figures",
     "DEFAULTS",
     "MASK_KINDS",

@@ -7,7 +7,13 @@ from typing import Any
 from ..._validation import check_choice, check_int, check_real
 from .engine import PLANTED, SOURCES, saddle_rows
 
-__all__ = ["PARAMS", "DEFAULTS", "valid_cell", "run_cell", "parse_densities"]
+__all__ = ["PARAMS", "DEFAULTS", "NEUTRAL_DEFAULTS", "DATASETS", "valid_cell", "run_cell",
+           "parse_densities"]
+
+#: ``mnist1d``: the first ``n_points`` MNIST-1D training signals; ``teacher``: ``n_points``
+#: Gaussian inputs labelled by the planted sparse ReLU teacher 40-20-10 of density 0.1
+#: (:func:`sparsesim.nn.data.planted_teacher`, the hidden-layer teacher of the lottery claims).
+DATASETS = ("mnist1d", "teacher")
 
 PARAMS: dict[str, type] = {
     "source": str,
@@ -25,6 +31,7 @@ PARAMS: dict[str, type] = {
     "step_rtol": float,
     "densities": str,
     "planted": str,
+    "dataset": str,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -42,7 +49,11 @@ DEFAULTS: dict[str, Any] = {
     "step_rtol": 1e-3,
     "densities": "0.5,0.2,0.1",
     "planted": "none",
+    "dataset": "mnist1d",
 }
+
+#: Parameters added after the first committed runs, at the value those runs used.
+NEUTRAL_DEFAULTS: dict[str, Any] = {"dataset": "mnist1d"}
 
 
 def parse_densities(text: str) -> list[float]:
@@ -69,6 +80,7 @@ def parse_densities(text: str) -> list[float]:
 def _cell(params: dict) -> dict:
     p = {**DEFAULTS, **params}
     check_int("seed", p["seed"], low=0)
+    check_choice("dataset", p["dataset"], DATASETS)
     check_int("start_step", p["start_step"], low=0)
     check_int("width", p["width"], low=1, high=256)
     check_int("depth", p["depth"], low=1, high=4)

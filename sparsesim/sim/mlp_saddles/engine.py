@@ -26,14 +26,20 @@ PLANTED = ("none", "swap", "oracle", "anti_oracle")
 
 
 def landscape(p: dict, sweep_seed: int, width: int | None = None) -> MLPLandscape:
-    """The fixed full-batch landscape of a cell: first ``n_points`` MNIST-1D training signals.
+    """The fixed full-batch landscape of a cell: ``n_points`` training examples of ``dataset``.
 
     ``width`` overrides the first hidden layer's width (the narrower network of
     an embedded saddle).
     """
-    data_seed = np.random.SeedSequence([int(sweep_seed), 7919])
-    ds = nn_data.mnist1d(seed=data_seed, n_validation=500, backend="numpy", dtype=np.float64)
     n = int(p["n_points"])
+    if p.get("dataset", "mnist1d") == "teacher":
+        ds = nn_data.planted_teacher(n_in=40, hidden=20, n_out=10, density=0.1, n_train=n,
+                                     n_val=1, n_test=1,
+                                     seed=np.random.SeedSequence([int(sweep_seed), 7919, 2]),
+                                     backend="numpy", dtype=np.float64)
+    else:
+        ds = nn_data.mnist1d(seed=np.random.SeedSequence([int(sweep_seed), 7919]),
+                             n_validation=500, backend="numpy", dtype=np.float64)
     hidden = [int(p["width"])] * int(p["depth"])
     if width is not None:
         hidden[0] = int(width)
