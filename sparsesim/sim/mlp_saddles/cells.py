@@ -102,8 +102,11 @@ def _cell(params: dict) -> dict:
 
 
 def valid_cell(params: dict) -> bool:
-    """Drop embedded cells with ``start_step != 0`` (an embedded start does not train)."""
-    p = {**DEFAULTS, **params}
+    """Drop embedded cells with ``start_step != 0`` (an embedded start does not train).
+
+    A parameter out of range raises ``ValueError`` naming it, before any work.
+    """
+    p = _cell(params)
     return not (p["source"] == "embedded" and p["start_step"] != 0)
 
 
