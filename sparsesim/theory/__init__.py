@@ -46,14 +46,18 @@ threshold beyond it is ``inf`` (where only a finite threshold makes sense,
 
 Arguments
 ---------
-Every function but the three finite-size ones of the last section
-(:func:`best_k_relative_error_exact`, :func:`prob_random_mask_avoids`,
-:func:`prob_magnitude_mask_avoids`: scalar arguments, a Python float back) is
-vectorised by NumPy broadcasting over its array arguments; all-scalar calls
-return NumPy scalars.  Counts (``d``, ``k``, ``j``, ``g``, ``G``, ``q``, ``n``,
-``s``) must be Python or NumPy integers or integer arrays (a float such as
-``10.0`` is refused with ``TypeError``); every element of every argument is
-checked and a bad one raises ``ValueError`` naming the argument.
+Every function is vectorised by NumPy broadcasting over its array
+arguments; all-scalar calls return NumPy scalars, except the three
+finite-size ones of the last section (:func:`best_k_relative_error_exact`,
+:func:`prob_random_mask_avoids`, :func:`prob_magnitude_mask_avoids`), which
+return a Python float there.  Where an element needs a one-dimensional
+quadrature, search or exact fraction of its own (those three,
+:func:`power_law_best_k_error`, :func:`planted_optimal_threshold`,
+:func:`planted_topk_recovery_prob`), the elements are computed one after the
+other.  Counts (``d``, ``k``, ``j``, ``g``, ``G``, ``q``, ``n``, ``s``) must be
+Python or NumPy integers or integer arrays (a float such as ``10.0`` is
+refused with ``TypeError``); every element of every argument is checked and a
+bad one raises ``ValueError`` naming the argument.
 
 Layout
 ------

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .._validation import check_int, check_real_array
-from ._common import _at_most, _broadcast, _int_arg, _out
+from .._validation import check_int_array, check_real_array
+from ._common import _at_most, _broadcast, _each, _int_arg, _out
 
 
 def gaussian_best_k_relative_error(density: Any) -> Any:
@@ -209,7 +209,7 @@ def power_law_best_k_rate(s: Any, p: Any) -> Any:
 
 
 
-def best_k_relative_error_exact(units: int, kept: int, group_size: int = 1) -> float:
+def best_k_relative_error_exact(units: Any, kept: Any, group_size: Any = 1) -> Any:
     """Exact E‖w − P(w)‖²/‖w‖² for Gaussian ``w`` at finite size.
 
     ``w ~ N(0, I_n)`` with ``n = units · group_size``; ``P`` keeps the
@@ -226,18 +226,41 @@ def best_k_relative_error_exact(units: int, kept: int, group_size: int = 1) -> f
     ``units → ∞`` at ``kept / units = ρ`` it tends to the large-n limits of
     :func:`gaussian_best_k_relative_error` and :func:`group_best_q_relative_error`.
 
+    Parameters
+    ----------
+    units : int or array_like of int
+        Number of units, ``units >= 1``.
+    kept : int or array_like of int
+        Kept units, ``0 <= kept <= units``.
+    group_size : int or array_like of int, optional
+        Coordinates per unit, ``>= 1``.
+
+    Returns
+    -------
+    float or ndarray
+        A Python float for scalar arguments; one quadrature per element.
+
     Examples
     --------
     >>> round(best_k_relative_error_exact(100, 10), 5)        # limit theory: 0.56071
     0.56776
     >>> best_k_relative_error_exact(10, 0, 3), best_k_relative_error_exact(10, 10, 3)
     (1.0, 0.0)
+    >>> best_k_relative_error_exact(10, [0, 10]).tolist()
+    [1.0, 0.0]
     """
+    units = check_int_array("units", units, low=1)
+    kept = check_int_array("kept", kept, low=0)
+    g = check_int_array("group_size", group_size, low=1)
+    units, kept, g = _broadcast(units=units, kept=kept, group_size=g)
+    _at_most("kept", kept, "units", units)
+    return _each(_best_k_exact, units, kept, g)
+
+
+def _best_k_exact(units: int, kept: int, g: int) -> float:
+    """:func:`best_k_relative_error_exact` at one checked element."""
     from scipy import integrate, special, stats  # noqa: PLC0415
 
-    units = check_int("units", units, low=1)
-    kept = check_int("kept", kept, low=0, high=units)
-    g = check_int("group_size", group_size, low=1)
     if kept == 0:
         return 1.0
     if kept == units:

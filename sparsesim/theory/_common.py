@@ -74,6 +74,20 @@ def _finish(log_value: np.ndarray, log: bool) -> Any:
         return _out(np.exp(log_value))
 
 
+def _each(core: Any, *arrays: np.ndarray) -> Any:
+    """``core`` (Python scalars in, a float out) at every element of the broadcast
+    ``arrays``: a Python float for an all-scalar call, else a float64 array.
+
+    For the closed forms that need a quadrature or exact rational arithmetic per
+    element; ``core`` gets Python ints and floats (``.item()``), as a scalar
+    call would.
+    """
+    out = np.empty(arrays[0].shape, dtype=np.float64)
+    for idx in np.ndindex(out.shape):
+        out[idx] = core(*(a[idx].item() for a in arrays))
+    return float(out[()]) if out.ndim == 0 else out
+
+
 def _times(count: np.ndarray, log_value: np.ndarray) -> np.ndarray:
     """``count * log_value`` with ``0 * (-inf) = 0`` (a zero exponent); a product
     below the float range is ``-inf`` (a probability that is 0 in float64)."""
