@@ -69,7 +69,9 @@ kernel), ``_binomial`` (binomial building blocks), ``_thresholding`` (support
 recovery by thresholding), ``_energy`` (energy kept, universal threshold, false
 alarms), ``_best_k`` (best k-term errors), ``_group`` (the chi-square group
 analogue), ``_planted`` (planted signal), ``_l1`` (the l1 phase transition),
-``_saddles`` (masks that avoid a saddle's negative curvature).
+``_saddles`` (masks that avoid a saddle's negative curvature).  The public
+submodule :mod:`sparsesim.theory.laws` holds one law object per model (exact,
+group, planted) with the same hooks, built on these functions.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ import sys
 import types
 
 from . import _best_k, _binomial, _common, _energy, _group, _l1, _planted, _saddles, \
-    _tails, _thresholding
+    _tails, _thresholding, laws
 from ._best_k import (best_k_relative_error_exact, compressible_best_k_bound,
                       gaussian_best_k_relative_error, group_best_q_relative_error,
                       power_law_best_k_error, power_law_best_k_rate)
@@ -139,7 +141,7 @@ __all__ = [
 
 #: The submodules, each one section of the closed forms (lowest first).
 _PARTS = (_common, _tails, _binomial, _thresholding, _energy, _best_k, _group, _planted, _l1,
-          _saddles)
+          _saddles, laws)
 
 # The public functions are documented, fuzzed and pickled as ``sparsesim.theory.<name>``,
 # their one public address (as NumPy's are); their code stays in the submodules.

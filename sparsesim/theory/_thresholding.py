@@ -69,7 +69,13 @@ def support_recovery_prob(d: Any, k: Any, t: Any, sigma: Any = 1.0, *,
 
 
 def _law(j, n, t, sigma, log):
-    log_q, log_1mq = _survival_pair(_ratio(t, sigma))
+    return _binomial_law(j, n, _survival_pair(_ratio(t, sigma)), log)
+
+
+def _binomial_law(j, n, pair, log):
+    """Binomial(n, s) pmf at ``j`` (checked, broadcast) from ``pair = (log s, log(1 - s))``
+    of the survival kernel."""
+    log_q, log_1mq = pair
     with np.errstate(under="ignore"):
         value = binom_logpmf_unchecked(j, n, log_q, log_1mq, np.exp(log_q), np.exp(log_1mq))
     return _finish(value, log)
