@@ -85,7 +85,8 @@ def prob_magnitude_mask_avoids(d: Any, n_neg: Any, m: Any, off_scale: Any) -> An
     Returns
     -------
     float or ndarray
-        A Python float for scalar arguments; one quadrature per element.
+        Each element by its own quadrature (a Python float when every argument
+        is a scalar).
 
     Examples
     --------

@@ -82,7 +82,10 @@ def _logsumexp0(x: np.ndarray) -> np.ndarray:
 class SupportLaw:
     """The law of the kept set ``Ŝ`` of one model: the hooks every model implements.
 
-    Subclasses set :attr:`n` (units), :attr:`k` (support size), and implement
+    Every hook takes ``log=False``; ``log=True`` returns the logarithm, computed in
+    log space, and a pmf hook takes the counts ``j`` (int or array_like of int,
+    broadcast with the law's parameters).  Subclasses set :attr:`n` (units),
+    :attr:`k` (support size), and implement
     :meth:`survival_prob`, :meth:`recovery_prob`, :meth:`topk_recovery_prob`,
     :meth:`tp_pmf` and :meth:`fp_pmf`; :meth:`size_pmf` (the convolution of the
     TP and FP laws), :meth:`conditional_recovery_prob` and :meth:`binomial`
@@ -98,90 +101,43 @@ class SupportLaw:
     #: Support size, ``0 <= k <= n``.
     k: np.ndarray
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={value.item() if value.ndim == 0 else value.tolist()!r}"
-                         for name, value in self._params().items())
-        return f"{type(self).__name__}({args})"
+    #: ``(argument, attribute)`` of each constructor parameter, in order.
+    _fields: tuple[tuple[str, str], ...] = ()
 
-    def _params(self) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+    def _store(self, **checked: np.ndarray) -> None:
+        """Broadcast the checked parameters (given in ``_fields`` order) into attributes."""
+        for (_, attr), value in zip(self._fields, _broadcast(**checked)):
+            setattr(self, attr, value)
+        name = {attr: arg for arg, attr in self._fields}
+        _at_most(name["k"], self.k, name["n"], self.n)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={_plain(getattr(self, attr))!r}" for name, attr in self._fields)
+        return f"{type(self).__name__}({args})"
 
     # -- the hooks every model implements ---------------------------------------------
 
     def survival_prob(self, *, on_support: bool = False, log: bool = False) -> Any:
-        """Probability that one unit survives the threshold: ``q`` off ``S``, ``p_on`` on it.
-
-        Parameters
-        ----------
-        on_support : bool, optional
-            ``True``: a unit of ``S`` (``p_on``); ``False``: a unit off ``S`` (``q``).
-        log : bool, optional
-            Return the logarithm.
-
-        Returns
-        -------
-        float or ndarray
-        """
+        """Probability that one unit survives the threshold: ``q`` off ``S``,
+        ``p_on`` on it (``on_support=True``)."""
         raise NotImplementedError
 
     def recovery_prob(self, *, log: bool = False) -> Any:
-        """``P(Ŝ = S) = p_on^k (1 − q)^(n − k)``.
-
-        Parameters
-        ----------
-        log : bool, optional
-            Return the logarithm.
-
-        Returns
-        -------
-        float or ndarray
-        """
+        """``P(Ŝ = S) = p_on^k (1 − q)^(n − k)``."""
         raise NotImplementedError
 
     def topk_recovery_prob(self, *, log: bool = False) -> Any:
-        """Probability that the ``k`` units of largest magnitude (or norm) are ``S``.
-
-        Parameters
-        ----------
-        log : bool, optional
-            Return the logarithm.
-
-        Returns
-        -------
-        float or ndarray
-        """
+        """Probability that the ``k`` units of largest magnitude (or norm) are ``S``."""
         raise NotImplementedError
 
     def tp_pmf(self, j: Any, *, log: bool = False) -> Any:
-        """pmf of the true positives ``|Ŝ ∩ S| ~ Binomial(k, p_on)``.
-
-        Parameters
-        ----------
-        j : int or array_like of int
-            Count(s), ``j >= 0`` (the pmf is 0 above ``k``).
-        log : bool, optional
-            Return the log-pmf.
-
-        Returns
-        -------
-        float or ndarray
-        """
+        """pmf of the true positives ``|Ŝ ∩ S| ~ Binomial(k, p_on)`` at the counts
+        ``j >= 0`` (0 above ``k``)."""
         raise NotImplementedError
 
     def fp_pmf(self, j: Any, *, log: bool = False) -> Any:
-        """pmf of the false positives ``|Ŝ − S| ~ Binomial(n − k, q)``.
-
-        Parameters
-        ----------
-        j : int or array_like of int
-            Count(s), ``j >= 0`` (the pmf is 0 above ``n − k``).
-        log : bool, optional
-            Return the log-pmf.
-
-        Returns
-        -------
-        float or ndarray
-        """
+        """pmf of the false positives ``|Ŝ − S| ~ Binomial(n − k, q)`` at the counts
+        ``j >= 0`` (0 above ``n − k``)."""
         raise NotImplementedError
 
     # -- what follows from them --------------------------------------------------------
@@ -276,16 +232,14 @@ def _out_int(x: np.ndarray) -> Any:
     return x[()] if x.ndim == 0 else x
 
 
-def _counts(d_name: str, d: Any, k_name: str, k: Any) -> tuple[np.ndarray, np.ndarray]:
-    d = _int_arg(d_name, d, low=1)
-    k = _int_arg(k_name, k)
-    return d, k
+def _plain(x: np.ndarray) -> Any:
+    return x.item() if x.ndim == 0 else x.tolist()
 
 
-def _scales(t_name: str, t: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray]:
-    t = check_real_array(t_name, t, low=0.0)
-    sigma = check_real_array("sigma", sigma, low=0.0, low_open=True)
-    return t, sigma
+def _scales(t_name: str, t: Any, sigma: Any) -> dict[str, np.ndarray]:
+    """The checked threshold (named ``t_name``) and ``sigma``."""
+    return {t_name: check_real_array(t_name, t, low=0.0),
+            "sigma": check_real_array("sigma", sigma, low=0.0, low_open=True)}
 
 
 class ExactLaw(SupportLaw):
@@ -293,14 +247,9 @@ class ExactLaw(SupportLaw):
 
     Parameters
     ----------
-    d : int or array_like of int
-        Dimension, ``1 <= d <= 2**53``.
-    k : int or array_like of int
-        Support size, ``0 <= k <= d``.
-    t : float or array_like
-        Threshold, ``t >= 0``.
-    sigma : float or array_like, optional
-        Weight standard deviation, ``sigma > 0``.
+    d, k, t, sigma
+        Dimension, support size, threshold and weight standard deviation, as in
+        :func:`~sparsesim.theory.support_recovery_prob` (broadcast together).
 
     Examples
     --------
@@ -314,14 +263,10 @@ class ExactLaw(SupportLaw):
     kind = "exact"
     homogeneous = True
 
-    def __init__(self, d: Any, k: Any, t: Any, sigma: Any = 1.0) -> None:
-        d, k = _counts("d", d, "k", k)
-        t, sigma = _scales("t", t, sigma)
-        self.n, self.k, self.t, self.sigma = _broadcast(d=d, k=k, t=t, sigma=sigma)
-        _at_most("k", self.k, "d", self.n)
+    _fields = (("d", "n"), ("k", "k"), ("t", "t"), ("sigma", "sigma"))
 
-    def _params(self) -> dict[str, np.ndarray]:
-        return {"d": self.n, "k": self.k, "t": self.t, "sigma": self.sigma}
+    def __init__(self, d: Any, k: Any, t: Any, sigma: Any = 1.0) -> None:
+        self._store(d=_int_arg("d", d, low=1), k=_int_arg("k", k), **_scales("t", t, sigma))
 
     def survival_prob(self, *, on_support: bool = False, log: bool = False) -> Any:
         check_bool("on_support", on_support)
@@ -354,16 +299,9 @@ class GroupLaw(SupportLaw):
 
     Parameters
     ----------
-    G : int or array_like of int
-        Number of groups, ``G >= 1``.
-    g : int or array_like of int
-        Group size, ``g >= 1``.
-    q : int or array_like of int
-        Number of groups in ``S``, ``0 <= q <= G``.
-    tau : float or array_like
-        Threshold on the group norm, ``tau >= 0``.
-    sigma : float or array_like, optional
-        Weight standard deviation, ``sigma > 0``.
+    G, g, q, tau, sigma
+        Groups, group size, groups in ``S``, threshold on the norm and weight
+        standard deviation, as in :func:`~sparsesim.theory.group_support_recovery_prob`.
 
     Examples
     --------
@@ -375,17 +313,11 @@ class GroupLaw(SupportLaw):
     kind = "group"
     homogeneous = True
 
-    def __init__(self, G: Any, g: Any, q: Any, tau: Any, sigma: Any = 1.0) -> None:
-        G = _int_arg("G", G, low=1)
-        g = _int_arg("g", g, low=1)
-        q = _int_arg("q", q)
-        tau, sigma = _scales("tau", tau, sigma)
-        self.n, self.g, self.k, self.t, self.sigma = _broadcast(G=G, g=g, q=q, tau=tau,
-                                                                 sigma=sigma)
-        _at_most("q", self.k, "G", self.n)
+    _fields = (("G", "n"), ("g", "g"), ("q", "k"), ("tau", "t"), ("sigma", "sigma"))
 
-    def _params(self) -> dict[str, np.ndarray]:
-        return {"G": self.n, "g": self.g, "q": self.k, "tau": self.t, "sigma": self.sigma}
+    def __init__(self, G: Any, g: Any, q: Any, tau: Any, sigma: Any = 1.0) -> None:
+        self._store(G=_int_arg("G", G, low=1), g=_int_arg("g", g, low=1), q=_int_arg("q", q),
+                    **_scales("tau", tau, sigma))
 
     def survival_prob(self, *, on_support: bool = False, log: bool = False) -> Any:
         check_bool("on_support", on_support)
@@ -428,16 +360,9 @@ class PlantedLaw(SupportLaw):
 
     Parameters
     ----------
-    d : int or array_like of int
-        Dimension, ``d >= 1``.
-    k : int or array_like of int
-        Support size, ``0 <= k <= d``.
-    mu : float or array_like
-        Signal magnitude on ``S``, ``mu >= 0``.
-    t : float or array_like
-        Threshold, ``t >= 0``.
-    sigma : float or array_like, optional
-        Noise standard deviation, ``sigma > 0``.
+    d, k, mu, t, sigma
+        Dimension, support size, signal magnitude, threshold and noise standard
+        deviation, as in :func:`~sparsesim.theory.planted_recovery_prob`.
 
     Examples
     --------
@@ -451,16 +376,12 @@ class PlantedLaw(SupportLaw):
     kind = "planted"
     homogeneous = False
 
+    _fields = (("d", "n"), ("k", "k"), ("mu", "mu"), ("t", "t"), ("sigma", "sigma"))
+
     def __init__(self, d: Any, k: Any, mu: Any, t: Any, sigma: Any = 1.0) -> None:
         mu = check_real_array("mu", mu, low=0.0)
-        d, k = _counts("d", d, "k", k)
-        t, sigma = _scales("t", t, sigma)
-        self.n, self.k, self.mu, self.t, self.sigma = _broadcast(d=d, k=k, mu=mu, t=t,
-                                                                  sigma=sigma)
-        _at_most("k", self.k, "d", self.n)
-
-    def _params(self) -> dict[str, np.ndarray]:
-        return {"d": self.n, "k": self.k, "mu": self.mu, "t": self.t, "sigma": self.sigma}
+        self._store(d=_int_arg("d", d, low=1), k=_int_arg("k", k), mu=mu,
+                    **_scales("t", t, sigma))
 
     def survival_prob(self, *, on_support: bool = False, log: bool = False) -> Any:
         if check_bool("on_support", on_support):
