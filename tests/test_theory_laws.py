@@ -266,3 +266,42 @@ def test_the_finite_size_closed_forms_broadcast_element_by_element(func, args):
     for idx in np.ndindex(out.shape):
         one = func(*(a[idx].item() for a in arrays))
         assert type(one) is float and out[idx] == one
+
+
+# --------------------------------------------------------------------------- adversarial input
+
+from test_fuzz import FUZZ, bools, counts, judge_call, probability, reals  # noqa: E402
+
+LAW_FUZZ = [
+    (ExactLaw, {"d": 100, "k": 5, "t": 2.0, "sigma": 1.0},
+     {"d": counts, "k": counts, "t": reals, "sigma": reals}),
+    (GroupLaw, {"G": 20, "g": 4, "q": 2, "tau": 3.0, "sigma": 1.0},
+     {"G": counts, "g": counts, "q": counts, "tau": reals, "sigma": reals}),
+    (PlantedLaw, {"d": 100, "k": 5, "mu": 3.0, "t": 2.0, "sigma": 1.0},
+     {"d": counts, "k": counts, "mu": reals, "t": reals, "sigma": reals}),
+]
+
+
+def _law_hook(cls, hook):
+    def call(log, **params):
+        law = cls(**params)
+        return getattr(law, hook)(law.k, log=log) if hook.endswith("pmf") else \
+            getattr(law, hook)(log=log)
+    call.__qualname__ = f"{cls.__name__}.{hook}"
+    return call
+
+
+@pytest.mark.parametrize("hook", ["recovery_prob", "tp_pmf", "fp_pmf"])
+@pytest.mark.parametrize("cls,valid,kinds", LAW_FUZZ, ids=lambda v: getattr(v, "__name__", ""))
+@FUZZ
+@given(data=st.data())
+def test_adversarial_parameters_are_refused_by_name_or_give_a_probability(cls, valid, kinds,
+                                                                           hook, data):
+    """The fuzzer's values (NaN, huge, negative, floats for counts, arrays, non-numbers),
+    one parameter at a time: a ValueError/TypeError naming it, or a probability."""
+    kinds = dict(kinds, log=bools)
+    name = data.draw(st.sampled_from(sorted(kinds)))
+    params = dict(valid, log=False)
+    params[name] = data.draw(kinds[name]())
+    judge_call(_law_hook(cls, hook), params, {name}, sanity=probability,
+               aliases={"d": ("k",), "k": ("d", "j"), "G": ("q",), "q": ("G", "j")})
