@@ -130,6 +130,8 @@ API_MODULES = (
     ("sparsesim.geometry", ""),
     ("sparsesim.stats", ""),
     ("sparsesim.theory", ""),
+    ("sparsesim.theory.laws", "One law object per model of support recovery by thresholding; "
+                              "the tables of ``support_recovery`` loop over them."),
     ("sparsesim.sparsity", ""),
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import theory
+from ...theory import laws
 from ..._validation import check_choice, check_int, check_real
 
 from ..._codec import hist_to_str
@@ -15,7 +15,7 @@ from .. import Invalid
 from .engine import MAX_TRIAL_WEIGHTS, METHODS, group_support_recovery, support_recovery
 
 __all__ = ["PARAMS", "DEFAULTS", "KINDS", "T_RULES", "rule_threshold", "valid_cell", "run_cell",
-           "cell_trials", "expected_hits", "caps"]
+           "cell_trials", "expected_hits", "caps", "support_law"]
 
 
 PARAMS: dict[str, type] = {
@@ -36,6 +36,26 @@ DEFAULTS: dict[str, Any] = {"kind": "exact", "g": 1, "mu_over_sigma": 0.0, "sigm
                             "method": "auto"}
 KINDS = ("exact", "group", "planted")
 T_RULES = ("optimal", "universal", "sigma")
+
+#: The closed-form law of each kind (:mod:`sparsesim.theory.laws`) from a cell's
+#: parameters and its threshold ``t``; ``d`` and ``k`` count groups for ``"group"``.
+_LAWS = {
+    "exact": lambda p, t: laws.ExactLaw(p["d"], p["k"], t, p["sigma"]),
+    "group": lambda p, t: laws.GroupLaw(p["d"], p["g"], p["k"], t, p["sigma"]),
+    "planted": lambda p, t: laws.PlantedLaw(p["d"], p["k"], p["mu_over_sigma"] * p["sigma"], t,
+                                            p["sigma"]),
+}
+
+
+def support_law(params: dict, t: float) -> laws.SupportLaw:
+    """The law of ``S_hat`` of a cell's model (``params["kind"]``) at the threshold ``t``.
+
+    Examples
+    --------
+    >>> support_law(dict(kind="group", d=10, k=2, g=4, sigma=1.0), 3.0)
+    GroupLaw(G=10, g=4, q=2, tau=3.0, sigma=1.0)
+    """
+    return _LAWS[check_choice("kind", params["kind"], KINDS)](params, t)
 
 
 def rule_threshold(kind: str, t_rule: str, d: int, k: int, g: int = 1,
@@ -162,13 +182,7 @@ def expected_hits(params: dict) -> float:
     p = dict(DEFAULTS, **params)
     kind, d, k, g, sigma = p["kind"], p["d"], p["k"], p["g"], p["sigma"]
     t = p["t_scale"] * rule_threshold(kind, p["t_rule"], d, k, g, sigma)
-    if kind == "group":
-        log_p = theory.group_support_recovery_prob(d, g, k, t, sigma, log=True)
-    elif kind == "planted":
-        log_p = theory.planted_recovery_prob(d, k, p["mu_over_sigma"] * sigma, t, sigma,
-                                             log=True)
-    else:
-        log_p = theory.support_recovery_prob(d, k, t, sigma, log=True)
+    log_p = support_law(p, t).recovery_prob(log=True)
     return cell_trials(p) * math.exp(float(log_p))
 
 

@@ -1,7 +1,9 @@
 """Theory tables of the ``support_recovery`` sweep.
 
-Every Monte Carlo counter of a cell is set beside its closed form from
-:mod:`sparsesim.theory` and tested with :mod:`sparsesim.stats`:
+Every Monte Carlo counter of a cell is set beside its closed form, read from
+the cell's law object (:mod:`sparsesim.theory.laws`: exact, group or planted,
+one set of hooks, so one loop serves every model; ``_LAYOUT`` only says which
+table each row joins), and tested with :mod:`sparsesim.stats`:
 
 * exact-set probability ``P(S_hat = S)``: exact two-sided binomial test on
   ``hits`` (log-space probability, so tiny ``p`` never underflows);
@@ -37,6 +39,7 @@ import pandas as pd
 from ... import stats, theory
 from ..._codec import hist_from_str
 from ..._table import TheoryTable
+from .cells import support_law
 
 __all__ = ["tables", "MIN_EXPECTED", "CONFIDENCE"]
 
@@ -107,121 +110,125 @@ def _base(c) -> dict:
     return out
 
 
-def tables(cells: pd.DataFrame) -> list[TheoryTable]:
-    """The theory tables of a ``support_recovery`` sweep (see the module notes)."""
-    exact, uniform, size_law, tpfp, topk, group, planted, qrows = ([] for _ in range(8))
+#: Where each model's rows go: the label of its q row; for each check, the table it
+#: joins (a key of ``tables``' row lists) and the label columns it carries there.  The
+#: numbers all come from the cell's law (:func:`.cells.support_law`); ``counts`` names
+#: the counts (``|Ŝ|``, TP, FP) whose laws are tested, ``uniform`` whether
+#: ``P(Ŝ = S | |Ŝ| = k)`` is.
+_LAYOUT = {
+    "exact": {
+        "q": "exact: |Ŝ| ~ Bin(d, q)",
+        "recovery": ("exact", {}),
+        "uniform": ("uniform", {}),
+        "counts": (("size", "size_law", {}),
+                   ("tp", "tpfp", {"law": "TP ~ Bin(k, q)"}),
+                   ("fp", "tpfp", {"law": "FP ~ Bin(d−k, q)"})),
+        "topk": ("topk", {}),
+    },
+    "group": {
+        "q": "group: surviving groups ~ Bin(G, p_g)",
+        "recovery": ("group", {"check": "exactly the q groups survive"}),
+        "uniform": None,
+        "counts": (("size", "group", {"check": "surviving groups ~ Bin(G, p_g)"}),
+                   ("tp", "group", {"check": "TP ~ Bin(q, p_g)"}),
+                   ("fp", "group", {"check": "FP ~ Bin(G−q, p_g)"})),
+        "topk": ("group", {"check": "top-q norms are the q groups"}),
+    },
+    "planted": {
+        "q": "planted: FP ~ Bin(d−k, q)",
+        "recovery": ("planted", {"check": "S_hat = S"}),
+        "uniform": None,
+        "counts": (("tp", "planted", {"check": "TP ~ Bin(k, p_on)"}),
+                   ("fp", "planted", {"check": "FP ~ Bin(d−k, q)"})),
+        "topk": ("planted", {"check": "top-k = S"}),
+    },
+}
+
+
+_PROB_NOTE = ("Theory beside the Monte Carlo estimate with its 99.9% Clopper–Pearson "
+              "interval; exact two-sided binomial test (log-space probability).")
+_LAW_NOTE = ("Pearson chi-square goodness of fit against the Binomial law (adjacent "
+             "cells pooled to expected counts ≥ 5).")
+_BINOM = "exact two-sided binomial test (log-space probability)"
+_CHI2 = "Pearson chi-square goodness of fit (pooled to expected counts ≥ 5)"
+
+#: The tables, in order: (rows key, title, note, test); a table without rows is left out.
+_TABLES = (
+    ("exact", "Exact support: P(Ŝ = S) = q^k (1−q)^(d−k)",
+     f"q = 2Φ̄(t/σ). {_PROB_NOTE} Rows whose expected number of hits is below "
+     f"{MIN_EXPECTED:g} have no power and are descriptive (implied by the tested "
+     "laws: the TP/FP binomials, whose product is this probability, and the q rows).", _BINOM),
+    ("q", "The survival probability q, estimated from |Ŝ| over all trials",
+     "Σ|Ŝ| over the trials ~ Binomial(units × trials, q) with q = `tail_prob` "
+     "(groups: p_g; planted: the false positives, q off the support). Estimate with "
+     "its 99.9% Clopper–Pearson interval and the exact two-sided binomial test. "
+     "These rows test q directly, also at t = t* where P(Ŝ = S) has no power "
+     "against an error in q.", "exact two-sided binomial test (counts)"),
+    ("uniform", "Ŝ is uniform given |Ŝ| = k: P(Ŝ = S | |Ŝ| = k) = 1/C(d, k)",
+     "Here `trials` counts the draws with |Ŝ| = k and "
+     f"`successes` those with Ŝ = S. {_PROB_NOTE}", _BINOM),
+    ("size_law", "Law of |Ŝ|: Binomial(d, q)", _LAW_NOTE, _CHI2),
+    ("tpfp", "True and false positives", _LAW_NOTE, _CHI2),
+    ("topk", "Top-k magnitude selection finds S with probability 1/C(d, k)",
+     "Exchangeability: the k largest |w_i| form a uniform "
+     f"k-subset. {_PROB_NOTE}", _BINOM),
+    ("group", "Structured variant: G groups of g, ‖w_G‖²/σ² ~ χ²_g",
+     "p_g = χ²_g.sf(τ²/σ²); P(exactly Q survives) = p_g^q (1−p_g)^(G−q); "
+     "top-q group norms select Q with probability 1/C(G, q) "
+     "(the q largest norms are `group_best_q`'s exact projection). "
+     f"{_PROB_NOTE} {_LAW_NOTE}", f"{_BINOM}; {_CHI2}"),
+    ("planted", "Planted signal: w = x + σz, |x_i| = μ on S",
+     "p_on = Φ̄((t−μ)/σ) + Φ̄((t+μ)/σ) (noncentral folded normal); "
+     "P(Ŝ = S) = p_on^k (1−q)^(d−k); top-k recovery is a one-dimensional "
+     f"integral. {_PROB_NOTE} {_LAW_NOTE}", f"{_BINOM}; {_CHI2}"),
+)
+
+
+def _rows(cells: pd.DataFrame) -> dict[str, list[dict]]:
+    """Every table's rows: one pass over the cells, each judged against its model's law."""
+    rows: dict[str, list[dict]] = {key: [] for key, *_ in _TABLES}
     for c in cells.itertuples(index=False):
         n = int(c.n_trials)
-        d, k, sigma = int(c.d), int(c.k), float(c.sigma)
-        t = float(c.t)
+        d, k = int(c.d), int(c.k)
+        law = support_law({"kind": c.kind, "d": d, "k": k, "g": c.g, "sigma": float(c.sigma),
+                           "mu_over_sigma": c.mu_over_sigma}, float(c.t))
+        layout = _LAYOUT[c.kind]
         base = _base(c)
-        if c.kind == "exact":
-            q = float(theory.tail_prob(t, sigma))
-            log_p = float(theory.support_recovery_prob(d, k, t, sigma, log=True))
-            exact.append({**base, **_prob_row(int(c.hits), n, log_p)})
-            qrows.append({**base, "variant": "exact: |Ŝ| ~ Bin(d, q)",
-                          **_q_row(int(c.tp_sum) + int(c.fp_sum), d, n, q)})
-            size_hist = _hist(c.size_hist, d + 1)
-            if size_hist is not None:
-                log_u = float(theory.topk_selection_prob(d, k, log=True))
-                uniform.append({**base, **_prob_row(int(c.hits), int(size_hist[k]), log_u)})
-            size_law.append({**base, "trials": n,
-                             **_law_row(size_hist, _binom_probs(d, q))})
-            for name, m, hist in (("TP ~ Bin(k, q)", k, _hist(c.tp_hist, k + 1)),
-                                  ("FP ~ Bin(d−k, q)", d - k, _hist(c.fp_hist, d - k + 1))):
-                tpfp.append({**base, "law": name, "trials": n,
-                             **_law_row(hist, _binom_probs(m, q))})
-            log_top = float(theory.topk_selection_prob(d, k, log=True))
-            topk.append({**base, **_prob_row(int(c.topk_hits), n, log_top)})
-        elif c.kind == "group":
-            g = int(c.g)
-            tail = float(theory.group_tail_prob(g, t, sigma))
-            log_p = float(theory.group_support_recovery_prob(d, g, k, t, sigma, log=True))
-            qrows.append({**base, "variant": "group: surviving groups ~ Bin(G, p_g)",
-                          **_q_row(int(c.tp_sum) + int(c.fp_sum), d, n, tail)})
-            group.append({**base, "check": "exactly the q groups survive",
-                          **_prob_row(int(c.hits), n, log_p)})
-            for name, m, hist in (("surviving groups ~ Bin(G, p_g)", d, _hist(c.size_hist, d + 1)),
-                                  ("TP ~ Bin(q, p_g)", k, _hist(c.tp_hist, k + 1)),
-                                  ("FP ~ Bin(G−q, p_g)", d - k, _hist(c.fp_hist, d - k + 1))):
-                group.append({**base, "check": name, "trials": n,
-                              **_law_row(hist, _binom_probs(m, tail))})
-            log_top = float(theory.group_topq_selection_prob(d, k, log=True))
-            group.append({**base, "check": "top-q norms are the q groups",
-                          **_prob_row(int(c.topk_hits), n, log_top)})
-        elif c.kind == "planted":
-            mu = float(c.mu_over_sigma) * sigma
-            q = float(theory.tail_prob(t, sigma))
-            p_on = float(theory.planted_tail_prob(mu, t, sigma))
-            log_p = float(theory.planted_recovery_prob(d, k, mu, t, sigma, log=True))
-            qrows.append({**base, "variant": "planted: FP ~ Bin(d−k, q)",
-                          **_q_row(int(c.fp_sum), d - k, n, q)})
-            planted.append({**base, "check": "S_hat = S",
-                            **_prob_row(int(c.hits), n, log_p)})
-            for name, m, pr, hist in (("TP ~ Bin(k, p_on)", k, p_on, _hist(c.tp_hist, k + 1)),
-                                      ("FP ~ Bin(d−k, q)", d - k, q, _hist(c.fp_hist, d - k + 1))):
-                planted.append({**base, "check": name, "trials": n,
-                                **_law_row(hist, _binom_probs(m, pr))})
-            log_top = float(theory.planted_topk_recovery_prob(d, k, mu, sigma, log=True))
-            planted.append({**base, "check": "top-k = S",
-                            **_prob_row(int(c.topk_hits), n, log_top)})
+        hists = {"size": _hist(c.size_hist, d + 1), "tp": _hist(c.tp_hist, k + 1),
+                 "fp": _hist(c.fp_hist, d - k + 1)}
+        # q from the total |Ŝ| where every unit survives with q; else from the false
+        # positives alone (off the support)
+        survivors, units = ((int(c.tp_sum) + int(c.fp_sum), d) if law.homogeneous
+                            else (int(c.fp_sum), d - k))
+        rows["q"].append({**base, "variant": layout["q"],
+                          **_q_row(survivors, units, n, float(law.survival_prob()))})
+        where, label = layout["recovery"]
+        rows[where].append({**base, **label, **_prob_row(int(c.hits), n,
+                                                         float(law.recovery_prob(log=True)))})
+        if layout["uniform"] is not None and hists["size"] is not None:
+            where, label = layout["uniform"]
+            log_u = float(law.conditional_recovery_prob(log=True))
+            rows[where].append({**base, **label,
+                                **_prob_row(int(c.hits), int(hists["size"][k]), log_u)})
+        for count, where, label in layout["counts"]:
+            trials, p = law.binomial(count)
+            rows[where].append({**base, **label, "trials": n,
+                                **_law_row(hists[count], _binom_probs(int(trials), float(p)))})
+        where, label = layout["topk"]
+        rows[where].append({**base, **label, **_prob_row(int(c.topk_hits), n,
+                                                         float(law.topk_recovery_prob(log=True)))})
+    return rows
 
-    def frame(rows, drop=()):
-        f = pd.DataFrame(rows)
-        if "status" in f.columns:
-            f["status"] = f["status"].fillna("")
-        return f.drop(columns=[c for c in drop if c in f.columns])
 
-    def table(title, rows, note, test):
-        return TheoryTable.tests(title, frame(rows), test=test, kind_col="kind", note=note)
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    f = pd.DataFrame(rows)
+    if "status" in f.columns:
+        f["status"] = f["status"].fillna("")
+    return f
 
-    prob_note = ("Theory beside the Monte Carlo estimate with its 99.9% Clopper–Pearson "
-                 "interval; exact two-sided binomial test (log-space probability).")
-    law_note = ("Pearson chi-square goodness of fit against the Binomial law (adjacent "
-                "cells pooled to expected counts ≥ 5).")
-    binom = "exact two-sided binomial test (log-space probability)"
-    chi2 = "Pearson chi-square goodness of fit (pooled to expected counts ≥ 5)"
-    out = []
-    if exact:
-        out.append(table(
-            "Exact support: P(Ŝ = S) = q^k (1−q)^(d−k)", exact,
-            f"q = 2Φ̄(t/σ). {prob_note} Rows whose expected number of hits is below "
-            f"{MIN_EXPECTED:g} have no power and are descriptive (implied by the tested "
-            "laws: the TP/FP binomials, whose product is this probability, and the q rows).",
-            binom))
-    if qrows:
-        out.append(table(
-            "The survival probability q, estimated from |Ŝ| over all trials", qrows,
-            "Σ|Ŝ| over the trials ~ Binomial(units × trials, q) with q = `tail_prob` "
-            "(groups: p_g; planted: the false positives, q off the support). Estimate with "
-            "its 99.9% Clopper–Pearson interval and the exact two-sided binomial test. "
-            "These rows test q directly, also at t = t* where P(Ŝ = S) has no power "
-            "against an error in q.", "exact two-sided binomial test (counts)"))
-    if uniform:
-        out.append(table(
-            "Ŝ is uniform given |Ŝ| = k: P(Ŝ = S | |Ŝ| = k) = 1/C(d, k)", uniform,
-            "Here `trials` counts the draws with |Ŝ| = k and "
-            f"`successes` those with Ŝ = S. {prob_note}", binom))
-    if size_law:
-        out.append(table("Law of |Ŝ|: Binomial(d, q)", size_law, law_note, chi2))
-    if tpfp:
-        out.append(table("True and false positives", tpfp, law_note, chi2))
-    if topk:
-        out.append(table(
-            "Top-k magnitude selection finds S with probability 1/C(d, k)", topk,
-            "Exchangeability: the k largest |w_i| form a uniform "
-            f"k-subset. {prob_note}", binom))
-    if group:
-        out.append(table(
-            "Structured variant: G groups of g, ‖w_G‖²/σ² ~ χ²_g", group,
-            "p_g = χ²_g.sf(τ²/σ²); P(exactly Q survives) = p_g^q (1−p_g)^(G−q); "
-                 "top-q group norms select Q with probability 1/C(G, q) "
-                 "(the q largest norms are `group_best_q`'s exact projection). "
-                 f"{prob_note} {law_note}", f"{binom}; {chi2}"))
-    if planted:
-        out.append(table(
-            "Planted signal: w = x + σz, |x_i| = μ on S", planted,
-            "p_on = Φ̄((t−μ)/σ) + Φ̄((t+μ)/σ) (noncentral folded normal); "
-                 "P(Ŝ = S) = p_on^k (1−q)^(d−k); top-k recovery is a one-dimensional "
-                 f"integral. {prob_note} {law_note}", f"{binom}; {chi2}"))
-    return out
+
+def tables(cells: pd.DataFrame) -> list[TheoryTable]:
+    """The theory tables of a ``support_recovery`` sweep (see the module notes)."""
+    rows = _rows(cells)
+    return [TheoryTable.tests(title, _frame(rows[key]), test=test, kind_col="kind", note=note)
+            for key, title, note, test in _TABLES if rows[key]]
