@@ -85,7 +85,8 @@ from .saliency import (
     unregister_saliency,
 )
 from . import train as _train_module  # noqa: F401 - the former module path, registered first
-from .training import TrainData, TrainResult, train  # ``sparsesim.nn.train`` is the function
+from .specs import NetworkSpec, TrainSpec
+from .training import TrainData, TrainLoop, TrainResult, train  # ``sparsesim.nn.train`` is the function
 
 __all__ = [
     # mlp
@@ -104,7 +105,9 @@ __all__ = [
     # compact
     "Compacted", "compact", "gather_compact", "live_neurons",
     # training and lottery tickets
-    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult", "train",
+    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult", "train", "TrainLoop",
+    # settings as specs
+    "NetworkSpec", "TrainSpec",
     "LotteryProtocol", "PruningSchedule", "run_imp", "register_condition",
     "unregister_condition", "condition_names",
 ]
