@@ -14,6 +14,11 @@
   is the training function (``from sparsesim.nn import train``).  The module
   was ``sparsesim.nn.train`` before; ``from sparsesim.nn.train import ...``
   still works, with a ``DeprecationWarning``.
+- :mod:`sparsesim.nn.specs` — settings as frozen, validated specs:
+  :class:`NetworkSpec` (widths, skips, activation, initialisation, dtype) and
+  :class:`TrainSpec` (optimizer, steps, batch size, evaluation, loss, batch
+  order, ...); ``train(params, data, spec, data_seed=...)``, whose loop is
+  :class:`TrainLoop` (the step, evaluation and hooks as methods).
 - :mod:`sparsesim.nn.lottery` — iterative magnitude pruning with reset or
   rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
   one-shot).

@@ -1,4 +1,4 @@
-"""Settings as frozen specs: the network (:class:`NetworkSpec`) and its training (:class:`TrainSpec`).
+"""Settings as frozen specs: a network (:class:`NetworkSpec`) and its training (:class:`TrainSpec`).
 
 A spec is a frozen dataclass whose fields are the settings that fix one part
 of an experiment.  It is validated once, when it is made: a bad field raises

@@ -13,6 +13,7 @@ from ...nn import data as nn_data
 from ...nn import lottery, mlp, optim
 from ...nn.connectivity import error_barrier, interpolation_errors
 from ...nn.hessian import mlp_masked_hessian_operator
+from ...nn.specs import TrainSpec
 from ...nn.training import TrainData, train
 from .params import DATASET_CODE, DTYPES, check_cell, full_params
 
@@ -103,8 +104,8 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     uniq_seeds = sorted(set(int(s) for s in seeds))
     roots = {s: _root(sweep_seed, s, p["dataset"]) for s in uniq_seeds}
     uniq_taus = sorted(set(int(t) for t in taus))
-    common = dict(optimizer=opt, steps=steps, batch_size=p["batch_size"],
-                  eval_every=p["eval_every"], residual=residual)
+    common = dict(spec=TrainSpec(opt, steps=steps, batch_size=p["batch_size"],
+                                 eval_every=p["eval_every"]), residual=residual)
 
     n = len(seeds)
     pos = {s: i for i, s in enumerate(uniq_seeds)}
