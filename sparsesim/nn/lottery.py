@@ -1383,6 +1383,10 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
             rounds: Any = None) -> list[dict]:
     """Run IMP and its controls for several seeds; one row per (condition, round, seed).
 
+    Parameters stay: the experiment is one :class:`LotteryProtocol`; the others are the
+    run's own inputs (``data``, ``conditions``, ``seeds`` and their labels, ``backend``) and
+    its three callbacks (``progress``, ``extra_columns``, ``rounds`` for resuming).
+
     Parameters
     ----------
     data : TrainData or sparsesim.nn.data.Dataset

@@ -194,6 +194,10 @@ def ticket_rows(p: dict, data: TrainData, w_tau: list, masks: list, final: _Fina
     ``final`` their two trained copies (models ``0 .. n-1`` copy A, ``n ..
     2n-1`` copy B); ``dense_acc[i]`` is the dense test accuracy of ticket
     ``i``'s seed.  One row per ticket, in order.
+
+    Parameters stay: the results of the earlier steps of the protocol that this step
+    consumes (rewound weights, masks, the final runs, seeds, rewind points, dense
+    accuracies), each a different array of the same tickets; both rewinding engines call it.
     """
     progress = progress or (lambda _t: None)
     residual = bool(p["residual"])
