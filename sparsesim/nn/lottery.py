@@ -92,9 +92,9 @@ from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of
 from ..sparsity import keep_count
 from . import mlp as _mlp
 from . import saliency as _sal
-from .optim import SGD, Adam, make_optimizer
-from .specs import NetworkSpec, TrainSpec
+from .optim import make_optimizer
 from .training import BATCH_ORDERS, MAX_STEPS, TrainData, check_data, data_order, train
+from .specs import NetworkSpec, TrainSpec
 
 __all__ = [
     "CONDITIONS",
@@ -822,7 +822,7 @@ class LotteryProtocol:
                 raise TypeError(f"from_specs() got an unexpected keyword argument {name!r} "
                                 f"(the IMP fields are {', '.join(own)})")
         opt = training.optimizer
-        if not isinstance(opt, (SGD, Adam)) or (isinstance(opt, Adam) and (
+        if opt.name not in ("sgd", "adam") or (opt.name == "adam" and (
                 opt.beta1, opt.beta2, opt.eps, opt.fused) != (0.9, 0.999, 1e-8, None)):
             raise ValueError(f"training.optimizer must be SGD or Adam with its default moments "
                              f"for a LotteryProtocol; got {opt!r}")
