@@ -242,6 +242,10 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
         progress: bool = True, simulation: Any = None, overwrite: bool = False) -> RunResult:
     """Run (or resume) one simulation sweep and return its cells, tables and verdict.
 
+    Parameters stay: one keyword per option of ``sparsesim run`` (the command is a thin
+    shell on this function), each independent of the others; ``sparsesim.run`` in a notebook
+    reads like the command line.
+
     Parameters
     ----------
     name_or_toml : str or Path

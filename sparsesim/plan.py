@@ -298,7 +298,6 @@ def _seconds_per_step(params: dict, steps: int) -> float:
     import numpy as np  # noqa: PLC0415
 
     from .nn.mlp import init_mlp  # noqa: PLC0415
-    from .nn.optim import make_optimizer  # noqa: PLC0415
     from .nn.training import train  # noqa: PLC0415
     from .sim.lottery.cells import _dataset, _full, protocol_from_params  # noqa: PLC0415
 
@@ -308,14 +307,12 @@ def _seconds_per_step(params: dict, steps: int) -> float:
     w = init_mlp(proto.sizes, 1, seed=0, init=proto.init, backend="numpy", dtype=proto.dtype,
                  residual=proto.residual)
     masks = [(np.ones_like(W), np.ones_like(b)) for W, b in w]   # trainings are masked
-    kw = dict(optimizer=make_optimizer(proto.optimizer, proto.lr, momentum=proto.momentum),
-              batch_size=proto.batch_size, data_seed=0, eval_every=proto.eval_every,
-              masks=masks, loss=proto.loss, residual=proto.residual,
-              batch_order=proto.batch_order)
-    train(w, data, steps=2, **kw)                               # warm-up (allocation, caches)
+    spec = proto.training.replace(use_graph=None)
+    kw = dict(data_seed=0, masks=masks, residual=proto.residual)
+    train(w, data, spec.replace(steps=2), **kw)                 # warm-up (allocation, caches)
     k = min(steps, proto.steps)
     t0 = time.perf_counter()
-    train(w, data, steps=k, **kw)
+    train(w, data, spec.replace(steps=k), **kw)
     return (time.perf_counter() - t0) / k
 
 

@@ -106,6 +106,10 @@ def find_critical_point(grad: Callable[[np.ndarray], Any],
                         damping: float = 1e-3) -> CriticalPoint:
     """Refine ``x0`` to a critical point of ``f`` (any index) by Newton-MR.
 
+    Parameters stay: the problem (``grad``, ``hvp``, ``x0``) and the solver's independent
+    tolerances and limits, keyword-only with defaults, as in ``scipy.optimize.minimize``'s
+    options.
+
     Parameters
     ----------
     grad : callable

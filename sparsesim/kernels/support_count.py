@@ -451,6 +451,11 @@ def fused_support_counts(n_units: int, n_support: int, thresholds, *, trials: in
     :func:`sparsesim.sim.support_recovery.support_recovery_grid` with
     ``backend="cupy"``).  Needs CuPy and a CUDA device.
 
+    Parameters stay: the launch of one fused kernel: the model (``n_units``, ``n_support``,
+    ``group_size``, ``sigma``, ``mu``, ``thresholds``) and the counter-based stream
+    (``trials``, ``key``, ``first_trial``), each read by the kernel; ``full_hist`` chooses
+    its output.
+
     Parameters
     ----------
     n_units, n_support : int

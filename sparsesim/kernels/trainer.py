@@ -231,6 +231,9 @@ def adam_multi_twin_(xp: Any, params: list, grads: list, ms: list, vs: list, mas
     ``g·mask``, ``b1·m + (1 - b1)·g``, ``b2·v + (1 - b2)·(g·g)``,
     ``p - step_size·(m / (sqrt(v) / sqrt_bc2 + eps))`` for active models, then
     ``p·mask``.
+
+    Parameters stay: the operands of :func:`adam_multi_`, which this twin mirrors one for
+    one (the tests compare the two call by call).
     """
     dtype = params[0].dtype.type
     c1, c2 = dtype(1 - b1), dtype(1 - b2)
@@ -284,6 +287,11 @@ def adam_multi_(xp: Any, table: AdamTable | None, params: list, grads: list, ms:
 
     ``table`` None (or an array module without CUDA) runs
     :func:`adam_multi_twin_`; arguments as there.
+
+    Parameters stay: the operands of one kernel launch (the tensors, the per-model step
+    scalars, the Adam constants), handed through unchanged from the trainer's step, which
+    runs inside a CUDA graph: a bundle would be one more object to build in the hot loop for
+    no new meaning.
     """
     if table is None or not has_cuda_kernels(xp):
         adam_multi_twin_(xp, params, grads, ms, vs, masks, active, step_size, sqrt_bc2,

@@ -14,6 +14,11 @@
   is the training function (``from sparsesim.nn import train``).  The module
   was ``sparsesim.nn.train`` before; ``from sparsesim.nn.train import ...``
   still works, with a ``DeprecationWarning``.
+- :mod:`sparsesim.nn.specs` — settings as frozen, validated specs:
+  :class:`NetworkSpec` (widths, skips, activation, initialisation, dtype) and
+  :class:`TrainSpec` (optimizer, steps, batch size, evaluation, loss, batch
+  order, ...); ``train(params, data, spec, data_seed=...)``, whose loop is
+  :class:`TrainLoop` (the step, evaluation and hooks as methods).
 - :mod:`sparsesim.nn.lottery` — iterative magnitude pruning with reset or
   rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
   one-shot).
@@ -85,7 +90,8 @@ from .saliency import (
     unregister_saliency,
 )
 from . import train as _train_module  # noqa: F401 - the former module path, registered first
-from .training import TrainData, TrainResult, train  # ``sparsesim.nn.train`` is the function
+from .specs import NetworkSpec, TrainSpec
+from .training import TrainData, TrainLoop, TrainResult, train  # ``sparsesim.nn.train`` is the function
 
 __all__ = [
     # mlp
@@ -104,7 +110,9 @@ __all__ = [
     # compact
     "Compacted", "compact", "gather_compact", "live_neurons",
     # training and lottery tickets
-    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult", "train",
+    "SGD", "Adam", "make_optimizer", "TrainData", "TrainResult", "train", "TrainLoop",
+    # settings as specs
+    "NetworkSpec", "TrainSpec",
     "LotteryProtocol", "PruningSchedule", "run_imp", "register_condition",
     "unregister_condition", "condition_names",
 ]

@@ -190,6 +190,10 @@ def planted_teacher(*, n_in: int, hidden: int | Sequence[int], n_out: int, densi
     (``noise = 0``: the teacher's own decision); ``task="regression"`` —
     targets ``z + noise·ε``.
 
+    Parameters stay: each is an independent knob of the planted model (widths, teacher
+    density, the three split sizes, label noise, task) or of where it lives (seed, backend,
+    dtype); all are keyword-only and the model's are required, so a call states every one.
+
     Parameters
     ----------
     n_in, n_out : int

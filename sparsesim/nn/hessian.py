@@ -52,6 +52,9 @@ def mlp_masked_hessian_operator(params: Sequence[tuple[Any, Any]], X: Any, y: An
     then that layer's kept biases (all biases unless the layer's mask is a
     ``(mW, mb)`` pair whose ``mb`` prunes some; none with ``include_bias=False``).
 
+    Parameters stay: those of :func:`sparsesim.nn.hvp` (point, data, objective) with the
+    model picked (``model``) and ``include_bias``.
+
     Parameters
     ----------
     params : list of (W, b)

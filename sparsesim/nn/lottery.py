@@ -94,6 +94,7 @@ from . import mlp as _mlp
 from . import saliency as _sal
 from .optim import make_optimizer
 from .training import BATCH_ORDERS, MAX_STEPS, TrainData, check_data, data_order, train
+from .specs import NetworkSpec, TrainSpec
 
 __all__ = [
     "CONDITIONS",
@@ -756,6 +757,88 @@ class LotteryProtocol:
         check_int("synflow_iterations", self.synflow_iterations, low=1,
                   high=_sal.MAX_SYNFLOW_ITERATIONS)
 
+    @property
+    def network(self) -> NetworkSpec:
+        """The network of every round: ``sizes``, ``residual``, ``init``, ``dtype``.
+
+        Examples
+        --------
+        >>> sched = PruningSchedule.fixed_fraction(0.2, 3)
+        >>> proto = LotteryProtocol((40, 100, 100, 10), sched, residual=True)
+        >>> proto.network
+        NetworkSpec(sizes=(40, 100, 100, 10), residual=True, activation='relu', init='kaiming_normal', dtype=dtype('float32'))
+        """
+        return NetworkSpec(self.sizes, self.residual, init=self.init, dtype=self.dtype)
+
+    @property
+    def training(self) -> TrainSpec:
+        """How every round trains: optimizer, steps, batch size, evaluation, loss, order, graph.
+
+        Examples
+        --------
+        >>> proto = LotteryProtocol((40, 100, 10), PruningSchedule.fixed_fraction(0.2, 3),
+        ...                         steps=600)
+        >>> spec = proto.training
+        >>> spec.optimizer.name, spec.optimizer.lr, spec.steps, spec.batch_size
+        ('adam', 0.02, 600, 100)
+        """
+        return TrainSpec(make_optimizer(self.optimizer, self.lr, momentum=self.momentum),
+                         steps=self.steps, batch_size=self.batch_size,
+                         eval_every=self.eval_every, loss=self.loss,
+                         batch_order=self.batch_order, use_graph=self.use_graph)
+
+    @classmethod
+    def from_specs(cls, network: NetworkSpec, training: TrainSpec, schedule: PruningSchedule,
+                   **lottery: Any) -> "LotteryProtocol":
+        """The protocol of a network, its training and a pruning schedule.
+
+        ``lottery``: the IMP fields (``rewind_step``, ``saliency_scope``,
+        ``grasp_temperature``, ``synflow_iterations``, ``prune_step``).  The
+        training must be one a protocol can state: SGD or Adam with default
+        moments, one learning rate, temperature 1, no ``eval_chunk``, no TF32
+        (``ValueError`` naming the field otherwise).
+
+        Examples
+        --------
+        >>> net = NetworkSpec((40, 100, 100, 10), residual=True)
+        >>> spec = TrainSpec(make_optimizer("adam", 2e-2), steps=1501, batch_size=100)
+        >>> sched = PruningSchedule.fixed_fraction(0.2, 3)
+        >>> proto = LotteryProtocol.from_specs(net, spec, sched, rewind_step=5)
+        >>> proto.network == net, proto.rewind_step, proto.lr
+        (True, 5, 0.02)
+        >>> LotteryProtocol.from_specs(net, spec.replace(tf32=True), sched)
+        Traceback (most recent call last):
+        ...
+        ValueError: training.tf32 must be False for a LotteryProtocol; got True
+        """
+        if not isinstance(network, NetworkSpec):
+            raise TypeError(f"network must be a NetworkSpec; got {type(network).__name__}")
+        if not isinstance(training, TrainSpec):
+            raise TypeError(f"training must be a TrainSpec; got {type(training).__name__}")
+        own = ("rewind_step", "saliency_scope", "grasp_temperature", "synflow_iterations",
+               "prune_step")
+        for name in lottery:
+            if name not in own:
+                raise TypeError(f"from_specs() got an unexpected keyword argument {name!r} "
+                                f"(the IMP fields are {', '.join(own)})")
+        opt = training.optimizer
+        if opt.name not in ("sgd", "adam") or (opt.name == "adam" and (
+                opt.beta1, opt.beta2, opt.eps, opt.fused) != (0.9, 0.999, 1e-8, None)):
+            raise ValueError(f"training.optimizer must be SGD or Adam with its default moments "
+                             f"for a LotteryProtocol; got {opt!r}")
+        if not isinstance(opt.lr, float):
+            raise ValueError(f"training.optimizer.lr must be one float for a LotteryProtocol; "
+                             f"got {opt.lr!r}")
+        for name, allowed in (("temperature", 1.0), ("eval_chunk", None), ("tf32", False)):
+            if getattr(training, name) != allowed:
+                raise ValueError(f"training.{name} must be {allowed} for a LotteryProtocol; "
+                                 f"got {getattr(training, name)!r}")
+        return cls(network.sizes, schedule, residual=network.residual, init=network.init,
+                   dtype=network.dtype.type, loss=training.loss, optimizer=opt.name, lr=opt.lr,
+                   momentum=getattr(opt, "momentum", 0.0), steps=training.steps,
+                   batch_size=training.batch_size, eval_every=training.eval_every,
+                   use_graph=training.use_graph, batch_order=training.batch_order, **lottery)
+
 
 def _check_conditions(conditions: Any, protocol: LotteryProtocol) -> tuple[str, ...]:
     if isinstance(conditions, str) or not isinstance(conditions, Sequence) or not conditions:
@@ -1199,19 +1282,15 @@ class _Training:
     data: TrainData
     protocol: LotteryProtocol
     data_seeds: list
-    optimizer: Any
+    spec: TrainSpec
     prune_at: int | None        # the snapshot the IMP masks rank; None: the end of training
 
     def fit(self, params, masks, start=None, rewind=()):
         n_cond = len(params[0][0]) // len(self.data_seeds)
         snap = () if self.prune_at is None else (self.prune_at,)
-        p = self.protocol
-        return train(params, self.data, optimizer=self.optimizer, steps=p.steps,
-                     batch_size=p.batch_size, data_seed=self.data_seeds * n_cond,
-                     eval_every=p.eval_every, masks=masks, loss=p.loss,
-                     residual=p.residual, start_steps=start,
-                     rewind_steps=tuple(sorted(set(rewind) | set(snap))),
-                     use_graph=p.use_graph, batch_order=p.batch_order)
+        return train(params, self.data, self.spec, data_seed=self.data_seeds * n_cond,
+                     masks=masks, residual=self.protocol.residual, start_steps=start,
+                     rewind_steps=tuple(sorted(set(rewind) | set(snap))))
 
     def ranked(self, result):
         """The weights whose magnitudes choose the next IMP masks (see ``prune_step``)."""
@@ -1303,6 +1382,10 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
             extra_columns: Callable[..., list[dict]] | None = None,
             rounds: Any = None) -> list[dict]:
     """Run IMP and its controls for several seeds; one row per (condition, round, seed).
+
+    Parameters stay: the experiment is one :class:`LotteryProtocol`; the others are the
+    run's own inputs (``data``, ``conditions``, ``seeds`` and their labels, ``backend``) and
+    its three callbacks (``progress``, ``extra_columns``, ``rounds`` for resuming).
 
     Parameters
     ----------
@@ -1420,11 +1503,10 @@ def run_imp(data: Any, protocol: LotteryProtocol, *, conditions: Sequence[str],
         ("lottery", any(CONTROLS[c].uses_ticket for c in conditions)),
         ("rewind", "rewind" in conditions)) if needed)
     data_seeds = [child_seed(s, _DATA) for s in roots]
-    optimizer = make_optimizer(protocol.optimizer, protocol.lr, momentum=protocol.momentum)
     prune_at = protocol.prune_step
     if prune_at == protocol.steps:
         prune_at = None   # the end of training: no snapshot needed
-    training = _Training(data, protocol, data_seeds, optimizer, prune_at)
+    training = _Training(data, protocol, data_seeds, protocol.training, prune_at)
     dense_only = not chains and not any(CONTROLS[c].kind == "control" for c in conditions)
     keep_dense = any(CONTROLS[c].uses_trained_dense for c in conditions)
     total = 1 if dense_only else sched.rounds + 1

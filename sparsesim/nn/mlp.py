@@ -736,6 +736,10 @@ def hvp(params: Any, X: Any, y: Any, vec: Any, masks: Any = None, *,
     pass, one backward pass and their directional derivatives along ``v``).
     Arguments as :func:`loss_and_grad`, plus:
 
+    Parameters stay: the point (``params``, ``masks``), the data (``X``, ``y``), the
+    direction (``vec``) and the objective (``loss``, ``temperature``, ``residual``,
+    ``check_values``), the keywords every function of this module takes.
+
     Parameters
     ----------
     vec : list of (vW, vb)

@@ -121,7 +121,14 @@ def backward_pass(Ws, acts, gates, dout, res):
 
 
 def r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, temperature, n):
-    """Pearlmutter's R-operator: directional derivative of the gradient along v."""
+    """Pearlmutter's R-operator: directional derivative of the gradient along v.
+
+    Parameters stay: the state of the forward and reverse passes just run (``acts``,
+    ``gates``, ``deltas``, ``p``), the direction (``vWs``, ``vbs``), the skips (``res``)
+    and the loss head (``loss``, ``temperature``, ``n``), unchecked, from
+    :func:`sparsesim.nn.hvp` and ``grad_and_weight_hvp``, which already hold each piece
+    under these names.
+    """
     n_layers = len(Ws)
     # forward: R{z_l}, R{a_l}
     Ra = [None] * n_layers  # R{a_l}; a_0 = X is fixed, R{a_0} = 0 (None)

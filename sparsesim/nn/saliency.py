@@ -146,6 +146,11 @@ def snip_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
     ``W ⊙ ∂L/∂(W ⊙ m)``.  Already-masked entries score 0.  Arguments as in
     :func:`sparsesim.nn.loss_and_grad`.
 
+    Parameters stay: the network and the objective, with the keywords of every function of
+    :mod:`sparsesim.nn.mlp` (``masks``, ``loss``, ``temperature``, ``residual``,
+    ``check_values``), and ``include_bias``; a registered criterion receives them grouped
+    (:class:`ScoreInputs`).
+
     Returns
     -------
     list
@@ -239,6 +244,11 @@ def synflow_scores(params: Any, *, density: float, iterations: int = 100, masks:
     layerwise): ``d0·(density/d0)^(k/iterations)``.  Biases enter ``R`` (as in the official code) but are only
     pruned with ``include_bias=True``.  Computed in float64 whatever the
     parameters' dtype (``R`` grows like a product of layer norms).
+
+    Parameters stay: the network (``params``, ``masks``, ``residual``), the criterion's
+    ``iterations`` and the selection it prunes by (``density``, ``scope``,
+    ``layer_densities``, ``include_bias``, ``exclude_layers``, as in :func:`select_mask`); a
+    registered criterion receives them grouped (:class:`ScoreInputs`, :class:`Selection`).
 
     Parameters
     ----------
@@ -940,6 +950,13 @@ def saliency_masks(method: str, params: Any, density: float, X: Any = None, y: A
                    include_bias: bool = False, exclude_layers: Sequence[int] = (),
                    seed: Any = None, iterations: int = 100, check_values: bool = True) -> list:
     """Masks at ``density`` from one of the saliency methods, per model.
+
+    Parameters stay: the call names a criterion, a network and a density; the others are
+    each read by some criterion (data, loss, temperature, ``grasp_rule``, ``seed``,
+    ``iterations``) or by the selection (``scope``, ``layer_densities``, ``include_bias``,
+    ``exclude_layers``), all keyword-only with defaults.  They reach a criterion grouped, as
+    :class:`ScoreInputs` and :class:`Selection` (what :func:`register_saliency` criteria
+    receive).
 
     Parameters
     ----------

@@ -90,15 +90,22 @@ Examples
 >>> import numpy as np
 >>> from sparsesim.nn import init_mlp
 >>> from sparsesim.nn.optim import Adam
->>> from sparsesim.nn import TrainData, train
+>>> from sparsesim.nn import TrainData, TrainSpec, train
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(60, 5)); y = (X[:, 0] > 0).astype(int)
 >>> data = TrainData(X[:40], y[:40], X[40:50], y[40:50], X[50:], y[50:])
 >>> params = init_mlp((5, 8, 2), 3, seed=1, backend="numpy", dtype=np.float64)
->>> res = train(params, data, optimizer=Adam(lr=1e-2), steps=20, batch_size=10,
-...             eval_every=10, data_seed=2)
+>>> spec = TrainSpec(Adam(lr=1e-2), steps=20, batch_size=10, eval_every=10)
+>>> res = train(params, data, spec, data_seed=2)
 >>> res.eval_steps.tolist(), res.val_loss.shape, res.early_stop_iter.shape
 ([0, 10, 20], (3, 3), (3,))
+
+The keyword form gives the same run:
+
+>>> same = train(params, data, optimizer=Adam(lr=1e-2), steps=20, batch_size=10,
+...              eval_every=10, data_seed=2)
+>>> bool((same.val_loss == res.val_loss).all())
+True
 """
 
 from __future__ import annotations
@@ -116,17 +123,13 @@ from ..backend import namespace_of, to_numpy
 from ..kernels import trainer as _trainer_kernels
 from . import mlp as _mlp
 from . import passes as _passes
-from .optim import Optimizer, float_masks
+from .optim import float_masks
+from .specs import BATCH_ORDERS, MAX_STEPS, TrainSpec
 
-__all__ = ["TrainData", "TrainResult", "train", "cuda_graph_support", "data_order",
-           "eval_points", "early_stopping", "BATCH_ORDERS", "MAX_STEPS", "MAX_EVALS",
-           "MAX_ORDER_ENTRIES"]
+__all__ = ["TrainData", "TrainResult", "TrainLoop", "TrainSpec", "train", "cuda_graph_support",
+           "data_order", "eval_points", "early_stopping", "BATCH_ORDERS", "MAX_STEPS",
+           "MAX_EVALS", "MAX_ORDER_ENTRIES"]
 
-#: Minibatch orders of :func:`train` (see the module notes).
-BATCH_ORDERS = ("shuffled", "sequential")
-
-#: Largest step budget (keeps every step count inside int64 arithmetic).
-MAX_STEPS = 10 ** 12
 #: Most evaluation points a run may ask for.
 MAX_EVALS = 1_000_000
 #: Most minibatch indices :func:`data_order` materialises at once.
@@ -684,13 +687,16 @@ def _check_steps_list(name: str, values: Any, steps: int, *, high: int) -> tuple
     return tuple(out)
 
 
-def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, batch_size: int,
-          data_seed: Any, eval_every: int = 100, masks: Any = None,
-          loss: str = "cross_entropy", temperature: float = 1.0, residual: Any = False,
-          start_steps: Any = None, rewind_steps: Sequence[int] = (),
-          use_graph: bool | None = None, eval_chunk: int | None = None,
-          batch_order: str = "shuffled", tf32: bool = False) -> TrainResult:
+def train(params: Any, data: TrainData, spec: TrainSpec | None = None, *, data_seed: Any,
+          masks: Any = None, residual: Any = False, start_steps: Any = None,
+          rewind_steps: Sequence[int] = (), **settings: Any) -> TrainResult:
     """Train B models together for a fixed number of steps (see the module notes).
+
+    The training settings come as a :class:`~sparsesim.nn.specs.TrainSpec`
+    (``spec``) or, in the keyword form, as its fields by name
+    (``optimizer=``, ``steps=``, ``batch_size=``, ...); a field given by
+    keyword beside ``spec`` overrides it.  The loop itself is
+    :class:`TrainLoop` (``train(...)`` is ``TrainLoop(...).run()``).
 
     Parameters
     ----------
@@ -700,45 +706,42 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
     data : TrainData or sparsesim.nn.data.Dataset
         Training, validation and test splits (moved to the parameters'
         backend and dtype).
-    optimizer : SGD or Adam
-        From :mod:`sparsesim.nn.optim`; a per-model ``lr`` array must have
-        shape ``(B,)``.
-    steps : int
-        Optimizer steps (the same budget for every model), ``>= 1``.
-    batch_size : int
-        Minibatch size, ``1 .. n_train``.
+    spec : TrainSpec, optional
+        The optimizer, step budget, batch size, evaluation interval, loss,
+        temperature, batch order, CUDA-graph, evaluation chunk and TF32
+        settings (see :class:`~sparsesim.nn.specs.TrainSpec`).  ``None``:
+        made from ``settings``, which must then give at least
+        ``optimizer``, ``steps`` and ``batch_size``.
     data_seed : int, SeedSequence or sequence of B of them
         Data-order seeds (model ``i`` uses child ``i``, or entry ``i`` of a
         sequence), independent of the initialisation seed; validated but
         unused with ``batch_order="sequential"``.
-    eval_every : int
-        Steps between evaluations (the last step is always evaluated).
     masks : None or list
         Pruning masks in any form of :func:`sparsesim.nn.mask_pairs`.
-    loss, temperature, residual
-        As in :func:`sparsesim.nn.loss_and_grad`.
+    residual : bool or tuple of int
+        The network's skips, as in :func:`sparsesim.nn.loss_and_grad`
+        (:attr:`sparsesim.nn.specs.NetworkSpec.residual`).
     start_steps : None or sequence/array of B ints
         Step at which each model starts training (``0 .. steps-1``).
     rewind_steps : sequence of int
         Steps ``0 .. steps`` at which to keep a copy of the parameters.
-    use_graph : bool or None
-        CUDA-graph path.  ``None``: where :func:`cuda_graph_support` says a
-        capture works (never on NumPy; not on CuPy 14, whose cuBLAS refuses
-        stream capture).  ``True`` on NumPy, or where capture does not work,
-        is an error.
-    eval_chunk : int, optional
-        Examples per forward pass at evaluation (default: a chunk of about
-        2**24 activations across the batch).
-    batch_order : {"shuffled", "sequential"}
-        ``"shuffled"``: per-model random epochs from ``data_seed``;
-        ``"sequential"``: the stored order, cycled, identical for every model
-        and call (see the module notes).
-    tf32 : bool
-        Run the float32 matrix products on TF32 tensor cores (CuPy on a GPU
-        with them; 10-bit mantissa in the products: faster, and no longer the
-        float32 results).  Off by default; recorded in
-        :attr:`TrainResult.tf32`.  ``True`` on NumPy or with float64 is an
-        error.
+    **settings
+        Fields of :class:`~sparsesim.nn.specs.TrainSpec` by name (the
+        keyword form): ``optimizer`` (SGD or Adam from
+        :mod:`sparsesim.nn.optim`; a per-model ``lr`` array must have shape
+        ``(B,)``), ``steps`` (``>= 1``), ``batch_size`` (``1 .. n_train``),
+        ``eval_every`` (default 100), ``loss`` and ``temperature`` (as in
+        :func:`sparsesim.nn.loss_and_grad`), ``batch_order``
+        (``"shuffled"``: per-model random epochs from ``data_seed``;
+        ``"sequential"``: the stored order, cycled, identical for every
+        model and call), ``use_graph`` (``None``: the CUDA-graph path where
+        :func:`cuda_graph_support` says a capture works — never on NumPy, not
+        on CuPy 14, whose cuBLAS refuses stream capture; ``True`` on NumPy,
+        or where capture does not work, is an error), ``eval_chunk``
+        (examples per forward pass at evaluation; default: a chunk of about
+        2**24 activations across the batch) and ``tf32`` (float32 matrix
+        products on TF32 tensor cores, CuPy only; no longer the float32
+        results; recorded in :attr:`TrainResult.tf32`).
 
     Returns
     -------
@@ -749,40 +752,234 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
     TypeError, ValueError
         Before any training: malformed parameters, masks or data, labels out
         of range, batch larger than the training set, a rewind or start step
-        beyond the budget, a per-model lr of the wrong length.
+        beyond the budget, a per-model lr of the wrong length, a keyword
+        that is not a ``TrainSpec`` field.
     """
-    # ---- validation (everything before the first step)
-    xp, n_models, dtype = _mlp.check_params(params, check_values=True)
-    sizes = _mlp.layer_sizes(params)
-    _mlp.residual_layers(sizes, residual)
-    check_choice("loss", loss, _mlp.LOSSES)
-    temperature = _mlp.check_loss(loss, temperature)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an SGD or Adam instance from sparsesim.nn.optim; "
-                        f"got {type(optimizer).__name__}")
-    steps = check_int("steps", steps, low=1, high=MAX_STEPS)
-    eval_every = check_int("eval_every", eval_every, low=1)
-    data = TrainData.from_dataset(data)
-    check_data(data, sizes, loss)
-    batch_size = check_int("batch_size", batch_size, low=1, high=data.n_train)
-    check_choice("batch_order", batch_order, BATCH_ORDERS)
-    seeds = _data_seeds(data_seed, n_models)
-    rewind_steps = _check_steps_list("rewind_steps", rewind_steps, steps, high=steps)
+    return TrainLoop(params, data, spec, data_seed=data_seed, masks=masks, residual=residual,
+                     start_steps=start_steps, rewind_steps=rewind_steps, **settings).run()
+
+
+class TrainLoop:
+    """One training run of :func:`train`, one method per part of the loop.
+
+    Made with the arguments of :func:`train` (everything is validated and
+    every buffer allocated before :meth:`run`); :meth:`run` trains and
+    returns the :class:`TrainResult`.  The loop is::
+
+        on_step(0); evaluate(0); on_eval(0)
+        for each evaluation point j = 1 ..:
+            for each step s of the window (minibatch indices uploaded by segment):
+                step(); on_step(s + 1)
+            evaluate(j); on_eval(j)
+
+    The hooks a subclass may override are :meth:`on_step` (called with the
+    number of updates done, 0 before the first; the default keeps the rewind
+    snapshots) and :meth:`on_eval` (after evaluation ``j``; the default does
+    nothing).  :meth:`step` is the training step itself (what the CUDA graph
+    captures): its arithmetic is :func:`sparsesim.nn.loss_and_grad`'s bit
+    for bit, into preallocated buffers.  On the graph path nothing may read a
+    device value on the host inside the loop, so a hook that does forfeits
+    the graph's benefit (and inside :meth:`step` breaks the capture).
+
+    Examples
+    --------
+    >>> from sparsesim.nn import init_mlp
+    >>> from sparsesim.nn.optim import SGD
+    >>> from sparsesim.nn.specs import TrainSpec
+    >>> class Norms(TrainLoop):
+    ...     def on_step(self, s):
+    ...         super().on_step(s)
+    ...         self.norms.append(float(abs(self.work[0][0]).sum()))
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(30, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> data = TrainData(X[:20], y[:20], X[20:25], y[20:25], X[25:], y[25:])
+    >>> params = init_mlp((3, 4, 2), 1, seed=0, backend="numpy", dtype=np.float64)
+    >>> loop = Norms(params, data, TrainSpec(SGD(lr=0.1), steps=5, batch_size=4), data_seed=0)
+    >>> loop.norms = []
+    >>> res = loop.run()
+    >>> len(loop.norms), res.eval_steps.tolist()
+    (6, [0, 5])
+    """
+
+    def __init__(self, params: Any, data: TrainData, spec: TrainSpec | None = None, *,
+                 data_seed: Any, masks: Any = None, residual: Any = False,
+                 start_steps: Any = None, rewind_steps: Sequence[int] = (), **settings: Any):
+        # ---- validation (everything before the first step)
+        xp, n_models, dtype = _mlp.check_params(params, check_values=True)
+        sizes = _mlp.layer_sizes(params)
+        _mlp.residual_layers(sizes, residual)
+        spec = TrainSpec.from_settings(spec, settings)
+        steps = spec.steps
+        data = TrainData.from_dataset(data)
+        check_data(data, sizes, spec.loss)
+        check_int("batch_size", spec.batch_size, low=1, high=data.n_train)
+        seeds = _data_seeds(data_seed, n_models)
+        self.rewind_steps = _check_steps_list("rewind_steps", rewind_steps, steps, high=steps)
+        self.starts = _check_starts(start_steps, n_models, steps)
+        self.pairs = float_masks(masks, params, check_values=True)
+        self.use_graph = _check_graph(xp, spec.use_graph)
+        if spec.tf32 and np.dtype(dtype) != np.float32:
+            raise ValueError(f"tf32=True applies to float32 parameters; got {np.dtype(dtype)}")
+        if spec.tf32 and not _trainer_kernels.has_cuda_kernels(xp):
+            raise ValueError(f"tf32=True needs CuPy arrays on a CUDA device (TF32 tensor cores); "
+                             f"{getattr(xp, '__name__', xp)} arrays cannot run CUDA kernels here")
+        eval_chunk = spec.eval_chunk
+        if eval_chunk is None:
+            eval_chunk = max(1, (1 << 24) // (n_models * max(sizes)))
+        self.state = spec.optimizer.init(params)     # validates a per-model lr against B
+
+        self.xp, self.n_models, self.dtype, self.sizes = xp, n_models, dtype, sizes
+        self.spec, self.residual, self.eval_chunk = spec, residual, eval_chunk
+        self._buffers(params, data, seeds)
+
+    def _buffers(self, params: Any, data: TrainData, seeds: list) -> None:
+        """Every buffer of the loop, allocated before the first step and updated in place."""
+        xp, n_models, dtype, spec = self.xp, self.n_models, self.dtype, self.spec
+        self.data = data.to(xp, dtype)
+        self.work = [(W.copy(), b.copy()) for W, b in params]
+        for (W, b), (mW, mb) in zip(self.work, self.pairs):
+            if mW is not None:
+                W *= mW
+            if mb is not None:
+                b *= mb
+        self.points = eval_points(spec.steps, spec.eval_every)
+        self.curves = xp.full((6, n_models, len(self.points)), xp.nan, dtype=dtype)
+        window = int(np.diff(self.points).max())
+        # minibatch indices are uploaded in segments of at most seg_len steps
+        self.seg_len = max(1, min(window, MAX_ORDER_ENTRIES // (n_models * spec.batch_size)))
+        self.idx_buf = xp.zeros((self.seg_len, n_models, spec.batch_size), dtype=xp.int64)
+        self.pos = xp.zeros((), dtype=xp.int64)          # step within the current segment
+        self.step_dev = xp.zeros((), dtype=xp.int64)     # global step
+        self.gated = bool(self.starts.max() > 0)
+        self.start_dev = xp.asarray(self.starts)
+        self.order = _DataOrder(seeds, self.data.n_train, spec.batch_size, spec.batch_order)
+        self.res = _mlp.residual_layers(self.sizes, self.residual)
+        self.bufs = _passes.StepBuffers(xp, n_models, spec.batch_size, self.sizes, dtype)
+        self.grads = list(zip(self.bufs.gW, self.bufs.gb))
+        self.Ws = [W for W, _ in self.work]
+        self.bs = [b for _, b in self.work]
+        self.eval_flat: list = []   # the evaluation's three activation arrays, made at first use
+        # Adam on a CUDA device: one multi-tensor kernel over these fixed buffers
+        self.opt_table = spec.optimizer.table(self.work, self.grads, self.state, self.pairs)
+        self.snapshots: dict[int, list] = {}
+
+    # ------------------------------------------------------------------ the parts of the loop
+    def step(self) -> None:
+        """One optimizer step of every model (the minibatch at ``pos`` of the index buffer)."""
+        # The arithmetic of sparsesim.nn.mlp.loss_and_grad (forward, loss head,
+        # reverse pass), bit for bit, into the preallocated buffers.
+        xp, spec, bufs = self.xp, self.spec, self.bufs
+        idx = xp.take(self.idx_buf, self.pos, axis=0)                # (B, batch)
+        xb = xp.take(self.data.x_train, idx, axis=0)                 # (B, batch, n_in)
+        yb = xp.take(self.data.y_train, idx, axis=0)
+        acts, z = _passes.forward_pass_(xp, self.Ws, self.bs, xb, self.res, bufs)
+        _, dout, _ = _passes.loss_head(xp, z, yb, spec.loss, spec.temperature)
+        _passes.backward_pass_(xp, self.Ws, acts, dout, self.res, bufs)
+        active = (self.step_dev >= self.start_dev).astype(self.dtype) if self.gated else None
+        spec.optimizer.apply_table_(self.work, self.grads, self.state, self.pairs, active,
+                                    self.opt_table)
+        xp.add(self.pos, 1, out=self.pos)
+        xp.add(self.step_dev, 1, out=self.step_dev)
+
+    def evaluate(self, j: int) -> None:
+        """Loss and accuracy of every model on every split, into column ``j`` of the curves."""
+        xp, data = self.xp, self.data
+        if not self.eval_flat:
+            longest = max(min(self.eval_chunk, int(x.shape[0]))
+                          for x, _ in data.splits().values())
+            self.eval_flat.extend(xp.empty(self.n_models * longest * max(self.sizes[1:]),
+                                           dtype=self.dtype) for _ in range(3))
+        for k, split in enumerate(("train", "val", "test")):
+            x, y = data.splits()[split]
+            if int(x.shape[0]) == 0:
+                continue            # no validation split: its curves stay NaN
+            lv, av = _split_metrics(self.work, x, y, loss=self.spec.loss,
+                                    temperature=self.spec.temperature, residual=self.residual,
+                                    chunk=self.eval_chunk, flat=self.eval_flat)
+            self.curves[2 * k, :, j] = lv
+            self.curves[2 * k + 1, :, j] = av
+
+    def on_step(self, s: int) -> None:
+        """Hook after ``s`` updates (``s = 0``: before the first); keeps the rewind snapshots."""
+        if s in self.rewind_steps and s not in self.snapshots:
+            self.snapshots[s] = [(W.copy(), b.copy()) for W, b in self.work]
+
+    def on_eval(self, j: int) -> None:
+        """Hook after evaluation ``j`` (at step ``points[j]``); does nothing by default."""
+
+    def segments(self, j: int):
+        """The steps of evaluation window ``j``, uploading their minibatch indices by segment."""
+        for c0 in range(int(self.points[j - 1]), int(self.points[j]), self.seg_len):
+            c1 = min(int(self.points[j]), c0 + self.seg_len)
+            self.idx_buf[: c1 - c0] = self.xp.asarray(self.order.take(c1 - c0))
+            self.pos.fill(0)
+            yield from range(c0, c1)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> TrainResult:
+        """Train (see the class notes) and return the :class:`TrainResult`."""
+        xp = self.xp
+        runner = _CudaGraphStep(xp, self.step) if self.use_graph else _PlainStep(self.step)
+        ctx = runner.stream if self.use_graph else None
+        math_mode = (_trainer_kernels.tf32_matmul(xp) if self.spec.tf32
+                     else contextlib.nullcontext())
+        if ctx is not None:  # pragma: no cover - GPU only
+            xp.cuda.get_current_stream().synchronize()   # inputs written on another stream
+            ctx.__enter__()
+        math_mode.__enter__()
+        try:
+            self.on_step(0)
+            self.evaluate(0)
+            self.on_eval(0)
+            for j in range(1, len(self.points)):
+                for s in self.segments(j):
+                    runner()
+                    self.on_step(s + 1)
+                self.evaluate(j)
+                self.on_eval(j)
+            if ctx is not None:  # pragma: no cover - GPU only
+                ctx.synchronize()
+        finally:
+            math_mode.__exit__(None, None, None)
+            if ctx is not None:  # pragma: no cover - GPU only
+                ctx.__exit__(None, None, None)
+            runner.close()
+        return self.result(runner.used_graph)
+
+    def result(self, used_graph: bool) -> TrainResult:
+        """The curves on the host, the early-stopping points and the final parameters."""
+        points, starts = self.points, self.starts
+        host = to_numpy(self.curves).astype(np.float64)
+        before = points[None, :] < starts[:, None]
+        host[:, before] = np.nan
+        if int(self.data.x_val.shape[0]) == 0:
+            stop = np.full(self.n_models, len(points) - 1, dtype=np.int64)  # early stopping off
+        else:
+            stop = early_stopping(host[2], points, starts)
+        return TrainResult(params=self.work, eval_steps=points, train_loss=host[0],
+                           train_accuracy=host[1], val_loss=host[2], val_accuracy=host[3],
+                           test_loss=host[4], test_accuracy=host[5], early_stop_index=stop,
+                           start_steps=starts, rewind_params=self.snapshots,
+                           used_graph=used_graph, tf32=self.spec.tf32)
+
+
+def _check_starts(start_steps: Any, n_models: int, steps: int) -> np.ndarray:
+    """``start_steps`` as int64 ``(B,)`` in ``[0, steps - 1]`` (zeros for ``None``)."""
     if start_steps is None:
-        starts = np.zeros(n_models, dtype=np.int64)
-    else:
-        starts = np.asarray(to_numpy(start_steps))
-        if starts.ndim != 1 or starts.shape[0] != n_models or starts.dtype.kind not in "iu":
-            raise ValueError(f"start_steps must be {n_models} integers (one per model); "
-                             f"got {start_steps!r}")
-        if starts.min() < 0 or starts.max() >= steps:
-            raise ValueError(f"start_steps must be in [0, {steps - 1}] (the training budget is "
-                             f"steps={steps}); got values in [{starts.min()}, {starts.max()}]")
-        starts = starts.astype(np.int64)
-    pairs = float_masks(masks, params, check_values=True)
+        return np.zeros(n_models, dtype=np.int64)
+    starts = np.asarray(to_numpy(start_steps))
+    if starts.ndim != 1 or starts.shape[0] != n_models or starts.dtype.kind not in "iu":
+        raise ValueError(f"start_steps must be {n_models} integers (one per model); "
+                         f"got {start_steps!r}")
+    if starts.min() < 0 or starts.max() >= steps:
+        raise ValueError(f"start_steps must be in [0, {steps - 1}] (the training budget is "
+                         f"steps={steps}); got values in [{starts.min()}, {starts.max()}]")
+    return starts.astype(np.int64)
+
+
+def _check_graph(xp: Any, use_graph: bool | None) -> bool:
+    """Whether the CUDA-graph path runs (``use_graph`` of :class:`TrainSpec` on ``xp``)."""
     has_graph_api = hasattr(getattr(getattr(xp, "cuda", None), "Stream", None), "begin_capture")
-    if use_graph not in (None, True, False):
-        raise TypeError(f"use_graph must be None, True or False; got {use_graph!r}")
     if use_graph and not has_graph_api:
         raise ValueError("use_graph=True needs CuPy arrays (CUDA graphs); on NumPy use "
                          "use_graph=None or False")
@@ -792,121 +989,4 @@ def train(params: Any, data: TrainData, *, optimizer: Optimizer, steps: int, bat
             raise RuntimeError("use_graph=True: this CuPy cannot capture a training step in a "
                                f"CUDA graph ({why}); use use_graph=None or False")
         use_graph = capturable
-    use_graph = bool(use_graph)
-    if not isinstance(tf32, (bool, np.bool_)):
-        raise TypeError(f"tf32 must be True or False; got {tf32!r}")
-    tf32 = bool(tf32)
-    if tf32 and np.dtype(dtype) != np.float32:
-        raise ValueError(f"tf32=True applies to float32 parameters; got {np.dtype(dtype)}")
-    if tf32 and not _trainer_kernels.has_cuda_kernels(xp):
-        raise ValueError(f"tf32=True needs CuPy arrays on a CUDA device (TF32 tensor cores); "
-                         f"{getattr(xp, '__name__', xp)} arrays cannot run CUDA kernels here")
-    if eval_chunk is None:
-        eval_chunk = max(1, (1 << 24) // (n_models * max(sizes)))
-    eval_chunk = check_int("eval_chunk", eval_chunk, low=1)
-    state = optimizer.init(params)          # validates a per-model lr against B
-
-    # ---- buffers (all allocated before the first step, updated in place)
-    data = data.to(xp, dtype)
-    work = [(W.copy(), b.copy()) for W, b in params]
-    for (W, b), (mW, mb) in zip(work, pairs):
-        if mW is not None:
-            W *= mW
-        if mb is not None:
-            b *= mb
-    points = eval_points(steps, eval_every)
-    n_evals = len(points)
-    curves = xp.full((6, n_models, n_evals), xp.nan, dtype=dtype)
-    window = int(np.diff(points).max())
-    # minibatch indices are uploaded in segments of at most seg_len steps
-    seg_len = max(1, min(window, MAX_ORDER_ENTRIES // (n_models * batch_size)))
-    idx_buf = xp.zeros((seg_len, n_models, batch_size), dtype=xp.int64)
-    pos = xp.zeros((), dtype=xp.int64)          # step within the current segment
-    step_dev = xp.zeros((), dtype=xp.int64)     # global step
-    gated = bool(starts.max() > 0)
-    start_dev = xp.asarray(starts)
-    order = _DataOrder(seeds, data.n_train, batch_size, batch_order)
-    x_train, y_train = data.x_train, data.y_train
-
-    res = _mlp.residual_layers(sizes, residual)
-    bufs = _passes.StepBuffers(xp, n_models, batch_size, sizes, dtype)
-    grads = list(zip(bufs.gW, bufs.gb))
-    Ws = [W for W, _ in work]
-    bs = [b for _, b in work]
-    eval_flat: list = []        # the evaluation's three activation arrays, made at first use
-    # Adam on a CUDA device: one multi-tensor kernel over these fixed buffers
-    opt_table = optimizer.table(work, grads, state, pairs)
-
-    def step_fn():
-        # The arithmetic of sparsesim.nn.mlp.loss_and_grad (forward, loss head,
-        # reverse pass), bit for bit, into the preallocated buffers.
-        idx = xp.take(idx_buf, pos, axis=0)                      # (B, batch)
-        xb = xp.take(x_train, idx, axis=0)                       # (B, batch, n_in)
-        yb = xp.take(y_train, idx, axis=0)
-        acts, z = _passes.forward_pass_(xp, Ws, bs, xb, res, bufs)
-        _, dout, _ = _passes.loss_head(xp, z, yb, loss, temperature)
-        _passes.backward_pass_(xp, Ws, acts, dout, res, bufs)
-        active = (step_dev >= start_dev).astype(dtype) if gated else None
-        optimizer.apply_table_(work, grads, state, pairs, active, opt_table)
-        xp.add(pos, 1, out=pos)
-        xp.add(step_dev, 1, out=step_dev)
-
-    def evaluate(j):
-        if not eval_flat:
-            longest = max(min(eval_chunk, int(x.shape[0])) for x, _ in data.splits().values())
-            eval_flat.extend(xp.empty(n_models * longest * max(sizes[1:]), dtype=dtype)
-                             for _ in range(3))
-        for k, split in enumerate(("train", "val", "test")):
-            x, y = data.splits()[split]
-            if int(x.shape[0]) == 0:
-                continue            # no validation split: its curves stay NaN
-            lv, av = _split_metrics(work, x, y, loss=loss, temperature=temperature,
-                                    residual=residual, chunk=eval_chunk, flat=eval_flat)
-            curves[2 * k, :, j] = lv
-            curves[2 * k + 1, :, j] = av
-
-    snapshots: dict[int, list] = {}
-
-    def snapshot(s):
-        if s in rewind_steps and s not in snapshots:
-            snapshots[s] = [(W.copy(), b.copy()) for W, b in work]
-
-    runner = _CudaGraphStep(xp, step_fn) if use_graph else _PlainStep(step_fn)
-    ctx = runner.stream if use_graph else None
-    math_mode = _trainer_kernels.tf32_matmul(xp) if tf32 else contextlib.nullcontext()
-    if ctx is not None:  # pragma: no cover - GPU only
-        xp.cuda.get_current_stream().synchronize()   # inputs written on another stream
-        ctx.__enter__()
-    math_mode.__enter__()
-    try:
-        snapshot(0)
-        evaluate(0)
-        for j in range(1, n_evals):
-            for c0 in range(int(points[j - 1]), int(points[j]), seg_len):
-                c1 = min(int(points[j]), c0 + seg_len)
-                idx_buf[: c1 - c0] = xp.asarray(order.take(c1 - c0))
-                pos.fill(0)
-                for s in range(c0, c1):
-                    runner()
-                    snapshot(s + 1)
-            evaluate(j)
-        if ctx is not None:  # pragma: no cover - GPU only
-            ctx.synchronize()
-    finally:
-        math_mode.__exit__(None, None, None)
-        if ctx is not None:  # pragma: no cover - GPU only
-            ctx.__exit__(None, None, None)
-        runner.close()
-
-    host = to_numpy(curves).astype(np.float64)
-    before = points[None, :] < starts[:, None]
-    host[:, before] = np.nan
-    if int(data.x_val.shape[0]) == 0:
-        stop = np.full(n_models, n_evals - 1, dtype=np.int64)   # early stopping off
-    else:
-        stop = early_stopping(host[2], points, starts)
-    return TrainResult(params=work, eval_steps=points, train_loss=host[0],
-                       train_accuracy=host[1], val_loss=host[2], val_accuracy=host[3],
-                       test_loss=host[4], test_accuracy=host[5], early_stop_index=stop,
-                       start_steps=starts, rewind_params=snapshots,
-                       used_graph=runner.used_graph, tf32=tf32)
+    return bool(use_graph)

@@ -195,6 +195,11 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
                       chunk_elems: int | None = None) -> BestKTermErrorResult:
     """Monte Carlo of the relative error of best k-term / best q-group projections.
 
+    Parameters stay: each is an independent knob of one Monte Carlo cell: the signal
+    (``kind``, ``n``, ``density``, ``p``, ``group_size``), the sample (``trials``, ``seed``)
+    and where it runs (``backend``, ``chunk_elems``); the sweep's grid names them one for
+    one.
+
     Parameters
     ----------
     kind : {"gaussian", "compressible", "group"}

@@ -13,6 +13,7 @@ from ...nn import data as nn_data
 from ...nn import lottery, mlp, optim
 from ...nn.connectivity import error_barrier, interpolation_errors
 from ...nn.hessian import mlp_masked_hessian_operator
+from ...nn.specs import TrainSpec
 from ...nn.training import TrainData, train
 from .params import DATASET_CODE, DTYPES, check_cell, full_params
 
@@ -103,8 +104,8 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     uniq_seeds = sorted(set(int(s) for s in seeds))
     roots = {s: _root(sweep_seed, s, p["dataset"]) for s in uniq_seeds}
     uniq_taus = sorted(set(int(t) for t in taus))
-    common = dict(optimizer=opt, steps=steps, batch_size=p["batch_size"],
-                  eval_every=p["eval_every"], residual=residual)
+    common = dict(spec=TrainSpec(opt, steps=steps, batch_size=p["batch_size"],
+                                 eval_every=p["eval_every"]), residual=residual)
 
     n = len(seeds)
     pos = {s: i for i, s in enumerate(uniq_seeds)}
@@ -193,6 +194,10 @@ def ticket_rows(p: dict, data: TrainData, w_tau: list, masks: list, final: _Fina
     ``final`` their two trained copies (models ``0 .. n-1`` copy A, ``n ..
     2n-1`` copy B); ``dense_acc[i]`` is the dense test accuracy of ticket
     ``i``'s seed.  One row per ticket, in order.
+
+    Parameters stay: the results of the earlier steps of the protocol that this step
+    consumes (rewound weights, masks, the final runs, seeds, rewind points, dense
+    accuracies), each a different array of the same tickets; both rewinding engines call it.
     """
     progress = progress or (lambda _t: None)
     residual = bool(p["residual"])

@@ -35,6 +35,7 @@ import numpy as np
 from ..._rounds import tree_arrays, tree_from
 from ...backend import child_seed, get_namespace, resolve_backend, to_numpy
 from ...nn import lottery, mlp, optim
+from ...nn.specs import TrainSpec
 from ...nn.training import TrainData, train
 from .engine import _DATA, _DATA_B, _INIT, _Final, _load_data, _root, ticket_rows
 from .params import DTYPES, check_cell, full_params
@@ -93,8 +94,8 @@ def shared_mask_study(p: dict, seeds: Sequence[int], taus: Sequence[int],
                          f"got {p['batch_size']}")
     sched = lottery.PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"],
                                                    output_rate=p["output_rate"])
-    common = dict(optimizer=optim.make_optimizer(p["optimizer"], p["lr"]), steps=p["steps"],
-                  batch_size=p["batch_size"], eval_every=p["eval_every"],
+    common = dict(spec=TrainSpec(optim.make_optimizer(p["optimizer"], p["lr"]), steps=p["steps"],
+                                 batch_size=p["batch_size"], eval_every=p["eval_every"]),
                   residual=bool(p["residual"]))
     uniq = sorted(set(int(s) for s in seeds))
     roots = {s: _root(sweep_seed, s, p["dataset"]) for s in uniq}

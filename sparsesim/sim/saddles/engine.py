@@ -169,6 +169,10 @@ def simulate_saddles(d: int, n_neg: int, density: float, *, geometry: str = "con
                      backend: str = "numpy") -> dict:
     """Monte Carlo counts for one cell (see the module notes).
 
+    Parameters stay: each is an independent knob of one cell of the sweep (dimension,
+    negative directions, density, geometry, mask rule, the two scales, trials, tolerance,
+    seed, backend); the grid names them one for one.
+
     Parameters
     ----------
     d, n_neg : int

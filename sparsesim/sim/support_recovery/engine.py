@@ -202,6 +202,9 @@ def support_recovery_grid(d: int, k: int, t_values: Sequence[float], *, sigma: f
                           chunk_elems: int | None = None) -> tuple[SupportRecoveryResult, ...]:
     """Support-recovery counts for several thresholds on the same samples.
 
+    Parameters stay: those of :func:`support_recovery` with a grid of thresholds, each an
+    independent knob of the cell.
+
     Parameters
     ----------
     d : int
@@ -277,6 +280,10 @@ def support_recovery(d: int, k: int, t: float, *, sigma: float = 1.0, mu: float 
     ``t >= 0``; the counts equal that threshold's entry of a grid run with the
     same seed.
 
+    Parameters stay: each is an independent knob of one Monte Carlo cell: the model (``d``,
+    ``k``, ``t``, ``sigma``, ``mu``), the sample (``trials``, ``seed``) and where it runs
+    (``backend``, ``method``, ``chunk_elems``); the sweep's grid names them one for one.
+
     Returns
     -------
     SupportRecoveryResult
@@ -308,6 +315,9 @@ def group_support_recovery_grid(n_groups: int, group_size: int, q: int,
     ``d = n_groups * group_size`` weights ``N(0, sigma^2)`` (plus ``±mu`` on
     every weight of the first ``q`` groups when ``mu > 0``) are cut into
     contiguous groups; group ``j`` survives when ``||w_{G_j}||_2 > tau``.
+
+    Parameters stay: those of :func:`group_support_recovery` with a grid of thresholds, each
+    an independent knob of the cell.
 
     Parameters
     ----------
@@ -365,6 +375,11 @@ def group_support_recovery(n_groups: int, group_size: int, q: int, tau: float, *
     """Probability that exactly the first ``q`` of ``n_groups`` groups have norm > ``tau``.
 
     See :func:`group_support_recovery_grid` (one threshold).
+
+    Parameters stay: each is an independent knob of one Monte Carlo cell: the model
+    (``n_groups``, ``group_size``, ``q``, ``tau``, ``sigma``, ``mu``), the sample
+    (``trials``, ``seed``) and where it runs (``backend``, ``method``, ``chunk_elems``); the
+    sweep's grid names them one for one.
 
     Examples
     --------
