@@ -981,9 +981,6 @@ def other_targets() -> tuple[list[Target], list[str]]:
     add(lo, "random_masks", lambda: {"masks": _lm(), "seeds": [np.random.SeedSequence(0)]},
         {"masks": mask_lists(_lm), "seeds": st.lists(seeds(), max_size=3)},
         aliases={"masks": ("seeds",), "seeds": ("masks",)})
-    add(lo, "shuffled_masks", lambda: {"masks": _lm(), "seeds": [np.random.SeedSequence(0)]},
-        {"masks": mask_lists(_lm), "seeds": st.lists(seeds(), max_size=3)},
-        aliases={"masks": ("seeds",), "seeds": ("masks",)})
 
     da = "nn.data"
     add(da, "planted_teacher", lambda: {"n_in": 8, "hidden": 16, "n_out": 3, "density": 0.25,
