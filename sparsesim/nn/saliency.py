@@ -214,8 +214,8 @@ def grasp_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
 def _synflow_once(abs_params, pairs, res, dtype):
     """``|θ ⊙ ∂R/∂θ|`` with ``R = Σ f(1)`` on the masked absolute-value network."""
     xp = namespace_of(abs_params[0][0])
-    Ws = [passes.apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(abs_params, pairs)]
-    bs = [passes.apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(abs_params, pairs)]
+    Ws = [passes.multiply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(abs_params, pairs)]
+    bs = [passes.multiply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(abs_params, pairs)]
     ones = xp.ones((1, Ws[0].shape[1]), dtype=dtype)
     acts, gates, z = passes.forward_pass(Ws, bs, ones, res)
     gW, gb, _ = passes.backward_pass(Ws, acts, gates, xp.ones_like(z), res)
