@@ -53,7 +53,8 @@ def test_old_functions_compute_what_the_new_ones_do():
     with pytest.warns(DeprecationWarning):
         apply_mask = passes.apply_mask
     a, m = np.array([[1.5, -2.0, 3.0]]), np.array([[True, False, True]])
-    np.testing.assert_array_equal(apply_mask(a, m, np.float64), passes.multiply_mask(a, m, np.float64))
+    np.testing.assert_array_equal(apply_mask(a, m, np.float64),
+                                  passes.multiply_mask(a, m, np.float64))
 
 
 def test_unknown_names_still_raise_attribute_error():
