@@ -96,7 +96,8 @@ from ._planted import (planted_optimal_threshold, planted_recovery_prob, planted
                        planted_topk_recovery_prob)
 from ._saddles import (SADDLE_MAX_D, SADDLE_MAX_SCALE, SADDLE_MIN_SCALE,  # noqa: F401
                        prob_magnitude_mask_avoids, prob_random_mask_avoids)
-from ._tails import _log1mexp, _log_tail_prob, _selection_prob, _survival_pair, tail_prob  # noqa: F401
+from ._tails import (_log1mexp, _log_tail_prob, _selection_prob, _survival_pair,  # noqa: F401
+                     tail_prob)
 from ._thresholding import (false_positive_pmf, max_support_recovery_prob, optimal_threshold,
                             selected_count_pmf, support_recovery_prob, topk_selection_prob,
                             true_positive_pmf)
