@@ -49,7 +49,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ._validation import check_bool, check_choice, check_int
-from .backend import resolve_backend
+from .backend import BACKENDS, resolve_backend
 from .report import QUICK_NOTE, caps_note, display, is_quick, judge, write_report
 from .sim import Simulation, report_hooks
 from .sweep import ConfigError, list_configs, load_config, recorded_config, run_sweep
@@ -58,7 +58,6 @@ __all__ = ["RunResult", "Verdict", "run", "report", "report_all", "write_index",
            "default_out", "EXECUTORS"]
 
 EXECUTORS = ("local", "dask")
-_BACKENDS = ("auto", "numpy", "cupy")
 
 
 @dataclass(frozen=True)
@@ -287,7 +286,7 @@ def run(name_or_toml: str | Path, *, quick: bool = False, backend: str = "auto",
     if not isinstance(name_or_toml, (str, Path)):
         raise TypeError(f"name_or_toml must be a simulation name or a TOML path; "
                         f"got {type(name_or_toml).__name__}")
-    check_choice("backend", backend, _BACKENDS)
+    check_choice("backend", backend, BACKENDS)
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
                                or trials < 1):
         raise ValueError("trials must be an integer >= 1 (Monte Carlo trials of every cell); "

@@ -108,6 +108,21 @@ def xp_gpu():
 
 
 @pytest.fixture
+def xp(request):
+    """The array module of a ``@both_backends`` case (tests/backends.py): NumPy or CuPy.
+
+    The ``cupy`` case is marked ``gpu``: real CuPy, the CPU stand-in under ``-m gpu``,
+    or skipped with the reason.
+    """
+    from sparsesim.backend import get_namespace
+    name = getattr(request, "param", None)
+    if name not in ("numpy", "cupy"):
+        pytest.fail(f"{request.node.nodeid}: the xp fixture is given by "
+                    "@both_backends (tests/backends.py)")
+    return get_namespace(name)
+
+
+@pytest.fixture
 def host_syncs():
     """A context-manager factory counting host synchronisations (gpu tests).
 

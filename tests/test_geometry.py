@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backends import both_backends
 from sparsesim import geometry as geo
 from sparsesim.geometry import (
     MaskedHessianOperator,
@@ -24,7 +25,6 @@ from sparsesim.geometry import (
     summarize_eigenvalues,
     sylvester_inertia,
 )
-from sparsesim.nn.hessian import mlp_masked_hessian_operator
 
 EPS = np.finfo(np.float64).eps
 
@@ -241,206 +241,25 @@ def test_lanczos_small_dimension_falls_back_to_dense():
     assert s.method == "dense" and s.n_negative == 1 and s.lambda_max == 3.0
 
 
-# --------------------------------------------------------------------------- networks
-
-nn_mlp = pytest.importorskip("sparsesim.nn.mlp")
-
-
-def _dense_hessian_by_hvp(params, X, y, masks, **kw):
-    """The full Hessian of a tiny net, column by column (tests only)."""
-    op = mlp_masked_hessian_operator(params, X, y, None, **kw)
-    return op.to_dense()
-
-
-def _tiny_problem(seed, sizes=(3, 5, 4, 3), n_models=2, n=16):
-    rng = np.random.default_rng(seed)
-    params = nn_mlp.init_mlp(sizes, n_models, seed=seed, backend="numpy", dtype=np.float64)
-    params = [(W, b + 0.1 * rng.standard_normal(b.shape)) for W, b in params]
-    X = rng.standard_normal((n, sizes[0]))
-    y = rng.integers(0, sizes[-1], n)
-    return params, X, y, rng
-
-
-def test_mlp_operator_is_symmetric_and_matches_finite_differences():
-    # Falsified if the HVP operator were not the Hessian of loss(theta*m) on the
-    # active coordinates: central differences of the gradient must agree.
-    params, X, y, rng = _tiny_problem(0)
-    masks = [rng.random(W.shape) < 0.6 for W, _ in params]
-    op = mlp_masked_hessian_operator(params, X, y, masks, model=1)
-    Hd = op.to_dense()
-    np.testing.assert_allclose(Hd, Hd.T, atol=1e-12 * np.abs(Hd).max())
-    # finite differences on model 1, along a random active direction
-    v = rng.standard_normal(op.dim)
-    # ReLU makes the gradient discontinuous where a pre-activation crosses 0;
-    # this draw has a pre-activation 1.6e-5 from a kink, so the step is
-    # kept small (1e-7: round-off error ~1e-9, far below the tolerance).
-    eps = 1e-7
-    idxs = [(np.flatnonzero(m[1].reshape(-1)), np.arange(b.shape[1]))
-            for m, (_, b) in zip(masks, params)]
-
-    def shifted(sign):
-        out, off = [], 0
-        for (W, b), (wi, bi) in zip(params, idxs):
-            W2, b2 = W.copy(), b.copy()
-            flat = W2[1].reshape(-1)
-            flat[wi] += sign * eps * v[off:off + wi.size]; off += wi.size
-            W2[1] = flat.reshape(W2[1].shape)
-            b2[1, bi] += sign * eps * v[off:off + bi.size]; off += bi.size
-            out.append((W2, b2))
-        return out
-
-    def flat_grad(p):
-        _, g = nn_mlp.loss_and_grad(p, X, y, masks)
-        return np.concatenate([np.concatenate([gW[1].reshape(-1)[wi], gb[1][bi]])
-                               for (gW, gb), (wi, bi) in zip(g, idxs)])
-
-    fd = (flat_grad(shifted(+1)) - flat_grad(shifted(-1))) / (2 * eps)
-    np.testing.assert_allclose(op.matvec(v), fd, rtol=1e-5, atol=1e-6)
-
-
-def test_mlp_masked_operator_is_submatrix_of_full_hessian():
-    # P_m H P_m restricted: the masked operator equals the rows/columns of the
-    # full Hessian evaluated at the masked weights.  Falsified by any entry off.
-    params, X, y, rng = _tiny_problem(1, n_models=1)
-    masks = [rng.random(W.shape) < 0.5 for W, _ in params]
-    eff = nn_mlp.effective_params(params, masks)
-    full = mlp_masked_hessian_operator(eff, X, y, None).to_dense()
-    op = mlp_masked_hessian_operator(params, X, y, masks)
-    keep = np.concatenate([np.concatenate([m[0].reshape(-1), np.ones(b.shape[1], bool)])
-                           for m, (_, b) in zip(masks, params)])
-    np.testing.assert_allclose(op.to_dense(), full[np.ix_(keep, keep)],
-                               atol=1e-12 * np.abs(full).max())
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_hvp_lanczos_agrees_with_dense_eigh(seed):
-    # Falsified if Lanczos on HVPs missed the dense spectrum by > 1e-6 relative.
-    params, X, y, rng = _tiny_problem(seed, sizes=(6, 12, 10, 4), n_models=2, n=40)
-    masks = [rng.random(W.shape) < 0.5 for W, _ in params]
-    op = mlp_masked_hessian_operator(params, X, y, masks, model=0)
-    ref = np.linalg.eigvalsh(op.to_dense())
-    s = lanczos_extremes(op, k=4, tol=1e-9)
-    scale = np.abs(ref).max()
-    assert abs(s.lambda_max - ref[-1]) <= 1e-6 * scale
-    assert abs(s.lambda_min - ref[0]) <= 1e-6 * scale
-    if s.n_negative_exact:
-        assert s.n_negative == int(np.sum(ref < -s.zero_tol))
-
-
-def _neuron_masks(params, keep_hidden):
-    """Weight and bias masks that remove hidden neurons (engine (mW, mb) format)."""
-    masks = []
-    n_layers = len(params)
-    for l, (W, b) in enumerate(params):
-        mW = np.ones(W.shape, bool)
-        mb = np.ones(b.shape, bool)
-        if l < n_layers - 1:  # outgoing neurons of layer l
-            mW &= keep_hidden[l][None, None, :]
-            mb &= keep_hidden[l][None, :]
-        if l > 0:             # incoming rows from removed neurons
-            mW &= keep_hidden[l - 1][None, :, None]
-        masks.append((mW, mb))
-    return masks
-
-
-def _compact_directly(params, keep_hidden):
-    """The subnetwork without the removed neurons, by slicing."""
-    out = []
-    for l, (W, b) in enumerate(params):
-        rows = np.arange(W.shape[1]) if l == 0 else np.flatnonzero(keep_hidden[l - 1])
-        cols = (np.flatnonzero(keep_hidden[l]) if l < len(params) - 1
-                else np.arange(W.shape[2]))
-        out.append((W[:, rows][:, :, cols].copy(), b[:, cols].copy()))
-    return out
-
-
-@settings(max_examples=8, deadline=None)
-@given(st.integers(0, 2**31 - 1))
-def test_neuron_masked_spectrum_equals_compacted_subnetwork(seed):
-    # Removing neurons by masks and removing them physically give the same
-    # restricted landscape, so the spectra must coincide (up to round-off).
-    params, X, y, rng = _tiny_problem(seed % 1000, sizes=(4, 7, 6, 3), n_models=1, n=20)
-    keep_hidden = [rng.random(7) < 0.6, rng.random(6) < 0.6]
-    for kh in keep_hidden:
-        kh[rng.integers(kh.size)] = True   # keep at least one neuron per layer
-    masks = _neuron_masks(params, keep_hidden)
-    op = mlp_masked_hessian_operator(params, X, y, masks)
-    a = np.linalg.eigvalsh(op.to_dense())
-    tol = 1e-10 * max(1.0, np.abs(a).max())
-    # (1) the engine's compaction
-    from sparsesim.nn.compact import compact  # noqa: PLC0415
-
-    c = compact(params, masks)
-    assert [int(k.shape[1]) for k in c.kept] == [int(kh.sum()) for kh in keep_hidden]
-    ref_op = mlp_masked_hessian_operator(c.params, X, y, c.masks)
-    assert op.dim == ref_op.dim
-    np.testing.assert_allclose(a, np.linalg.eigvalsh(ref_op.to_dense()), atol=tol)
-    # (2) an independent slicing of the small network (unmasked)
-    small = _compact_directly(params, keep_hidden)
-    ref2 = mlp_masked_hessian_operator(small, X, y, None)
-    assert op.dim == ref2.dim
-    np.testing.assert_allclose(a, np.linalg.eigvalsh(ref2.to_dense()), atol=tol)
-
-
-def test_mlp_operator_bad_input():
-    params, X, y, rng = _tiny_problem(0)
-    with pytest.raises(ValueError, match="model must be in"):
-        mlp_masked_hessian_operator(params, X, y, None, model=2)
-    with pytest.raises(ValueError, match="masks"):
-        mlp_masked_hessian_operator(params, X, y, [np.ones((2, 3, 5), bool)], model=0)
-    with pytest.raises(ValueError):
-        mlp_masked_hessian_operator(params, X, y, [np.ones((2, 4, 5), bool), None, None])
-    zero = [np.zeros(W.shape, bool) for W, _ in params]
-    with pytest.raises(ValueError, match="keep no coordinate"):
-        mlp_masked_hessian_operator(params, X, y, zero, include_bias=False)
-
-
-def test_bias_coordinates_can_be_excluded():
-    params, X, y, rng = _tiny_problem(2, n_models=1)
-    with_b = mlp_masked_hessian_operator(params, X, y, None)
-    without = mlp_masked_hessian_operator(params, X, y, None, include_bias=False)
-    n_b = sum(b.shape[1] for _, b in params)
-    assert with_b.dim - without.dim == n_b
-    keep = np.concatenate([np.concatenate([np.ones(W[0].size, bool), np.zeros(b.shape[1], bool)])
-                           for W, b in params])
-    np.testing.assert_allclose(without.to_dense(), with_b.to_dense()[np.ix_(keep, keep)],
-                               atol=1e-13)
-
-
 # --------------------------------------------------------------------------- GPU
 
-@pytest.mark.gpu
-def test_cupy_masked_hessian_and_lanczos_match_numpy(xp_gpu):
-    cp = xp_gpu
+@both_backends
+def test_restricted_spectrum_and_lanczos_match_eigvalsh_on_each_backend(xp):
+    """On NumPy and on CuPy: the restricted spectrum is that of ``H[S, S]`` (float64
+    ``numpy.linalg.eigvalsh``), and Lanczos on the masked operator finds its ends."""
     rng = np.random.default_rng(5)
     d = 80
     G = rng.standard_normal((d, d)); H = G + G.T
     mask = rng.random(d) < 0.6
-    s_np = restricted_spectrum(H, mask)
-    s_cp = restricted_spectrum(cp.asarray(H), cp.asarray(mask))
-    assert abs(s_np.lambda_min - s_cp.lambda_min) <= 1e-10 * np.abs(H).max() * d
-    assert s_np.n_negative == s_cp.n_negative
-    op = MaskedHessianOperator.from_matrix(cp.asarray(H), cp.asarray(mask))
+    ref = np.linalg.eigvalsh(H[np.ix_(mask, mask)])
+    s = restricted_spectrum(xp.asarray(H), xp.asarray(mask))
+    assert abs(s.lambda_min - ref[0]) <= 1e-10 * np.abs(H).max() * d
+    assert abs(s.lambda_max - ref[-1]) <= 1e-10 * np.abs(H).max() * d
+    assert s.n_negative == int((ref < 0).sum())
+    op = MaskedHessianOperator.from_matrix(xp.asarray(H), xp.asarray(mask))
     lz = lanczos_extremes(op, k=3, tol=1e-8)
-    assert abs(lz.lambda_max - s_np.lambda_max) <= 1e-6 * abs(s_np.lambda_max)
-    assert abs(lz.lambda_min - s_np.lambda_min) <= 1e-6 * abs(s_np.lambda_max)
-
-
-@pytest.mark.gpu
-def test_cupy_mlp_operator_matches_numpy(xp_gpu):
-    cp = xp_gpu
-    params, X, y, rng = _tiny_problem(3, sizes=(6, 12, 10, 4), n_models=1, n=40)
-    masks = [rng.random(W.shape) < 0.5 for W, _ in params]
-    op = mlp_masked_hessian_operator(params, X, y, masks)
-    gp = [(cp.asarray(W), cp.asarray(b)) for W, b in params]
-    op_g = mlp_masked_hessian_operator(gp, cp.asarray(X), cp.asarray(y),
-                                       [cp.asarray(m) for m in masks])
-    v = rng.standard_normal(op.dim)
-    np.testing.assert_allclose(cp.asnumpy(op_g.matvec(cp.asarray(v))), op.matvec(v),
-                               rtol=1e-10, atol=1e-12)
-    s = lanczos_extremes(op_g, k=2, tol=1e-8)
-    ref = np.linalg.eigvalsh(op.to_dense())
-    assert abs(s.lambda_max - ref[-1]) <= 1e-6 * np.abs(ref).max()
+    assert abs(lz.lambda_max - ref[-1]) <= 1e-6 * abs(ref[-1])
+    assert abs(lz.lambda_min - ref[0]) <= 1e-6 * abs(ref[-1])
 
 
 # --------------------------------------------------------------------------- convergence and estimates

@@ -13,7 +13,8 @@ from sparsesim.nn import init_mlp
 from sparsesim.nn import lottery as L
 from sparsesim.nn.lottery import (CONDITIONS, LotteryProtocol, PruningSchedule, keep_counts,
                                   magnitude_prune, mask_counts, mnist1d_densities, random_masks,
-                                  run_imp, shuffled_masks)
+                                  run_imp)
+from sparsesim.nn.saliency import shuffle_masks
 from sparsesim.nn.training import TrainData, train
 from sparsesim.nn.optim import Adam
 from sparsesim.sparsity import keep_count
@@ -255,7 +256,7 @@ def test_random_and_shuffled_masks_keep_counts_per_model():
     ticket = [(rng.random((4, 20, 30)) < np.array([0.1, 0.3, 0.5, 0.7])[:, None, None],
                rng.random((4, 30)) < 0.5)]
     seeds = [np.random.SeedSequence(s) for s in range(4)]
-    for fn in (random_masks, shuffled_masks):
+    for fn in (random_masks, lambda m, s: shuffle_masks(m, seed=s)):
         out = fn(ticket, seeds)
         np.testing.assert_array_equal(mask_counts(out), mask_counts(ticket))
         assert not np.array_equal(out[0][0], ticket[0][0])
@@ -264,6 +265,21 @@ def test_random_and_shuffled_masks_keep_counts_per_model():
         # model i depends only on its own seed
         alone = fn([(ticket[0][0][2:3], ticket[0][1][2:3])], seeds[2:3])
         np.testing.assert_array_equal(alone[0][0][0], out[0][0][2])
+
+
+def test_shuffled_masks_is_a_deprecated_alias_of_shuffle_masks():
+    """The former name gives the very masks of shuffle_masks (one implementation), warning."""
+    rng = np.random.default_rng(1)
+    ticket = [(rng.random((3, 6, 5)) < 0.4, rng.random((3, 5)) < 0.5),
+              (rng.random((3, 5, 2)) < 0.6, None)]
+    seeds = [np.random.SeedSequence(s) for s in (7, 8, 9)]
+    with pytest.warns(DeprecationWarning, match="shuffle_masks"):
+        old = L.shuffled_masks
+    new = shuffle_masks(ticket, seed=seeds)
+    for (a, b), (c, d) in zip(old(ticket, seeds), new):
+        np.testing.assert_array_equal(a, c)
+        assert (b is None and d is None) or np.array_equal(b, d)
+    assert "shuffled_masks" not in L.__all__
 
 
 # --------------------------------------------------------------------------- the IMP driver

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sparsesim as ss
+from backends import both_backends, tree_to
+from sparsesim.backend import to_numpy
 from sparsesim.nn import (compact, forward, gather_compact, init_mlp, live_neurons,
                           loss_and_grad, mask_pairs)
 
@@ -146,14 +148,16 @@ def test_ragged_models_pad_or_refuse():
     assert mask_pairs(c.masks, c.params)  # compacted masks are valid masks
 
 
-@pytest.mark.gpu
-def test_compact_on_cupy_matches_numpy(xp_gpu):
-    cp = xp_gpu
-    params, X, y, masks, _ = problem((6, 12, 12, 4), keep_frac=0.4, bias=True, seed=5)
-    c = compact(params, masks, residual=True)
-    to = lambda pl: [tuple(None if a is None else cp.asarray(a) for a in p) for p in pl]  # noqa: E731
-    g = compact(to(params), to(masks), residual=True)
-    for a, b in zip(c.kept, g.kept):
-        np.testing.assert_array_equal(cp.asnumpy(b), a)
-    np.testing.assert_allclose(cp.asnumpy(forward(g.params, cp.asarray(X), g.masks, residual=True)),
-                               forward(c.params, X, c.masks, residual=True), rtol=1e-12)
+@both_backends
+def test_compact_is_the_masked_network_on_each_backend(xp):
+    """On NumPy and on CuPy: the kept units are the live ones of the NumPy float64
+    reference, and the compacted network computes the masked full network's outputs."""
+    params, X, _, masks, _ = problem((6, 12, 12, 4), keep_frac=0.4, bias=True, seed=5)
+    g = compact(tree_to(xp, params), tree_to(xp, masks), residual=True)
+    ref = compact(params, masks, residual=True)
+    for a, b in zip(ref.kept, g.kept):
+        assert type(b).__module__.split(".")[0] == xp.__name__
+        np.testing.assert_array_equal(to_numpy(b), a)
+    full = forward(params, X, masks, residual=True)                  # NumPy float64, uncompacted
+    np.testing.assert_allclose(to_numpy(forward(g.params, xp.asarray(X), g.masks, residual=True)),
+                               full, rtol=1e-12, atol=1e-12)

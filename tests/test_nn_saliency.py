@@ -13,7 +13,8 @@ from scipy import stats
 
 import sparsesim as ss
 from sparsesim.nn import (forward, grasp_scores, hvp, init_mlp, layerwise_densities,
-                          loss_and_grad, loss_value, magnitude_scores, mask_pairs, random_scores,
+                          loss_and_grad, loss_value, magnitude_scores, mask_pairs, model_seeds,
+                          random_scores,
                           reinitialize, saliency_masks, select_mask, shuffle_masks, snip_scores,
                           synflow_scores)
 
@@ -333,6 +334,28 @@ def test_shuffle_masks_keeps_counts_and_is_uniform():
     assert stats.chisquare(counts).pvalue > 1e-4
     again = shuffle_masks([m, pair, None], seed=0)
     np.testing.assert_array_equal(out[0], again[0])
+
+
+def test_shuffle_masks_seeds_each_model_on_its_own():
+    """An int seed is model_seeds(seed, B): model i's masks depend on its own seed only, so
+    a model shuffled alone (its seed given as a one-element list) matches its row in the
+    batch, and a mask array alone matches the W part of a (W, None) pair."""
+    rng = np.random.default_rng(3)
+    m = rng.random((5, 4, 6)) < 0.5
+    b = rng.random((5, 6)) < 0.5
+    out = shuffle_masks([(m, b)], seed=11)
+    seeds = model_seeds(11, 5)
+    for i in range(5):
+        alone = shuffle_masks([(m[i:i + 1], b[i:i + 1])], seed=[seeds[i]])
+        np.testing.assert_array_equal(alone[0][0][0], out[0][0][i])
+        np.testing.assert_array_equal(alone[0][1][0], out[0][1][i])
+    np.testing.assert_array_equal(shuffle_masks([m], seed=11)[0],
+                                  shuffle_masks([(m, None)], seed=11)[0][0])
+    assert not np.array_equal(out[0][0], shuffle_masks([(m, b)], seed=12)[0][0])
+    with pytest.raises(ValueError, match="n_models=5"):
+        shuffle_masks([m, b[:2]], seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        shuffle_masks([m], seed=[0, 1])
 
 
 def test_reinitialize():

@@ -18,10 +18,10 @@ sr_tables = importlib.import_module("sparsesim.sim.support_recovery.tables")
 
 def test_every_kind_has_a_law_and_a_layout():
     params = dict(d=40, k=3, g=2, sigma=1.5, mu_over_sigma=2.0)
-    made = {kind: sr_cells.support_law(dict(params, kind=kind), 2.0) for kind in sr_cells.KINDS}
+    made = {kind: sr_cells.support_law(dict(params, kind=kind), 2.0) for kind in sr_cells.MODEL_KINDS}
     assert [type(law) for law in made.values()] == [ExactLaw, GroupLaw, PlantedLaw]
     assert all(law.kind == kind for kind, law in made.items())
-    assert set(sr_tables._LAYOUT) == set(sr_cells.KINDS)
+    assert set(sr_tables._LAYOUT) == set(sr_cells.MODEL_KINDS)
     assert made["planted"].mu == 3.0 and made["group"].g == 2 and made["group"].k == 3
     with pytest.raises(ValueError, match="kind"):
         sr_cells.support_law(dict(params, kind="other"), 2.0)

@@ -139,9 +139,8 @@ def test_tail_prob_log_matches_mpmath():
     for a in A_GRID + [100.0, 1000.0]:
         ref = mp_log_q_pair(a)[0]
         assert rel_err(T.tail_prob(a, log=True), ref) <= 1e-14
-        assert rel_err(T.log_tail_prob(2 * a, 2.0), ref) <= 1e-14
-        assert rel_err(T.selection_prob(a, log=True), ref) <= 1e-14
-    assert T.tail_prob(0.0) == 1.0 and T.log_tail_prob(0.0) == 0.0
+        assert rel_err(T.tail_prob(2 * a, 2.0, log=True), ref) <= 1e-14
+    assert T.tail_prob(0.0) == 1.0 and T.tail_prob(0.0, log=True) == 0.0
 
 
 def test_edge_cases_t_zero_k_zero_k_d():
@@ -594,8 +593,7 @@ BAD_CALLS = [
     (T.support_recovery_prob, (np.array([1, 2]), 1, np.array([1.0, 2.0, 3.0])), {}, ValueError,
      "do not broadcast"),
     (T.tail_prob, (-1.0,), {}, ValueError, "t must be in [0"),
-    (T.log_tail_prob, (1.0, -2.0), {}, ValueError, "sigma must be in (0"),
-    (T.selection_prob, (-0.1,), {}, ValueError, "a must be in [0"),
+    (T.tail_prob, (1.0, -2.0), {"log": True}, ValueError, "sigma must be in (0"),
     (T.log_binomial_coefficient, (3, 4), {}, ValueError, "k must be in [0, n]"),
     (T.binom_logpmf, (-1, 5, 0.5), {}, ValueError, "j must be in [0"),
     (T.binom_logpmf, (1, 5, 1.5), {}, ValueError, "p must be in [0, 1]"),
@@ -635,7 +633,6 @@ BAD_CALLS = [
     (T.planted_topk_recovery_prob, (10, 2, 1.0, 0.0), {}, ValueError, "sigma must be in (0"),
     # shapes that do not broadcast: a ValueError naming the arguments and their shapes
     (T.tail_prob, (np.ones(2), np.ones(3)), {}, ValueError, "t (2,), sigma (3,)"),
-    (T.log_tail_prob, (np.ones(2), np.ones(3)), {}, ValueError, "t (2,), sigma (3,)"),
     (T.binom_logpmf, (np.ones(2, int), np.full(3, 5), 0.5), {}, ValueError, "j (2,), n (3,)"),
     (T.binom_logpmf, (np.ones(2, int), 5), {"log_p": np.full(3, -1.0)}, ValueError,
      "j (2,), n (), log_p (3,)"),
@@ -697,7 +694,7 @@ LIMITS = [
     (T.tail_prob, (1.0, TINY), {}, 0.0),
     (T.tail_prob, (1.0, TINY), {"log": True}, -math.inf),
     (T.tail_prob, (TINY, 1e308), {}, 1.0),                 # t/sigma underflows to 0
-    (T.selection_prob, (1e200,), {"log": True}, -math.inf),
+    (T.tail_prob, (1e200,), {"log": True}, -math.inf),
     (T.support_recovery_prob, (100, 5, 1.0, TINY), {}, 0.0),
     (T.support_recovery_prob, (100, 0, 1.0, TINY), {}, 1.0),
     (T.selected_count_pmf, (0, 10, 1.0, TINY), {}, 1.0),

@@ -22,6 +22,8 @@
 - :mod:`sparsesim.nn.lottery` — iterative magnitude pruning with reset or
   rewinding and its controls (reinit, random, shuffled, SNIP, GraSP, SynFlow,
   one-shot).
+- :mod:`sparsesim.nn.tree` — selecting and concatenating models of per-layer
+  ``(W, b)`` lists along the model axis (``take_models``, ``concat_models``).
 
 Saliency criteria and lottery controls are open registries:
 :func:`register_saliency` and :func:`register_condition` add names from

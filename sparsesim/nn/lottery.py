@@ -85,14 +85,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._deprecation import renamed_names
 from .._registry import Registry, check_callable, check_name
 from .._rounds import tree_arrays, tree_from
 from .._validation import check_array, check_bool, check_choice, check_int, check_real
-from ..backend import child_seed, get_namespace, is_cupy, make_rng, namespace_of, resolve_backend, to_numpy
+from ..backend import child_seed, get_namespace, namespace_of, resolve_backend, to_numpy
 from ..sparsity import keep_count
 from . import mlp as _mlp
 from . import saliency as _sal
 from .optim import make_optimizer
+from .tree import concat_models, take_models  # noqa: F401 - also their former address
 from .training import BATCH_ORDERS, MAX_STEPS, TrainData, check_data, data_order, train
 from .specs import NetworkSpec, TrainSpec
 
@@ -107,7 +109,6 @@ __all__ = [
     "keep_counts",
     "magnitude_prune",
     "random_masks",
-    "shuffled_masks",
     "mask_counts",
     "mask_density",
     "run_imp",
@@ -549,17 +550,6 @@ def magnitude_prune(params: Any, masks: Sequence[tuple[Any, Any]], schedule: Pru
             for (mW, mb), nW, nb in zip(masks, new_w, new_b)]
 
 
-def _per_model_perm_masks(like: Any, seed: np.random.SeedSequence, shuffle: bool) -> Any:
-    """One model's tensor mask ``(1, ...)``: random with the same count, or permuted."""
-    n = like[0].size
-    perm = make_rng(seed, "cupy" if is_cupy(like) else "numpy").permutation(n)
-    flat = like.reshape(-1)
-    if shuffle:
-        return flat[perm].reshape(like.shape)
-    k = int(flat.sum())
-    return (perm < k).reshape(like.shape)
-
-
 def _per_model(masks, seeds, shuffle: bool):
     masks = _check_mask_pairs("masks", masks)
     n_models = int(masks[0][0].shape[0])
@@ -573,24 +563,7 @@ def _per_model(masks, seeds, shuffle: bool):
         seeds = _mlp.model_seeds(list(seeds), n_models)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"seeds: {exc}") from None
-    return _perm_masks(masks, seeds, shuffle)
-
-
-def _perm_masks(masks, seeds, shuffle: bool):
-    """Unchecked core of :func:`random_masks` / :func:`shuffled_masks` (``None`` parts kept)."""
-    out = []
-    for l, (mW, mb) in enumerate(masks):
-        parts = []
-        for arr, part in ((mW, 0), (mb, 1)):
-            if arr is None:
-                parts.append(None)
-                continue
-            xp = namespace_of(arr)
-            parts.append(xp.concatenate([
-                _per_model_perm_masks(arr[i:i + 1], child_seed(seeds[i], l, part), shuffle)
-                for i in range(arr.shape[0])], axis=0))
-        out.append(tuple(parts))
-    return out
+    return _sal._permuted_masks(masks, seeds, shuffle=shuffle)
 
 
 def random_masks(masks: Sequence[tuple[Any, Any]],
@@ -609,52 +582,14 @@ def random_masks(masks: Sequence[tuple[Any, Any]],
     return _per_model(masks, list(seeds), shuffle=False)
 
 
-def shuffled_masks(masks: Sequence[tuple[Any, Any]],
-                   seeds: Sequence[np.random.SeedSequence]) -> list[tuple[Any, Any]]:
-    """``masks`` permuted uniformly within each tensor, per model (counts preserved).
+def _shuffled_masks(masks: Sequence[tuple[Any, Any]],
+                    seeds: Sequence[np.random.SeedSequence]) -> list[tuple[Any, Any]]:
+    """Deprecated: :func:`sparsesim.nn.shuffle_masks` with ``seed=list(seeds)``.
 
-    Examples
-    --------
-    >>> m = [(np.array([[[1, 1], [0, 0]]], bool), np.array([[True, False]]))]
-    >>> s = shuffled_masks(m, [np.random.SeedSequence(1)])
-    >>> int(s[0][0].sum()), int(s[0][1].sum())
-    (2, 1)
+    The same masks (one implementation); kept for one release as
+    ``sparsesim.nn.lottery.shuffled_masks``.
     """
     return _per_model(masks, list(seeds), shuffle=True)
-
-
-def take_models(tree, idx):
-    """Select models (leading-axis index or slice) from a list of per-layer pairs.
-
-    ``None`` entries (e.g. an unmasked bias) stay ``None``.
-
-    Examples
-    --------
-    >>> tree = [(np.arange(6).reshape(3, 2), None)]
-    >>> take_models(tree, slice(1, 3))[0][0].tolist(), take_models(tree, 0)[0][1]
-    ([[2, 3], [4, 5]], None)
-    """
-    return [tuple(None if a is None else a[idx] for a in pair) for pair in tree]
-
-
-def concat_models(trees):
-    """Concatenate lists of per-layer pairs along the model axis (``None`` stays ``None``).
-
-    Examples
-    --------
-    >>> a = [(np.zeros((1, 2)), None)]
-    >>> concat_models([a, a, a])[0][0].shape
-    (3, 2)
-    """
-    xp = namespace_of(trees[0][0][0])
-    out = []
-    for l in range(len(trees[0])):
-        pair = []
-        for part in range(2):
-            arrs = [t[l][part] for t in trees]
-            pair.append(None if arrs[0] is None else xp.concatenate(arrs, axis=0))
-        out.append(tuple(pair))
-    return out
 
 
 # --------------------------------------------------------------------------- protocol
@@ -1042,7 +977,8 @@ def _random(ctx: RoundContext, r: int) -> tuple[list, list]:
 
 
 def _shuffled(ctx: RoundContext, r: int) -> tuple[list, list]:
-    return ctx.w0, shuffled_masks(ctx.ticket, [child_seed(s, _SHUFFLE, r) for s in ctx.roots])
+    return ctx.w0, _sal.shuffle_masks(ctx.ticket,
+                                      seed=[child_seed(s, _SHUFFLE, r) for s in ctx.roots])
 
 
 def _oneshot(ctx: RoundContext, r: int) -> tuple[list, list]:
@@ -1085,8 +1021,8 @@ class SaliencyStart:
         criterion = _sal.saliency_criterion(self.criterion)
         sched = protocol.schedule
         rates = sched.layer_rates(len(w0))
-        bias_masks = (_perm_masks([(None, mb) for _, mb in ticket],
-                                  [child_seed(s, _BIAS, r) for s in ctx.roots], shuffle=True)
+        bias_masks = (_sal._permuted_masks([(None, mb) for _, mb in ticket],
+                                        [child_seed(s, _BIAS, r) for s in ctx.roots])
                       if sched.prune_biases else [(None, None)] * len(w0))
         kw = mask_counts(ticket)[:, :, 0]                         # (S, L)
         n_w = np.array([W[0].size for W, _ in w0])
@@ -1252,10 +1188,15 @@ def ordered_conditions(names: Any) -> tuple[str, ...]:
     return tuple(c for c in known if c in present) + tuple(sorted(present - set(known)))
 
 
-def __getattr__(name: str) -> Any:
+def _derived(name: str) -> Any:
     if name == "CONDITIONS":  # derived from the registry on every access
         return CONTROLS.names()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__getattr__ = renamed_names(__name__, {
+    "shuffled_masks": ("sparsesim.nn.shuffle_masks (seed=list(seeds))", _shuffled_masks),
+}, fallback=_derived)
 
 
 for _name, _start, _flags in (

@@ -86,7 +86,7 @@ import numpy as np
 
 from .._validation import check_array, check_choice, check_int, check_real
 from ..backend import child_seed, get_namespace, make_rng, namespace_of, resolve_backend
-from .passes import apply_mask, backward_pass, forward_pass, loss_head, masked_grads, r_pass
+from .passes import backward_pass, forward_pass, loss_head, masked_grads, multiply_mask, r_pass
 
 __all__ = [
     "LOSSES",
@@ -460,7 +460,8 @@ def effective_params(params: Any, masks: Any = None, *,
     """
     _, _, dtype = check_params(params, check_values=check_values)
     pairs = mask_pairs(masks, params, check_values=check_values)
-    return [(apply_mask(W, mW, dtype), apply_mask(b, mb, dtype)) for (W, b), (mW, mb) in zip(params, pairs)]
+    return [(multiply_mask(W, mW, dtype), multiply_mask(b, mb, dtype))
+            for (W, b), (mW, mb) in zip(params, pairs)]
 
 
 def check_X(X: Any, n_models: int, n_in: int, dtype: Any, check_values: bool) -> Any:
@@ -609,8 +610,8 @@ def _evaluate(params, X, y, masks, loss, temperature, residual, check_values):
     xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual, check_values)
     y = check_y(y, loss, n_models, X.shape[-2], sizes[-1], dtype, check_values)
     namespace_of(params[0][0], y)
-    Ws = [apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-    bs = [apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+    Ws = [multiply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+    bs = [multiply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
     acts, gates, z = forward_pass(Ws, bs, X, res)
     value, dout, p = loss_head(xp, z, y, loss, t)
     return xp, dtype, res, pairs, Ws, acts, gates, value, dout, p, t
@@ -646,8 +647,8 @@ def forward(params: Any, X: Any, masks: Any = None, *, residual: Any = False,
     with value_guard(check_values):
         xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual,
                                                            check_values)
-        Ws = [apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-        bs = [apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+        Ws = [multiply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+        bs = [multiply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
         z = forward_pass(Ws, bs, X, res)[2]
     if check_values:
         check_results(xp, [z], "the logits", ("params", "X"))
@@ -763,9 +764,9 @@ def hvp(params: Any, X: Any, y: Any, vec: Any, masks: Any = None, *,
             params, X, y, masks, loss, temperature, residual, check_values)
         _check_vec(vec, params, check_values)
         namespace_of(params[0][0], *[a for pair in vec for a in pair])
-        vWs = [apply_mask(vW.astype(dtype, copy=False), mW, dtype)
+        vWs = [multiply_mask(vW.astype(dtype, copy=False), mW, dtype)
                for (vW, _), (mW, _) in zip(vec, pairs)]
-        vbs = [apply_mask(vb.astype(dtype, copy=False), mb, dtype)
+        vbs = [multiply_mask(vb.astype(dtype, copy=False), mb, dtype)
                for (_, vb), (_, mb) in zip(vec, pairs)]
         _, _, deltas = backward_pass(Ws, acts, gates, dout, res)
         RgW, Rgb = r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
@@ -798,11 +799,11 @@ def grad_and_weight_hvp(params: Any, X: Any, y: Any, masks: Any, *, loss: str,
             params, X, y, masks, loss, temperature, residual, check_values)
         gW, gb, deltas = backward_pass(Ws, acts, gates, dout, res)
         grads = masked_grads(gW, gb, pairs, dtype)
-        vWs = [apply_mask(g, mW, dtype) for (g, _), (mW, _) in zip(grads, pairs)]
+        vWs = [multiply_mask(g, mW, dtype) for (g, _), (mW, _) in zip(grads, pairs)]
         vbs = [xp.zeros_like(b) for _, b in params]
         RgW, _ = r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, t,
                          acts[0].shape[-2])
-        hg = [apply_mask(r, mW, dtype) for r, (mW, _) in zip(RgW, pairs)]
+        hg = [multiply_mask(r, mW, dtype) for r, (mW, _) in zip(RgW, pairs)]
     if check_values:
         check_results(xp, [value] + [a for pair in grads for a in pair] + hg,
                        "the gradient or its Hessian product", overflow_culprits(loss))
@@ -838,8 +839,8 @@ def accuracy(params: Any, X: Any, y: Any, masks: Any = None, *, residual: Any = 
         xp, n_models, dtype, sizes, res, pairs, X = _setup(params, X, masks, residual,
                                                            check_values)
         y = check_y(y, "cross_entropy", n_models, X.shape[-2], sizes[-1], dtype, check_values)
-        Ws = [apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
-        bs = [apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
+        Ws = [multiply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(params, pairs)]
+        bs = [multiply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(params, pairs)]
         z = forward_pass(Ws, bs, X, res)[2]
     if check_values:
         check_results(xp, [z], "the logits", ("params", "X"))

@@ -10,7 +10,8 @@ per-layer skip flags of :func:`sparsesim.nn.mlp.residual_layers`.
 - :func:`loss_head` -- per-model loss and its gradient w.r.t. the logits;
 - :func:`backward_pass` -- the reverse pass (gradients and deltas);
 - :func:`r_pass` -- Pearlmutter's R-operator (exact Hessian-vector products);
-- :func:`apply_mask`, :func:`masked_grads` -- ``a ⊙ m`` in a given dtype;
+- :func:`multiply_mask`, :func:`masked_grads` -- ``a ⊙ m`` in a given dtype (the
+  checked, dtype-keeping ``w ⊙ mask`` of the public API is :func:`sparsesim.apply_mask`);
 - :class:`StepBuffers`, :func:`forward_pass_`, :func:`backward_pass_`,
   :func:`logits_` -- the same passes written into preallocated arrays (the
   trainer's hot loop and its evaluation): every element gets the same operations in the same
@@ -36,14 +37,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._deprecation import renamed_names
 from ..kernels import trainer as _trainer_kernels
 
-__all__ = ["forward_pass", "loss_head", "backward_pass", "r_pass", "apply_mask", "masked_grads",
+__all__ = ["forward_pass", "loss_head", "backward_pass", "r_pass", "multiply_mask", "masked_grads",
            "StepBuffers", "forward_pass_", "backward_pass_", "logits_"]
 
 
-def apply_mask(a: Any, m: Any, dtype: Any) -> Any:
-    """``a ⊙ m`` with the mask cast to ``dtype``; ``a`` itself when ``m`` is None."""
+def multiply_mask(a: Any, m: Any, dtype: Any) -> Any:
+    """``a ⊙ m`` with the mask cast to ``dtype``; ``a`` itself when ``m`` is None.
+
+    Unchecked, unlike :func:`sparsesim.apply_mask` (which validates, keeps ``w``'s
+    dtype and zeroes by ``where``); this one multiplies, so ``nan ⊙ 0`` is ``nan``.
+
+    >>> import numpy as np
+    >>> multiply_mask(np.array([[1.5, 2.0]]), np.array([[True, False]]), np.float64).tolist()
+    [[1.5, 0.0]]
+    """
     if m is None:
         return a
     return a * m.astype(dtype, copy=False)
@@ -171,7 +181,7 @@ def r_pass(xp, Ws, acts, gates, deltas, p, vWs, vbs, res, loss, temperature, n):
 
 def masked_grads(grads_W, grads_b, pairs, dtype):
     """Per-layer ``(gW ⊙ mW, gb ⊙ mb)`` for the ``(mW, mb)`` mask ``pairs``."""
-    return [(apply_mask(gW, mW, dtype), apply_mask(gb, mb, dtype))
+    return [(multiply_mask(gW, mW, dtype), multiply_mask(gb, mb, dtype))
             for gW, gb, (mW, mb) in zip(grads_W, grads_b, pairs)]
 
 
@@ -314,3 +324,9 @@ def logits_(xp, Ws, bs, X, res, flat):
             return z
         a = z
     raise AssertionError  # pragma: no cover
+
+
+__getattr__ = renamed_names(__name__, {
+    "apply_mask": ("sparsesim.nn.passes.multiply_mask (or the checked sparsesim.apply_mask)",
+                   multiply_mask),
+})

@@ -64,7 +64,7 @@ import numpy as np
 
 from .._registry import Registry, check_callable
 from .._validation import check_array, check_bool, check_choice, check_int, check_real
-from ..backend import is_cupy, make_rng, namespace_of
+from ..backend import child_seed, is_cupy, make_rng, namespace_of
 from ..sparsity import best_k_term, keep_count
 from . import mlp as _mlp
 from . import passes
@@ -219,8 +219,8 @@ def grasp_scores(params: Any, X: Any, y: Any, masks: Any = None, *,
 def _synflow_once(abs_params, pairs, res, dtype):
     """``|θ ⊙ ∂R/∂θ|`` with ``R = Σ f(1)`` on the masked absolute-value network."""
     xp = namespace_of(abs_params[0][0])
-    Ws = [passes.apply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(abs_params, pairs)]
-    bs = [passes.apply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(abs_params, pairs)]
+    Ws = [passes.multiply_mask(W, mW, dtype) for (W, _), (mW, _) in zip(abs_params, pairs)]
+    bs = [passes.multiply_mask(b, mb, dtype) for (_, b), (_, mb) in zip(abs_params, pairs)]
     ones = xp.ones((1, Ws[0].shape[1]), dtype=dtype)
     acts, gates, z = passes.forward_pass(Ws, bs, ones, res)
     gW, gb, _ = passes.backward_pass(Ws, acts, gates, xp.ones_like(z), res)
@@ -646,12 +646,70 @@ def layerwise_densities(density: float, n_layers: int, *, output_rate: float = 0
     return (density,) * (n_layers - 1) + (out,)
 
 
+def _permuted_masks(masks: list, seeds: list, *, shuffle: bool = True) -> list:
+    """Unchecked core of :func:`shuffle_masks` and :func:`sparsesim.nn.lottery.random_masks`.
+
+    ``masks`` is a list of ``(mW, mb)`` pairs (a part may be ``None``, kept),
+    ``seeds`` one :class:`numpy.random.SeedSequence` per model.  Model ``i``'s
+    tensor ``(l, part)`` (``part`` 0 for ``mW``, 1 for ``mb``) is permuted by
+    ``make_rng(child_seed(seeds[i], l, part)).permutation(n)`` (``shuffle``), or
+    replaced by the same permutation's first ``count`` positions (a uniformly
+    random mask with the same count, ``shuffle=False``).  Model ``i`` depends on
+    its own seed only, not on the batch.
+    """
+    out = []
+    for l, (mW, mb) in enumerate(masks):
+        parts = []
+        for arr, part in ((mW, 0), (mb, 1)):
+            if arr is None:
+                parts.append(None)
+                continue
+            xp = namespace_of(arr)
+            parts.append(xp.concatenate([
+                _one_model_permuted(arr[i:i + 1], child_seed(seeds[i], l, part), shuffle)
+                for i in range(arr.shape[0])], axis=0))
+        out.append(tuple(parts))
+    return out
+
+
+def _one_model_permuted(like: Any, seed: np.random.SeedSequence, shuffle: bool) -> Any:
+    """One model's tensor mask ``(1, ...)``: permuted, or random with the same count."""
+    n = like[0].size
+    perm = make_rng(seed, "cupy" if is_cupy(like) else "numpy").permutation(n)
+    flat = like.reshape(-1)
+    if shuffle:
+        return flat[perm].reshape(like.shape)
+    k = int(flat.sum())
+    return (perm < k).reshape(like.shape)
+
+
 def shuffle_masks(masks: Any, *, seed: Any) -> list:
     """Permute each layer's mask uniformly at random, independently per model.
 
     Keeps every model's per-layer counts (and per-array counts of ``(mW, mb)``
     pairs); ``None`` entries stay ``None``.  The "layerwise shuffle" ablation
-    of Frankle et al. (2021).
+    of Frankle et al. (2021), and the lottery's ``shuffled`` control.
+
+    Parameters
+    ----------
+    masks : list
+        One entry per layer: a mask array ``(n_models, ...)``, a ``(mW, mb)``
+        pair (either part may be ``None``) or ``None``.
+    seed : int, SeedSequence or list
+        An int ``>= 0`` or a :class:`numpy.random.SeedSequence` (model ``i``
+        gets its child ``i``, as in :func:`sparsesim.nn.model_seeds`), or a list
+        of one seed per model.  Model ``i``'s masks depend on its own seed only.
+
+    Returns
+    -------
+    list
+        Entries shaped like ``masks``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a malformed ``masks``, arrays that disagree on ``n_models``, or a bad
+        ``seed``.
 
     Examples
     --------
@@ -659,29 +717,33 @@ def shuffle_masks(masks: Any, *, seed: Any) -> list:
     >>> s = shuffle_masks(m, seed=0)
     >>> s[0].sum(axis=(1, 2)).tolist()
     [2, 3]
+    >>> [(a.sum(), b) for a, b in shuffle_masks([(m[0], None)], seed=0)] == [(5, None)]
+    True
     """
     entries = _entries("masks", masks)
     arrays = [a for mw, mb, _ in entries for a in (mw, mb) if a is not None]
+    if not arrays:
+        raise ValueError("masks must hold at least one mask array; got only None entries")
     for a in arrays:
         check_array("masks entry", a, kinds="biuf", min_ndim=1)
-    xp = namespace_of(*arrays)
-    rng = make_rng(seed, "cupy" if any(is_cupy(a) for a in arrays) else "numpy")
-
-    def shuffle(a):
-        if a is None:
-            return None
-        rows = a.reshape(a.shape[0], -1)
-        perm = xp.argsort(rng.uniform(rows.shape), axis=1)
-        return xp.take_along_axis(rows, perm, axis=1).reshape(a.shape)
-
+    n_models = int(arrays[0].shape[0])
+    for a in arrays:
+        if int(a.shape[0]) != n_models:
+            raise ValueError(f"masks entries must share n_models={n_models} on axis 0; "
+                             f"got shape {tuple(a.shape)}")
+    try:
+        seeds = _mlp.model_seeds(list(seed) if isinstance(seed, tuple) else seed, n_models)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seed: {exc}") from None
+    shuffled = _permuted_masks([(mw, mb) for mw, mb, _ in entries], seeds, shuffle=True)
     out = []
-    for mw, mb, is_pair in entries:
+    for (mw, mb, is_pair), pair in zip(entries, shuffled):
         if mw is None and mb is None and not is_pair:
             out.append(None)
         elif is_pair:
-            out.append((shuffle(mw), shuffle(mb)))
+            out.append(pair)
         else:
-            out.append(shuffle(mw))
+            out.append(pair[0])
     return out
 
 

@@ -79,6 +79,7 @@ from __future__ import annotations
 import sys
 import types
 
+from .._deprecation import renamed_names
 from . import _best_k, _binomial, _common, _energy, _group, _l1, _planted, _saddles, \
     _tails, _thresholding, laws
 from ._best_k import (best_k_relative_error_exact, compressible_best_k_bound,
@@ -95,7 +96,8 @@ from ._planted import (planted_optimal_threshold, planted_recovery_prob, planted
                        planted_topk_recovery_prob)
 from ._saddles import (SADDLE_MAX_D, SADDLE_MAX_SCALE, SADDLE_MIN_SCALE,  # noqa: F401
                        prob_magnitude_mask_avoids, prob_random_mask_avoids)
-from ._tails import _log1mexp, _survival_pair, log_tail_prob, selection_prob, tail_prob  # noqa: F401
+from ._tails import (_log1mexp, _log_tail_prob, _selection_prob, _survival_pair,  # noqa: F401
+                     tail_prob)
 from ._thresholding import (false_positive_pmf, max_support_recovery_prob, optimal_threshold,
                             selected_count_pmf, support_recovery_prob, topk_selection_prob,
                             true_positive_pmf)
@@ -105,8 +107,6 @@ __all__ = [
     "prob_random_mask_avoids",
     "prob_magnitude_mask_avoids",
     "tail_prob",
-    "log_tail_prob",
-    "selection_prob",
     "support_recovery_prob",
     "log_binomial_coefficient",
     "binom_logpmf",
@@ -171,5 +171,12 @@ class _Namespace(types.ModuleType):
             if part.__dict__.get(name, _UNSET) is old:
                 setattr(part, name, value)
 
+
+# One name for the survival probability q of the thresholding model: ``tail_prob``
+# (``log=True`` for log q), beside ``group_tail_prob`` and ``planted_tail_prob``.
+__getattr__ = renamed_names(__name__, {
+    "log_tail_prob": ("sparsesim.theory.tail_prob(t, sigma, log=True)", _log_tail_prob),
+    "selection_prob": ("sparsesim.theory.tail_prob(a) (sigma = 1)", _selection_prob),
+})
 
 sys.modules[__name__].__class__ = _Namespace

@@ -231,48 +231,13 @@ def tail_prob(t: Any, sigma: Any = 1.0, *, log: bool = False) -> Any:
     return _finish(log_q, log)
 
 
-def log_tail_prob(t: Any, sigma: Any = 1.0) -> Any:
-    """``log q = log P(|w_i| > t)``; shorthand for ``tail_prob(t, sigma, log=True)``.
-
-    Parameters
-    ----------
-    t : float or array_like
-        Threshold, ``t >= 0``.
-    sigma : float or array_like, optional
-        Standard deviation, ``sigma > 0``.
-
-    Returns
-    -------
-    float or ndarray
-        ``log q``.
-
-    Examples
-    --------
-    >>> float(log_tail_prob(0.0))
-    0.0
-    """
+def _log_tail_prob(t: Any, sigma: Any = 1.0) -> Any:
+    """Deprecated ``log_tail_prob(t, sigma)``: ``tail_prob(t, sigma, log=True)``."""
     return tail_prob(t, sigma, log=True)
 
 
-def selection_prob(a: Any, *, log: bool = False) -> Any:
-    """``q = 2 Phi_bar(a)``: survival probability at the normalised threshold ``a = t/sigma``.
-
-    Parameters
-    ----------
-    a : float or array_like
-        Normalised threshold(s), ``a >= 0``.
-    log : bool, optional
-        Return ``log q``.
-
-    Returns
-    -------
-    float or ndarray
-
-    Examples
-    --------
-    >>> float(selection_prob(0.0))
-    1.0
-    """
+def _selection_prob(a: Any, *, log: bool = False) -> Any:
+    """Deprecated ``selection_prob(a, log=...)``: ``tail_prob(a, log=...)`` (``sigma = 1``)."""
     log = check_bool("log", log)
     a = check_real_array("a", a, low=0.0)
     log_q, _ = _survival_pair(a)

@@ -29,14 +29,18 @@ True
 
 from __future__ import annotations
 
+from ..._deprecation import renamed_names
 from .cells import DEFAULTS, PARAMS, caps, run_cell, valid_cell
-from .engine import KINDS, MAX_N, MAX_TRIALS, BestKTermErrorResult, best_k_term_error, \
+from .engine import MAX_N, MAX_TRIALS, SIGNAL_KINDS, BestKTermErrorResult, best_k_term_error, \
     compressible_magnitudes, expected_relative_error, relative_errors
 from .figures import figures
 from .tables import tables
 
 __all__ = [
-    "KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
+    "SIGNAL_KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
     "relative_errors", "compressible_magnitudes", "expected_relative_error",
     "PARAMS", "DEFAULTS", "valid_cell", "caps", "run_cell", "tables", "figures",
 ]
+
+
+__getattr__ = renamed_names(__name__, {"KINDS": ("sparsesim.sim.best_k_term.SIGNAL_KINDS", SIGNAL_KINDS)})

@@ -7,7 +7,7 @@ from typing import Any
 from ..._validation import check_choice
 from ...sparsity import keep_count
 from .. import Invalid
-from .engine import KINDS, best_k_term_error
+from .engine import SIGNAL_KINDS, best_k_term_error
 
 __all__ = ["PARAMS", "DEFAULTS", "valid_cell", "run_trials", "caps", "run_cell"]
 
@@ -42,7 +42,7 @@ def valid_cell(params: dict) -> bool | Invalid:
     Invalid('p > 0 applies to compressible vectors only')
     """
     c = dict(DEFAULTS, **params)
-    check_choice("kind", c["kind"], KINDS)
+    check_choice("kind", c["kind"], SIGNAL_KINDS)
     kind, n, p, g = c["kind"], c["n"], c["p"], c["group_size"]
     if n < 1 or c["trials"] < 1 or not 0.0 <= c["density"] <= 1.0 or g < 1 or p < 0:
         return Invalid("out of range: needs n >= 1, trials >= 1, 0 <= density <= 1, "

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._deprecation import renamed_names
 from ..._validation import check_array, check_choice, check_int, check_real
 from ...backend import (BACKENDS, get_namespace, namespace_of, resolve_backend, seed_sequence,
                        to_numpy)
@@ -15,11 +16,13 @@ from ...sparsity import best_k_term, group_best_q, group_labels, keep_count
 from ...theory import best_k_relative_error_exact as expected_relative_error
 from .._streams import iter_block_rngs
 
-__all__ = ["KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
+__all__ = ["SIGNAL_KINDS", "MAX_N", "MAX_TRIALS", "BestKTermErrorResult", "best_k_term_error",
            "relative_errors", "compressible_magnitudes", "expected_relative_error"]
 
 
-KINDS = ("gaussian", "compressible", "group")
+#: The signal models of a cell's ``kind`` (``KINDS`` alone names the verdict kinds of
+#: :mod:`sparsesim._table`).
+SIGNAL_KINDS = ("gaussian", "compressible", "group")
 _DEFAULT_CHUNK_ELEMS = {"numpy": 1 << 18, "cupy": 1 << 24}
 #: Largest vector length (one vector is held in memory at once).
 MAX_N = 1 << 31
@@ -238,7 +241,7 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
     >>> r.ratio_max <= 1.0 and abs(r.sigma_s_mean - r.sigma_s_sorted) < 1e-12
     True
     """
-    check_choice("kind", kind, KINDS)
+    check_choice("kind", kind, SIGNAL_KINDS)
     n = check_int("n", n, low=1, high=MAX_N)
     density = check_real("density", density, low=0.0, high=1.0)
     trials = check_int("trials", trials, low=1, high=MAX_TRIALS)
@@ -305,3 +308,6 @@ def best_k_term_error(kind: str, n: int, density: float, *, trials: int, seed: A
         sigma_s_sorted=sigma_sorted, bound=bound,
         ratio_mean=ratio_stats.mean if comp else None, ratio_max=ratio_stats.max if comp else None,
         seed=seed, backend=backend)
+
+
+__getattr__ = renamed_names(__name__, {"KINDS": ("sparsesim.sim.best_k_term.SIGNAL_KINDS", SIGNAL_KINDS)})

@@ -15,6 +15,7 @@ from ...nn.connectivity import error_barrier, interpolation_errors
 from ...nn.hessian import mlp_masked_hessian_operator
 from ...nn.specs import TrainSpec
 from ...nn.training import TrainData, train
+from ...nn.tree import concat_models, take_models
 from .params import DATASET_CODE, DTYPES, check_cell, full_params
 
 __all__ = ["rewinding_study", "ticket_rows"]
@@ -129,12 +130,12 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
         progress(f"rewinding: dense run of {len(uniq_seeds)} models")
         dense = train(w0, data, data_seed=[child_seed(roots[s], _DATA) for s in uniq_seeds],
                       rewind_steps=uniq_taus, **common)
-        w_tau = lottery.concat_models([lottery.take_models(dense.rewind_params[int(t)],
-                                                           slice(pos[int(s)], pos[int(s)] + 1))
-                                       for s, t in zip(seeds, taus)])
+        w_tau = concat_models([take_models(dense.rewind_params[int(t)],
+                                           slice(pos[int(s)], pos[int(s)] + 1))
+                               for s, t in zip(seeds, taus)])
         dense_acc = to_numpy(dense.final_test_accuracy)
         full = [(xp.ones((n,) + tuple(W.shape[1:]), dtype=bool), None) for W, _ in w0]
-        trained_dense = lottery.take_models(dense.params, xp.asarray(model_seed))
+        trained_dense = take_models(dense.params, xp.asarray(model_seed))
         masks_next = lottery.magnitude_prune(trained_dense, full, sched, 1)
         save(0, {**tree_arrays("tau_", w_tau), **tree_arrays("mask_", masks_next),
                  "dense_test_accuracy": dense_acc})
@@ -151,15 +152,15 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
             return train(w_tau, data, data_seed=data_a, masks=masks_r, start_steps=starts,
                          **common).params
         progress(f"rewinding: final round, {2 * n} models (two data orders)")
-        final = train(lottery.concat_models([w_tau, w_tau]), data,
+        final = train(concat_models([w_tau, w_tau]), data,
                       data_seed=data_a + data_b,
-                      masks=lottery.concat_models([masks_r, masks_r]),
+                      masks=concat_models([masks_r, masks_r]),
                       start_steps=np.concatenate([starts, starts]), **common)
         out["final"] = _Final(final.params, to_numpy(final.final_test_accuracy),
                               to_numpy(final.early_stop_test_accuracy),
                               to_numpy(final.early_stop_iter))
         out["masks"] = masks_r
-        return lottery.take_models(final.params, slice(0, n))
+        return take_models(final.params, slice(0, n))
 
     def after_round(r: int, masks_next: list | None) -> None:
         if masks_next is not None:
@@ -206,8 +207,8 @@ def ticket_rows(p: dict, data: TrainData, w_tau: list, masks: list, final: _Fina
 
     # 5. linear mode connectivity on the test set
     alphas = np.linspace(0.0, 1.0, p["lmc_points"])
-    errs = interpolation_errors(lottery.take_models(final.params, A),
-                                lottery.take_models(final.params, Bsl),
+    errs = interpolation_errors(take_models(final.params, A),
+                                take_models(final.params, Bsl),
                                 data.x_test, data.y_test, alphas, masks=masks,
                                 residual=residual)
     barrier = error_barrier(errs)

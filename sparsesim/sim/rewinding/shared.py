@@ -37,6 +37,7 @@ from ...backend import child_seed, get_namespace, resolve_backend, to_numpy
 from ...nn import lottery, mlp, optim
 from ...nn.specs import TrainSpec
 from ...nn.training import TrainData, train
+from ...nn.tree import concat_models, take_models
 from .engine import _DATA, _DATA_B, _INIT, _Final, _load_data, _root, ticket_rows
 from .params import DTYPES, check_cell, full_params
 
@@ -161,9 +162,9 @@ def shared_mask_study(p: dict, seeds: Sequence[int], taus: Sequence[int],
         gs = [int(seeds[i]) for i in idx]
         gt = [int(taus[i]) for i in idx]
         models = np.asarray([pos[s] for s in gs])
-        w_tau = lottery.concat_models([lottery.take_models(snaps[t], slice(pos[s], pos[s] + 1))
-                                       for s, t in zip(gs, gt)])
-        masks = lottery.take_models(masks_by_round[tr], xp.asarray(models))
+        w_tau = concat_models([take_models(snaps[t], slice(pos[s], pos[s] + 1))
+                               for s, t in zip(gs, gt)])
+        masks = take_models(masks_by_round[tr], xp.asarray(models))
         r_idx = 1 + chain + g
         if done > r_idx:
             final = _Final(tree_from(rounds, f"final{tr}_", n_layers, xp),
@@ -174,10 +175,10 @@ def shared_mask_study(p: dict, seeds: Sequence[int], taus: Sequence[int],
             progress(f"rewinding (shared masks): tickets of round {tr}, {2 * len(idx)} models "
                      "(two data orders)")
             starts = np.asarray(gt, dtype=np.int64)
-            res = train(lottery.concat_models([w_tau, w_tau]), data,
+            res = train(concat_models([w_tau, w_tau]), data,
                         data_seed=[child_seed(roots[s], _DATA) for s in gs]
                         + [child_seed(roots[s], _DATA_B) for s in gs],
-                        masks=lottery.concat_models([masks, masks]),
+                        masks=concat_models([masks, masks]),
                         start_steps=np.concatenate([starts, starts]), **common)
             final = _Final(res.params, to_numpy(res.final_test_accuracy),
                            to_numpy(res.early_stop_test_accuracy), to_numpy(res.early_stop_iter))

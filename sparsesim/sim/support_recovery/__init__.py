@@ -79,9 +79,10 @@ True
 
 from __future__ import annotations
 
+from ..._deprecation import renamed_names
 from ..._codec import hist_from_str, hist_to_str
 from .._streams import BLOCK_ELEMS
-from .cells import DEFAULTS, KINDS, PARAMS, T_RULES, caps, cell_trials, expected_hits, \
+from .cells import DEFAULTS, MODEL_KINDS, PARAMS, T_RULES, caps, cell_trials, expected_hits, \
     rule_threshold, run_cell, valid_cell
 from .engine import DEFAULT_CHUNK_ELEMS, HISTOGRAM_MAX_UNITS, MAX_SCALE, MAX_TRIAL_WEIGHTS, \
     MAX_TRIALS, METHODS, MIN_SCALE, group_support_recovery, group_support_recovery_grid, \
@@ -108,7 +109,7 @@ __all__ = [
     "hist_to_str",
     "hist_from_str",
     "rule_threshold",
-    "KINDS",
+    "MODEL_KINDS",
     "T_RULES",
     "PARAMS",
     "DEFAULTS",
@@ -120,3 +121,6 @@ __all__ = [
     "tables",
     "figures",
 ]
+
+
+__getattr__ = renamed_names(__name__, {"KINDS": ("sparsesim.sim.support_recovery.MODEL_KINDS", MODEL_KINDS)})

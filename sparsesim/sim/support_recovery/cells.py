@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._deprecation import renamed_names
 from ...theory import laws
 from ..._validation import check_choice, check_int, check_real
 
@@ -14,8 +15,8 @@ from ..._codec import hist_to_str
 from .. import Invalid
 from .engine import MAX_TRIAL_WEIGHTS, METHODS, group_support_recovery, support_recovery
 
-__all__ = ["PARAMS", "DEFAULTS", "KINDS", "T_RULES", "rule_threshold", "valid_cell", "run_cell",
-           "cell_trials", "expected_hits", "caps", "support_law"]
+__all__ = ["PARAMS", "DEFAULTS", "MODEL_KINDS", "T_RULES", "rule_threshold", "valid_cell",
+           "run_cell", "cell_trials", "expected_hits", "caps", "support_law"]
 
 
 PARAMS: dict[str, type] = {
@@ -34,7 +35,9 @@ PARAMS: dict[str, type] = {
 DEFAULTS: dict[str, Any] = {"kind": "exact", "g": 1, "mu_over_sigma": 0.0, "sigma": 1.0,
                             "t_rule": "optimal", "t_scale": 1.0, "max_samples": 0,
                             "method": "auto"}
-KINDS = ("exact", "group", "planted")
+#: The models of a cell's ``kind`` (``KINDS`` alone names the verdict kinds of
+#: :mod:`sparsesim._table`).
+MODEL_KINDS = ("exact", "group", "planted")
 T_RULES = ("optimal", "universal", "sigma")
 
 #: The closed-form law of each kind (:mod:`sparsesim.theory.laws`) from a cell's
@@ -55,7 +58,7 @@ def support_law(params: dict, t: float) -> laws.SupportLaw:
     >>> support_law(dict(kind="group", d=10, k=2, g=4, sigma=1.0), 3.0)
     GroupLaw(G=10, g=4, q=2, tau=3.0, sigma=1.0)
     """
-    return _LAWS[check_choice("kind", params["kind"], KINDS)](params, t)
+    return _LAWS[check_choice("kind", params["kind"], MODEL_KINDS)](params, t)
 
 
 def rule_threshold(kind: str, t_rule: str, d: int, k: int, g: int = 1,
@@ -87,7 +90,7 @@ def rule_threshold(kind: str, t_rule: str, d: int, k: int, g: int = 1,
     """
     from scipy import special, stats  # noqa: PLC0415
 
-    check_choice("kind", kind, KINDS)
+    check_choice("kind", kind, MODEL_KINDS)
     check_choice("t_rule", t_rule, T_RULES)
     d = check_int("d", d, low=1, high=MAX_TRIAL_WEIGHTS)
     k = check_int("k", k, low=0, high=d)
@@ -128,7 +131,7 @@ def valid_cell(params: dict) -> bool:
     (True, Invalid('k > d'), Invalid('g > 1 applies to group cells only'))
     """
     p = dict(DEFAULTS, **params)
-    check_choice("kind", p["kind"], KINDS)
+    check_choice("kind", p["kind"], MODEL_KINDS)
     check_choice("t_rule", p["t_rule"], T_RULES)
     check_choice("method", p["method"], METHODS)
     d, k, g, mu = p["d"], p["k"], p["g"], p["mu_over_sigma"]
@@ -221,3 +224,6 @@ def run_cell(params: dict, ctx: Any) -> dict:
         "size_hist": hist_to_str(size_hist), "tp_hist": hist_to_str(r.tp_hist),
         "fp_hist": hist_to_str(r.fp_hist), "method_used": r.method,
     }
+
+
+__getattr__ = renamed_names(__name__, {"KINDS": ("sparsesim.sim.support_recovery.MODEL_KINDS", MODEL_KINDS)})
