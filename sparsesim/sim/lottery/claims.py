@@ -46,10 +46,10 @@ ValueError: claims[0] ('b'): x = 'reinit' is not a condition of the sweep (condi
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
+from .._claims import declared_claims
 from ...nn.lottery import ordered_conditions
 from .cells import REACH_FACTOR, schedule_from_params
 from .published import PUBLISHED_MNIST1D
@@ -184,21 +184,3 @@ def check_claims(claims: list[dict], cells: list[dict]) -> list[dict]:
             c["margin"] = margin
         out.append(c)
     return out
-
-
-def declared_claims(c) -> tuple[list[dict] | None, str]:
-    """The claims the cells carry: ``(claims, "")``, or ``(None, why)`` when none apply.
-
-    ``None`` when no cell carries a declaration (a run made before its claims
-    were declared), or when cells carry different declarations (cells of
-    different sweeps mixed): every claim row then reads "post hoc".
-    """
-    if "claims" not in getattr(c, "columns", ()):
-        return None, "not declared in the sweep config before the run"
-    vals = {str(v) for v in c["claims"] if isinstance(v, str) and v.strip()}
-    empty = any(not (isinstance(v, str) and v.strip()) for v in c["claims"])
-    if not vals:
-        return None, "not declared in the sweep config before the run"
-    if len(vals) > 1 or empty:
-        return None, "the cells carry different claim declarations (mixed sweeps)"
-    return json.loads(vals.pop()), ""

@@ -70,12 +70,12 @@ ValueError: claims[0] ('i'): density = 0.5 is not a ticket round of the sweep (t
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import numpy as np
 
+from .._claims import declared_claims
 from ...nn.lottery import PruningSchedule
 from ...stats import paired_min_detectable, paired_test, spearman
 from .params import full_params, ticket_round_of
@@ -187,19 +187,6 @@ def check_claims(claims: list[dict], cells: list[dict]) -> list[dict]:
             c["barrier"] = barrier
         out.append(c)
     return out
-
-
-def declared_claims(cells) -> tuple[list[dict] | None, str]:
-    """The claims the cells carry: ``(claims, "")``, or ``(None, why)``."""
-    if "claims" not in getattr(cells, "columns", ()):
-        return None, "not declared in the sweep config before the run"
-    vals = {str(v) for v in cells["claims"] if isinstance(v, str) and v.strip()}
-    empty = any(not (isinstance(v, str) and v.strip()) for v in cells["claims"])
-    if not vals:
-        return None, "not declared in the sweep config before the run"
-    if len(vals) > 1 or empty:
-        return None, "the cells carry different claim declarations (mixed sweeps)"
-    return json.loads(vals.pop()), ""
 
 
 def _ci(d: np.ndarray) -> tuple[float, float]:

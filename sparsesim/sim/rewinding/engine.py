@@ -40,6 +40,26 @@ def _load_data(p: dict, sweep_seed: int, backend: str, dtype):
 
 
 
+def _setup(p: dict, sweep_seed: int, backend: str) -> tuple:
+    """What both protocols set up first: ``(backend, xp, dtype, data, sizes, schedule,
+    common)``, ``common`` the keywords of every training call (spec, residual)."""
+    backend = resolve_backend(backend)
+    xp = get_namespace(backend)
+    dtype = np.dtype(DTYPES[p["dtype"]])
+    data = TrainData.from_dataset(_load_data(p, sweep_seed, backend, dtype))
+    sizes = (40,) + (p["width"],) * p["depth"] + (10,)
+    if p["batch_size"] > data.n_train:
+        raise ValueError(f"batch_size must be in [1, {data.n_train}] (the training set size); "
+                         f"got {p['batch_size']}")
+    sched = lottery.PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"],
+                                                   output_rate=p["output_rate"])
+    common = dict(spec=TrainSpec(optim.make_optimizer(p["optimizer"], p["lr"]),
+                                 steps=p["steps"], batch_size=p["batch_size"],
+                                 eval_every=p["eval_every"]),
+                  residual=bool(p["residual"]))
+    return backend, xp, dtype, data, sizes, sched, common
+
+
 class _Final(NamedTuple):
     """What the steps after IMP read of the final round's training (copies A and B)."""
 
@@ -89,24 +109,11 @@ def rewinding_study(p: dict, seeds: Sequence[int], taus: Sequence[int], *, sweep
     for s, t in zip(seeds, taus):
         check_cell({**p, "seed": s, "tau": t})
     progress = progress or (lambda _t: None)
-    backend = resolve_backend(backend)
-    xp = get_namespace(backend)
-    dtype = np.dtype(DTYPES[p["dtype"]])
-    data = TrainData.from_dataset(_load_data(p, sweep_seed, backend, dtype))
-    sizes = (40,) + (p["width"],) * p["depth"] + (10,)
-    residual = bool(p["residual"])
-    if p["batch_size"] > data.n_train:
-        raise ValueError(f"batch_size must be in [1, {data.n_train}] (the training set size); "
-                         f"got {p['batch_size']}")
-    steps = p["steps"]
-    sched = lottery.PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"],
-                                                   output_rate=p["output_rate"])
-    opt = optim.make_optimizer(p["optimizer"], p["lr"])
+    backend, xp, dtype, data, sizes, sched, common = _setup(p, sweep_seed, backend)
     uniq_seeds = sorted(set(int(s) for s in seeds))
     roots = {s: _root(sweep_seed, s, p["dataset"]) for s in uniq_seeds}
     uniq_taus = sorted(set(int(t) for t in taus))
-    common = dict(spec=TrainSpec(opt, steps=steps, batch_size=p["batch_size"],
-                                 eval_every=p["eval_every"]), residual=residual)
+    residual = bool(p["residual"])
 
     n = len(seeds)
     pos = {s: i for i, s in enumerate(uniq_seeds)}

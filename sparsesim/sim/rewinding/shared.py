@@ -33,13 +33,12 @@ from typing import Sequence
 import numpy as np
 
 from ..._rounds import tree_arrays, tree_from
-from ...backend import child_seed, get_namespace, resolve_backend, to_numpy
-from ...nn import lottery, mlp, optim
-from ...nn.specs import TrainSpec
-from ...nn.training import TrainData, train
+from ...backend import child_seed, to_numpy
+from ...nn import lottery, mlp
+from ...nn.training import train
 from ...nn.tree import concat_models, take_models
-from .engine import _DATA, _DATA_B, _INIT, _Final, _load_data, _root, ticket_rows
-from .params import DTYPES, check_cell, full_params
+from .engine import _DATA, _DATA_B, _INIT, _Final, _root, _setup, ticket_rows
+from .params import check_cell, full_params
 
 __all__ = ["shared_mask_study"]
 
@@ -85,19 +84,7 @@ def shared_mask_study(p: dict, seeds: Sequence[int], taus: Sequence[int],
     for s, t, r in zip(seeds, taus, trs):
         check_cell({**p, "seed": s, "tau": t, "ticket_round": r, "mask_rule": "shared"})
     progress = progress or (lambda _t: None)
-    backend = resolve_backend(backend)
-    xp = get_namespace(backend)
-    dtype = np.dtype(DTYPES[p["dtype"]])
-    data = TrainData.from_dataset(_load_data(p, sweep_seed, backend, dtype))
-    sizes = (40,) + (p["width"],) * p["depth"] + (10,)
-    if p["batch_size"] > data.n_train:
-        raise ValueError(f"batch_size must be in [1, {data.n_train}] (the training set size); "
-                         f"got {p['batch_size']}")
-    sched = lottery.PruningSchedule.fixed_fraction(p["prune_fraction"], p["rounds"],
-                                                   output_rate=p["output_rate"])
-    common = dict(spec=TrainSpec(optim.make_optimizer(p["optimizer"], p["lr"]), steps=p["steps"],
-                                 batch_size=p["batch_size"], eval_every=p["eval_every"]),
-                  residual=bool(p["residual"]))
+    backend, xp, dtype, data, sizes, sched, common = _setup(p, sweep_seed, backend)
     uniq = sorted(set(int(s) for s in seeds))
     roots = {s: _root(sweep_seed, s, p["dataset"]) for s in uniq}
     data_dense = [child_seed(roots[s], _DATA) for s in uniq]
