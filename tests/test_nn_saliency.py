@@ -426,7 +426,8 @@ def test_scores_and_masks_on_each_backend(xp):
     m, _ = synflow_scores(gp, density=0.3, iterations=5)
     assert type(m[0]).__module__.split(".")[0] == xp.__name__
     sh = shuffle_masks([xp.asarray(a) for a in m], seed=0)
-    np.testing.assert_array_equal(to_numpy(sh[0].sum(axis=(1, 2))), to_numpy(m[0].sum(axis=(1, 2))))
+    np.testing.assert_array_equal(to_numpy(sh[0].sum(axis=(1, 2))),
+                                  to_numpy(m[0].sum(axis=(1, 2))))
 
 
 # --------------------------------------------------------------------------- limits
