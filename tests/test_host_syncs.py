@@ -28,6 +28,7 @@ from sparsesim.nn.optim import SGD, Adam
 from sparsesim.nn.training import TrainData, train
 from sparsesim.sim import support_recovery as sr
 
+# CuPy only (xp_gpu): these count device-to-host synchronisations, which NumPy has none of.
 pytestmark = pytest.mark.gpu
 
 

@@ -9,7 +9,8 @@ temperature factor would all show up as O(1) relative errors, far above the
 import numpy as np
 import pytest
 
-from sparsesim.backend import get_namespace
+from backends import backend_of, both_backends, tree_to
+from sparsesim.backend import to_numpy
 from sparsesim.nn import (accuracy, effective_params, forward, hvp, init_mlp, layer_sizes,
                           loss_and_grad, loss_value, mask_pairs, model_seeds, predict,
                           residual_layers)
@@ -416,47 +417,56 @@ def test_bad_input_raises_naming_the_argument():
 
 # --------------------------------------------------------------------------- GPU
 
-@pytest.mark.gpu
-def test_numpy_and_cupy_agree(xp_gpu):
-    cp = xp_gpu
+@both_backends
+def test_loss_gradient_hvp_and_accuracy_on_each_backend(xp):
+    """On NumPy and on CuPy: the batched loss, gradient, HVP and accuracy (residual,
+    temperature 3, masks) equal the NumPy float64 reference computed one model at a time."""
     params, X, y, rng = make_problem(per_model_y=True)
     masks = random_masks(params, rng)
     v = like(params, rng)
-    to = lambda pl: [tuple(None if a is None else cp.asarray(a) for a in pair) for pair in pl]  # noqa: E731
     kw = dict(residual=True, temperature=3.0)
-    L, G = loss_and_grad(params, X, y, masks, **kw)
-    Lg, Gg = loss_and_grad(to(params), cp.asarray(X), cp.asarray(y), to(masks), **kw)
-    H = hvp(params, X, y, v, masks, **kw)
-    Hg = hvp(to(params), cp.asarray(X), cp.asarray(y), to(v), to(masks), **kw)
-    np.testing.assert_allclose(cp.asnumpy(Lg), L, rtol=1e-12)
-    back = lambda pl: [(cp.asnumpy(a), cp.asnumpy(b)) for a, b in pl]  # noqa: E731
+    take = lambda pl, i: [(a[i:i + 1], b[i:i + 1]) for a, b in pl]  # noqa: E731
+    join = lambda per: [tuple(np.concatenate([m[l][j] for m in per]) for j in (0, 1))  # noqa: E731
+                        for l in range(len(params))]
+    per_L, per_G, per_H, per_acc = [], [], [], []
+    for i in range(len(y)):                                   # NumPy float64, one model
+        Li, Gi = loss_and_grad(take(params, i), X, y[i:i + 1], take(masks, i), **kw)
+        per_L.append(Li); per_G.append(Gi)
+        per_H.append(hvp(take(params, i), X, y[i:i + 1], take(v, i), take(masks, i), **kw))
+        per_acc.append(accuracy(take(params, i), X, y[i:i + 1], take(masks, i), residual=True))
+    L, G, H, acc = np.concatenate(per_L), join(per_G), join(per_H), np.concatenate(per_acc)
+    p, m = tree_to(xp, params), tree_to(xp, masks)
+    Lg, Gg = loss_and_grad(p, xp.asarray(X), xp.asarray(y), m, **kw)
+    Hg = hvp(p, xp.asarray(X), xp.asarray(y), tree_to(xp, v), m, **kw)
+    assert type(Gg[0][0]).__module__.split(".")[0] == xp.__name__
+    np.testing.assert_allclose(to_numpy(Lg), L, rtol=1e-12)
+    back = lambda pl: [(to_numpy(a), to_numpy(b)) for a, b in pl]  # noqa: E731
     assert max_rel_err(back(Gg), G) < 1e-12
     assert max_rel_err(back(Hg), H) < 1e-12
-    np.testing.assert_allclose(cp.asnumpy(accuracy(to(params), cp.asarray(X), cp.asarray(y),
-                                                   to(masks), residual=True)),
-                               accuracy(params, X, y, masks, residual=True))
+    np.testing.assert_allclose(to_numpy(accuracy(p, xp.asarray(X), xp.asarray(y), m,
+                                                 residual=True)), acc)
 
 
-@pytest.mark.gpu
-def test_cupy_init_is_seeded_and_batch_consistent(xp_gpu):
-    a = init_mlp((4, 6, 2), 3, seed=9, backend="cupy")
-    b = init_mlp((4, 6, 2), 1, seed=[np.random.SeedSequence(9).spawn(3)[2]], backend="cupy")
-    assert type(a[0][0]).__module__.startswith("cupy")
-    np.testing.assert_array_equal(get_namespace("cupy").asnumpy(a[0][0][2]),
-                                  get_namespace("cupy").asnumpy(b[0][0][0]))
+@both_backends
+def test_init_is_seeded_and_batch_consistent_on_each_backend(xp):
+    a = init_mlp((4, 6, 2), 3, seed=9, backend=backend_of(xp))
+    b = init_mlp((4, 6, 2), 1, seed=[np.random.SeedSequence(9).spawn(3)[2]],
+                 backend=backend_of(xp))
+    assert type(a[0][0]).__module__.split(".")[0] == xp.__name__
+    np.testing.assert_array_equal(to_numpy(a[0][0][2]), to_numpy(b[0][0][0]))
 
 
-@pytest.mark.gpu
+@both_backends
 @pytest.mark.parametrize("init", ["kaiming_normal", "glorot_normal", "torch_uniform"])
-def test_cupy_init_equals_numpy_init_for_a_seed(xp_gpu, init):
+def test_init_equals_the_numpy_init_for_a_seed_on_each_backend(xp, init):
     # Drawn on the host and uploaded: a seed is the same network on both backends
     # (a device generator would draw another stream and fail this exactly).
-    g = init_mlp((5, 7, 3), 4, seed=11, init=init, backend="cupy", dtype=np.float64)
+    g = init_mlp((5, 7, 3), 4, seed=11, init=init, backend=backend_of(xp), dtype=np.float64)
     n = init_mlp((5, 7, 3), 4, seed=11, init=init, backend="numpy", dtype=np.float64)
     for (Wg, bg), (Wn, bn) in zip(g, n):
-        assert type(Wg).__module__.startswith("cupy")
-        np.testing.assert_array_equal(xp_gpu.asnumpy(Wg), Wn)
-        np.testing.assert_array_equal(xp_gpu.asnumpy(bg), bn)
+        assert type(Wg).__module__.split(".")[0] == xp.__name__
+        np.testing.assert_array_equal(to_numpy(Wg), Wn)
+        np.testing.assert_array_equal(to_numpy(bg), bn)
 
 
 def test_torch_uniform_init_bounds_and_moments():

@@ -2,7 +2,8 @@
 
 Every test uses tiny networks in float64 on NumPy; the GPU tests (marked
 ``gpu``) compare the CUDA-graph path and the fused Adam kernel with the plain
-reference path on CuPy.
+reference path on CuPy (needing a device by nature), and the trainer runs on NumPy
+and on CuPy (``@both_backends``) against NumPy float64 references.
 """
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backends import backend_of, both_backends
+from sparsesim.backend import to_numpy
 from sparsesim.nn import init_mlp, loss_and_grad, model_seeds
 from sparsesim.nn.optim import SGD, Adam, OptState, make_optimizer
 from sparsesim.nn.training import (TrainData, TrainResult, data_order, early_stopping,
@@ -437,12 +440,13 @@ def _gpu_problem(cp, B=4, dtype=np.float64):
     d = _data()
     data = TrainData(*(cp.asarray(a) for a in (d.x_train, d.y_train, d.x_val, d.y_val,
                                                d.x_test, d.y_test)))
-    params = init_mlp(SIZES, B, seed=3, backend="cupy", dtype=dtype, residual=True)
+    params = init_mlp(SIZES, B, seed=3, backend=backend_of(cp), dtype=dtype, residual=True)
     masks = [cp.asarray(m) if not isinstance(m, tuple) else tuple(cp.asarray(a) for a in m)
              for m in _masks(B)[:2]] + [None]
     return data, params, masks
 
 
+# CuPy only (xp_gpu): CUDA-graph capture has no NumPy path.
 @pytest.mark.gpu
 @pytest.mark.needs_cuda
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=["sgd", "momentum", "adam"])
@@ -481,6 +485,7 @@ def test_gpu_graph_path_equals_plain_path(xp_gpu, opt):
     assert bool((g.params[0][0][~masks[0]] == 0).all())
 
 
+# CuPy only (xp_gpu): the fused Adam kernel has no NumPy path.
 @pytest.mark.gpu
 @pytest.mark.needs_cuda
 def test_gpu_fused_adam_equals_plain(xp_gpu):
@@ -506,18 +511,28 @@ def test_gpu_fused_adam_equals_plain(xp_gpu):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.gpu
-def test_gpu_matches_numpy(xp_gpu):
-    """CuPy and NumPy trainers agree (float64, same data order), to BLAS rounding."""
-    cp = xp_gpu
-    data, params, masks = _gpu_problem(cp)
+@both_backends
+def test_trainer_on_each_backend_matches_the_numpy_float64_reference(xp):
+    """On NumPy and on CuPy (float64, same data order), to BLAS rounding: the trained
+    weights equal the NumPy trainer's and a plain per-model loop with textbook Adam,
+    and the validation curve equals the NumPy trainer's."""
+    data, params, masks = _gpu_problem(xp)
     kw = dict(optimizer=Adam(lr=1e-2), steps=15, batch_size=16, eval_every=5, data_seed=2,
               residual=True)
+    host_params = [(to_numpy(W).copy(), to_numpy(b).copy()) for W, b in params]
+    host_masks = [to_numpy(masks[0]), tuple(to_numpy(a) for a in masks[1]), None]
     g = train(params, data, masks=masks, **kw)
-    n = train([(cp.asnumpy(W), cp.asnumpy(b)) for W, b in params], _data(),
-              masks=[cp.asnumpy(masks[0]), tuple(cp.asnumpy(a) for a in masks[1]), None], **kw)
-    np.testing.assert_allclose(cp.asnumpy(g.params[0][0]), n.params[0][0], rtol=1e-8,
+    n = train(host_params, _data(), masks=host_masks, **kw)
+    ref = _reference_training(host_params, _data(), "adam", np.full(4, 1e-2), 15, 16, 2,
+                              host_masks, np.zeros(4, int))
+    assert type(g.params[0][0]).__module__.split(".")[0] == xp.__name__
+    np.testing.assert_allclose(to_numpy(g.params[0][0]), n.params[0][0], rtol=1e-8,
                                atol=1e-10)
+    for i in range(4):
+        for l in range(len(SIZES) - 1):
+            for part in range(2):
+                np.testing.assert_allclose(to_numpy(g.params[l][part][i]), ref[i][l][part],
+                                           rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(g.val_loss, n.val_loss, rtol=1e-8)
 
 
@@ -587,6 +602,7 @@ def test_no_validation_split_turns_early_stopping_off():
         TrainData(d.x_train[:0], d.y_train[:0], d.x_val, d.y_val, d.x_test, d.y_test)
 
 
+# CuPy only (xp_gpu): the CUDA-graph capture probe and its stream have no NumPy path.
 @pytest.mark.gpu
 def test_graph_path_chosen_by_the_capture_probe(xp_gpu, monkeypatch):
     """Where capture does not work, the default runs the plain path; use_graph=True says why."""

@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from scipy import integrate, optimize, special, stats
 
+from backends import backend_of, both_backends
 from sparsesim import best_k_term, theory
+from sparsesim.backend import to_numpy
 from sparsesim.sim import phase_transition as pt
 from sparsesim.sim.phase_transition import engine
 
@@ -284,25 +286,27 @@ def test_batched_equals_one_by_one(alg):
         assert single.iterations[0] == batch.iterations[i]
 
 
-@pytest.mark.gpu
+@both_backends
 @pytest.mark.parametrize("alg", pt.ALGORITHMS)
-def test_numpy_and_cupy_agree(alg, xp_gpu):
-    from sparsesim.backend import to_numpy
+def test_solvers_on_each_backend_match_the_numpy_one_by_one_solves(alg, xp):
+    """On NumPy and on CuPy: the batched solve succeeds on the problems where the NumPy
+    float64 solve of each problem alone succeeds, and there gives its solution."""
     A, x, y = _problems(4, 80, 40, 8, "gauss", seed=5)
-    cpu = pt.solve(alg, A, y, 8, max_iter=300)
-    gpu = pt.solve(alg, xp_gpu.asarray(A), xp_gpu.asarray(y), 8, max_iter=300)
-    assert isinstance(gpu.x, xp_gpu.ndarray)
-    ok_cpu = pt.relative_error(cpu.x, x) <= pt.SUCCESS_TOL
-    ok_gpu = to_numpy(pt.relative_error(gpu.x, xp_gpu.asarray(x))) <= pt.SUCCESS_TOL
-    np.testing.assert_array_equal(ok_cpu, ok_gpu)
-    np.testing.assert_allclose(to_numpy(gpu.x)[ok_cpu], cpu.x[ok_cpu], atol=1e-8)
+    ref = np.concatenate([pt.solve(alg, A[i:i + 1], y[i:i + 1], 8, max_iter=300).x
+                          for i in range(len(A))])                    # NumPy float64
+    got = pt.solve(alg, xp.asarray(A), xp.asarray(y), 8, max_iter=300)
+    assert isinstance(got.x, xp.ndarray)
+    ok_ref = pt.relative_error(ref, x) <= pt.SUCCESS_TOL
+    ok_got = to_numpy(pt.relative_error(got.x, xp.asarray(x))) <= pt.SUCCESS_TOL
+    np.testing.assert_array_equal(ok_ref, ok_got)
+    np.testing.assert_allclose(to_numpy(got.x)[ok_ref], ref[ok_ref], atol=1e-8)
 
 
-@pytest.mark.gpu
-def test_cupy_draws_are_per_problem(xp_gpu):
-    A, x, y = pt.draw_problems(2, 3, d=30, m=15, k=3, backend="cupy")
-    A2, _, _ = pt.draw_problems(2, 1, d=30, m=15, k=3, backend="cupy", first=1)
-    assert isinstance(A, xp_gpu.ndarray)
+@both_backends
+def test_draws_are_per_problem_on_each_backend(xp):
+    A, x, y = pt.draw_problems(2, 3, d=30, m=15, k=3, backend=backend_of(xp))
+    A2, _, _ = pt.draw_problems(2, 1, d=30, m=15, k=3, backend=backend_of(xp), first=1)
+    assert isinstance(A, xp.ndarray)
     assert bool((A[1] == A2[0]).all())
 
 

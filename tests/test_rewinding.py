@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backends import backend_of, both_backends
 from sparsesim.nn import init_mlp, mlp
 from sparsesim.sim import rewinding as rw
 from sparsesim.stats import spearman
@@ -175,18 +176,20 @@ def test_toml_configs_load():
     assert len({rw.batch_key(c) for c in quick.cells}) == 2   # one batch per data set
 
 
-@pytest.mark.gpu
-def test_cupy_study_runs_and_matches_numpy_geometry(xp_gpu):
-    # float64 end to end on the GPU: the protocol runs and gives sane rows.
-    # The initial network is drawn on the host on both backends (init_mlp) and
-    # the data order is seeded on the host, so the loss at the rewind point
+@both_backends
+def test_study_runs_on_each_backend_and_matches_the_numpy_geometry(xp, tiny_rows):
+    # float64 end to end on either backend: the protocol runs and gives sane rows.
+    # The reference is the NumPy run of the same cells inside the larger batch of
+    # tiny_rows. The initial network is drawn on the host on both backends (init_mlp)
+    # and the data order is seeded on the host, so the loss at the rewind point
     # agrees with NumPy up to float64 reduction rounding (rel 1e-6).
     cells = [{**TINY, "seed": 0, "tau": t} for t in (0, 4)]
-    ctx = SimpleNamespace(seed=np.random.SeedSequence(0), sweep_seed=3, backend="cupy",
+    ref_cells, ref_rows = tiny_rows
+    assert ref_cells[:2] == cells
+    ctx = SimpleNamespace(seed=np.random.SeedSequence(0), sweep_seed=3, backend=backend_of(xp),
                           progress=lambda _t: None)
     rows = rw.run_cells(cells, [ctx] * 2)
-    ref = rw.run_cells(cells, [_ctx()] * 2)
-    for r, q in zip(rows, ref):
+    for r, q in zip(rows, ref_rows[:2], strict=True):
         assert r["density"] == q["density"]
         assert r["loss_at_rewind"] == pytest.approx(q["loss_at_rewind"], rel=1e-6)
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["lanczos_converged"]

@@ -173,6 +173,7 @@ def test_round_log_refuses_out_of_order_rounds_and_bad_arguments():
     assert RoundLog(s, backend="numpy").done == 0 and RoundLog(s, backend="cupy").done == 1
 
 
+# CuPy only (xp_gpu): CuPy resumed vs CuPy uninterrupted (NumPy: test_run_imp_resumed_*).
 @pytest.mark.gpu
 def test_cupy_run_imp_resumed_equals_its_uninterrupted_run(xp_gpu):
     """On CuPy the state goes to the host (masks, float weights) and back unchanged.

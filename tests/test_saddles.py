@@ -222,6 +222,7 @@ def test_toml_configs_load():
     assert max(c["trials"] for c in quick.cells) <= 4000
 
 
+# CuPy only (xp_gpu): the device's own random stream against the exact law (NumPy's: above).
 @pytest.mark.gpu
 def test_cupy_backend_matches_the_law(xp_gpu):
     # Same law on the GPU (different random stream): exact binomial test at

@@ -1,8 +1,12 @@
 """NumPy and CuPy give identical projections for identical inputs.
 
-Every test here is marked ``gpu`` and is skipped (by ``tests/conftest.py``)
-where CuPy or a usable CUDA device is missing.  CuPy is never imported at
-module level: the ``xp_gpu`` fixture provides it.
+The projection tests run on NumPy and on CuPy (``@both_backends``, tests/backends.py)
+and compare each backend with a slow NumPy reference computed exactly (a stable sort
+of the magnitudes in the input's own dtype, Python comparisons for thresholds, float64
+group norms of dyadic values); the tests of CuPy itself (backend resolution, device
+arrays, the device generator, errors on device arrays) are marked ``gpu`` and use the
+``xp_gpu`` fixture.  A ``gpu`` case is skipped (by ``tests/conftest.py``) where CuPy or
+a usable CUDA device is missing.  CuPy is never imported at module level.
 
 The contract under test: for the same input values, masks are equal *exactly*
 (the tie rule is integer counting, not a sort, so it cannot depend on the
@@ -23,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import sparsesim as ss
+from backends import both_backends
 from sparsesim.backend import (
     asarray,
     device_name,
@@ -33,10 +38,9 @@ from sparsesim.backend import (
     resolve_backend,
     to_numpy,
 )
+from sparsesim.sparsity import keep_count
 
-pytestmark = pytest.mark.gpu
-
-# Function-scoped fixtures inside @given are fine here: xp_gpu only returns the module.
+# Function-scoped fixtures inside @given are fine here: xp only returns the module.
 GPU_SETTINGS = settings(max_examples=60, deadline=None,
                         suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -64,19 +68,59 @@ def weight_arrays(draw, max_side=8):
     return draw(hnp.arrays(dtype, shape, elements=_elements(dtype, draw(st.booleans()))))
 
 
-def assert_same(cpu_result, gpu_result, xp_gpu):
-    """Pruned values bitwise equal, masks exactly equal, GPU results on the device."""
+def assert_same(cpu_result, gpu_result, xp):
+    """Pruned values bitwise equal, masks exactly equal, results on ``xp``'s device."""
     cpu_pruned, cpu_mask = cpu_result
     gpu_pruned, gpu_mask = gpu_result
-    assert isinstance(gpu_pruned, xp_gpu.ndarray) and isinstance(gpu_mask, xp_gpu.ndarray)
+    assert isinstance(gpu_pruned, xp.ndarray) and isinstance(gpu_mask, xp.ndarray)
     assert gpu_pruned.dtype == cpu_pruned.dtype and gpu_mask.dtype == np.bool_
     assert gpu_pruned.shape == cpu_pruned.shape and gpu_mask.shape == cpu_mask.shape
     np.testing.assert_array_equal(to_numpy(gpu_mask), cpu_mask)
     assert to_numpy(gpu_pruned).tobytes() == np.ascontiguousarray(cpu_pruned).tobytes()
 
 
+def _pruned(w, mask):
+    return np.where(mask, w, w.dtype.type(0)), mask
+
+
+def best_k_term_reference(w, k, axis=None):
+    """Slow twin of ``best_k_term``: order by magnitude descending, ties to the lower
+    index (a stable sort of the reversed magnitudes, exact in ``w``'s own dtype: signed
+    integers are drawn from ``[-max, max]``), keep the first ``k``."""
+    a = np.abs(w)
+    moved = a.reshape(1, -1) if axis is None else np.moveaxis(a, axis, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    n = rows.shape[1]
+    order = n - 1 - np.argsort(rows[:, ::-1], axis=1, kind="stable")[:, ::-1]
+    keep = np.zeros(rows.shape, bool)
+    np.put_along_axis(keep, order[:, :k], True, axis=1)
+    keep = keep.reshape(moved.shape)
+    return _pruned(w, keep.reshape(w.shape) if axis is None else np.moveaxis(keep, -1, axis))
+
+
+def threshold_reference(w, t):
+    """Slow twin of ``magnitude_threshold``: ``|w| > t`` by exact Python comparison."""
+    mag = (lambda v: abs(int(v))) if w.dtype.kind in "iu" else (lambda v: abs(float(v)))
+    return _pruned(w, np.array([mag(v) > t for v in w.ravel()], bool).reshape(w.shape))
+
+
+def group_best_q_reference(w, labels, q):
+    """Slow twin of ``group_best_q``: every problem (index of the leading axes) keeps
+    the labels of the ``q`` largest float64 group norms, ties to the lower label."""
+    flat = labels.ravel()
+    n_groups = int(flat.max()) + 1
+    rows = []
+    for row in np.asarray(w, np.float64).reshape(-1, flat.size):
+        norms = np.bincount(flat, weights=row ** 2, minlength=n_groups)
+        rows.append(np.isin(flat, np.lexsort((np.arange(n_groups), -norms))[:q]))
+    return _pruned(w, np.array(rows).reshape(w.shape))
+
+
 # --------------------------------------------------------------------------- backend on a device
 
+# CuPy only (xp_gpu, this section): backend resolution, device arrays and the
+# device generator have no NumPy counterpart to compare with.
+@pytest.mark.gpu
 
 def test_backend_resolves_to_cupy(xp_gpu):
     assert resolve_backend("cupy") == "cupy"
@@ -85,6 +129,7 @@ def test_backend_resolves_to_cupy(xp_gpu):
     assert isinstance(device_name("cupy"), str) and device_name("cupy")
 
 
+@pytest.mark.gpu
 def test_namespace_of_and_host_copies(xp_gpu):
     x = xp_gpu.arange(4.0)
     assert is_cupy(x) and namespace_of(x) is xp_gpu
@@ -97,6 +142,7 @@ def test_namespace_of_and_host_copies(xp_gpu):
         ss.apply_mask(x, np.ones(4, dtype=bool))
 
 
+@pytest.mark.gpu
 def test_cupy_rng_is_seeded_and_on_device(xp_gpu):
     a, b = make_rng(7, "cupy"), make_rng(7, "cupy")
     x, y = a.normal((3, 5), dtype=np.float32), b.normal((3, 5), dtype=np.float32)
@@ -115,33 +161,36 @@ def test_cupy_rng_is_seeded_and_on_device(xp_gpu):
 # --------------------------------------------------------------------------- best_k_term
 
 
+@both_backends
 @GPU_SETTINGS
 @given(w=weight_arrays(), data=st.data())
-def test_best_k_term_global_identical(xp_gpu, w, data):
+def test_best_k_term_global_identical(xp, w, data):
     """axis=None: same mask and values on both devices.
 
     Falsified by any mask entry or value bit that differs.
     """
     k = data.draw(st.integers(0, w.size))
-    assert_same(ss.best_k_term(w, k), ss.best_k_term(xp_gpu.asarray(w), k), xp_gpu)
+    assert_same(best_k_term_reference(w, k), ss.best_k_term(xp.asarray(w), k), xp)
 
 
+@both_backends
 @GPU_SETTINGS
 @given(w=weight_arrays(), data=st.data())
-def test_best_k_term_batched_identical(xp_gpu, w, data):
+def test_best_k_term_batched_identical(xp, w, data):
     """Any axis (negative included): same masks and values on both devices.
 
     Falsified by any mask entry or value bit that differs.
     """
     axis = data.draw(st.integers(-w.ndim, w.ndim - 1))
     k = data.draw(st.integers(0, w.shape[axis]))
-    assert_same(ss.best_k_term(w, k, axis=axis),
-                ss.best_k_term(xp_gpu.asarray(w), k, axis=axis), xp_gpu)
+    assert_same(best_k_term_reference(w, k, axis=axis),
+                ss.best_k_term(xp.asarray(w), k, axis=axis), xp)
 
 
+@both_backends
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 @pytest.mark.parametrize("axis", [None, 0, 1, -1])
-def test_best_k_term_heavy_ties_large(xp_gpu, dtype, axis):
+def test_best_k_term_heavy_ties_large(xp, dtype, axis):
     """Large tie-heavy arrays (values in {-2..2} and all-equal rows): identical masks.
 
     Falsified by a device that breaks ties at the k-th magnitude differently.
@@ -151,54 +200,60 @@ def test_best_k_term_heavy_ties_large(xp_gpu, dtype, axis):
     w[::7] = 1  # some all-equal rows
     n = w.size if axis is None else w.shape[axis]
     for k in (0, 1, n // 3, n // 2, n - 1, n):
-        cpu = ss.best_k_term(w, k, axis=axis)
-        gpu = ss.best_k_term(xp_gpu.asarray(w), k, axis=axis)
-        assert_same(cpu, gpu, xp_gpu)
+        cpu = best_k_term_reference(w, k, axis=axis)
+        gpu = ss.best_k_term(xp.asarray(w), k, axis=axis)
+        assert_same(cpu, gpu, xp)
         per = cpu[1].sum() if axis is None else cpu[1].sum(axis=axis)
         assert np.all(per == k)
 
 
-def test_best_k_term_signed_zero_ties(xp_gpu):
+@both_backends
+def test_best_k_term_signed_zero_ties(xp):
     w = np.array([[0.0, -0.0, 0.0, 1.0, -0.0], [-0.0] * 5], dtype=np.float32)
     for k in range(6):
-        assert_same(ss.best_k_term(w, k, axis=1), ss.best_k_term(xp_gpu.asarray(w), k, axis=1),
-                    xp_gpu)
+        assert_same(best_k_term_reference(w, k, axis=1),
+                    ss.best_k_term(xp.asarray(w), k, axis=1), xp)
 
 
-def test_best_k_term_float32_gaussian_large(xp_gpu):
+@both_backends
+def test_best_k_term_float32_gaussian_large(xp):
     w = np.random.default_rng(1).standard_normal((512, 2048), dtype=np.float32)
-    assert_same(ss.best_k_term(w, 64, axis=1), ss.best_k_term(xp_gpu.asarray(w), 64, axis=1),
-                xp_gpu)
+    assert_same(best_k_term_reference(w, 64, axis=1),
+                ss.best_k_term(xp.asarray(w), 64, axis=1), xp)
     k = int(0.02 * w.size)
-    assert_same(ss.best_k_term(w, k), ss.best_k_term(xp_gpu.asarray(w), k), xp_gpu)
+    assert_same(best_k_term_reference(w, k), ss.best_k_term(xp.asarray(w), k), xp)
 
 
 # --------------------------------------------------------------------------- other projections
 
 
+@both_backends
 @GPU_SETTINGS
 @given(w=weight_arrays(), density=st.floats(0.0, 1.0), data=st.data())
-def test_prune_to_density_identical(xp_gpu, w, density, data):
+def test_prune_to_density_identical(xp, w, density, data):
     axis = data.draw(st.one_of(st.none(), st.integers(-w.ndim, w.ndim - 1)))
-    assert_same(ss.prune_to_density(w, density, axis=axis),
-                ss.prune_to_density(xp_gpu.asarray(w), density, axis=axis), xp_gpu)
+    n = w.size if axis is None else w.shape[axis]
+    assert_same(best_k_term_reference(w, keep_count(density, n), axis=axis),
+                ss.prune_to_density(xp.asarray(w), density, axis=axis), xp)
 
 
+@both_backends
 @GPU_SETTINGS
 @given(w=weight_arrays(), data=st.data())
-def test_magnitude_threshold_identical(xp_gpu, w, data):
+def test_magnitude_threshold_identical(xp, w, data):
     """Threshold drawn from the magnitudes present (ties at t) or as a small integer."""
     mags = sorted(set(np.abs(w.astype(np.float64)).ravel().tolist()))
     t = data.draw(st.one_of(st.sampled_from(mags), st.integers(0, 3)))
-    assert_same(ss.magnitude_threshold(w, t), ss.magnitude_threshold(xp_gpu.asarray(w), t), xp_gpu)
+    assert_same(threshold_reference(w, t), ss.magnitude_threshold(xp.asarray(w), t), xp)
 
 
 DYADIC = st.integers(-8, 8).map(lambda v: v / 4)
 
 
+@both_backends
 @GPU_SETTINGS
 @given(data=st.data())
-def test_group_best_q_identical(xp_gpu, data):
+def test_group_best_q_identical(xp, data):
     """Labels shaped like w or like its trailing axes; dyadic values (exact norms)."""
     label_shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6))
     lead = data.draw(st.sampled_from([(), (3,), (2, 2)]))
@@ -206,39 +261,44 @@ def test_group_best_q_identical(xp_gpu, data):
     dtype = data.draw(st.sampled_from([np.float32, np.float64]))
     w = data.draw(hnp.arrays(dtype, lead + label_shape, elements=DYADIC))
     q = data.draw(st.integers(0, int(labels.max()) + 1))
-    assert_same(ss.group_best_q(w, labels, q),
-                ss.group_best_q(xp_gpu.asarray(w), xp_gpu.asarray(labels), q), xp_gpu)
+    assert_same(group_best_q_reference(w, labels, q),
+                ss.group_best_q(xp.asarray(w), xp.asarray(labels), q), xp)
 
 
+@both_backends
 @pytest.mark.parametrize("kind", ["out", "in"])
-def test_neuron_groups_on_device(xp_gpu, kind):
+def test_neuron_groups_on_device(xp, kind):
     rng = np.random.default_rng(2)
     w = (rng.integers(-4, 5, size=(6, 32, 16)) / 4).astype(np.float32)  # ties between neurons
     labels_cpu = ss.neuron_groups(w.shape, kind)
-    labels_gpu = ss.neuron_groups(w.shape, kind, backend_like=xp_gpu.zeros(1))
-    assert is_cupy(labels_gpu)
+    labels_gpu = ss.neuron_groups(w.shape, kind, backend_like=xp.zeros(1))
+    assert isinstance(labels_gpu, xp.ndarray)
     np.testing.assert_array_equal(to_numpy(labels_gpu), labels_cpu)
     units = w.shape[2] if kind == "out" else w.shape[1]
     for q in (0, 1, units // 2, units):
-        assert_same(ss.group_best_q(w, labels_cpu, q),
-                    ss.group_best_q(xp_gpu.asarray(w), labels_gpu, q), xp_gpu)
+        assert_same(group_best_q_reference(w, labels_cpu, q),
+                    ss.group_best_q(xp.asarray(w), labels_gpu, q), xp)
 
 
-def test_basics_on_device(xp_gpu):
+@both_backends
+def test_basics_on_device(xp):
     w = np.array([[0.0, 1.5, -2.0], [3.0, 0.0, -0.0]], dtype=np.float32)
     mask = np.array([[1, 0, 1], [1, 1, 0]], dtype=np.int8)
-    wg, mg = xp_gpu.asarray(w), xp_gpu.asarray(mask)
+    wg, mg = xp.asarray(w), xp.asarray(mask)
     out = ss.apply_mask(wg, mg)
-    assert is_cupy(out) and out.dtype == np.float32
+    assert isinstance(out, xp.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(to_numpy(out), [[0.0, 0.0, -2.0], [3.0, 0.0, 0.0]])
     assert to_numpy(out).tobytes() == ss.apply_mask(w, mask).tobytes()
     assert ss.l0_norm(wg) == ss.l0_norm(w) == 3
     np.testing.assert_array_equal(to_numpy(ss.l0_norm(wg, axis=1)), ss.l0_norm(w, axis=1))
     assert ss.density(wg) == ss.density(w)
     labels = ss.group_labels(6, 2, backend_like=wg)
-    assert is_cupy(labels)
+    assert isinstance(labels, xp.ndarray)
     np.testing.assert_array_equal(to_numpy(labels), ss.group_labels(6, 2))
 
 
+# CuPy only (xp_gpu): errors raised for device arrays (NumPy's: test_sparsity.py).
+@pytest.mark.gpu
 def test_validation_on_device(xp_gpu):
     with pytest.raises(ValueError, match=r"^w must not contain NaN or infinity$"):
         ss.best_k_term(xp_gpu.asarray([1.0, float("nan")]), 1)

@@ -132,6 +132,7 @@ def test_tf32_is_refused_without_cupy_and_for_float64():
             pass
 
 
+# CuPy only (xp_gpu): TF32 and the kernel launchers exist only on CuPy (NumPy's refusal: above).
 @pytest.mark.gpu
 def test_standin_runs_the_twins_and_refuses_tf32(xp_gpu):
     """Under the CPU stand-in (no kernels) the launchers take the twins; on a
@@ -151,6 +152,7 @@ def test_standin_runs_the_twins_and_refuses_tf32(xp_gpu):
 
 # --------------------------------------------------------------------------- device
 
+# CuPy only (xp_gpu): RawKernel launches against their twins; NumPy has no kernels.
 @pytest.mark.gpu
 @pytest.mark.needs_cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -188,6 +190,7 @@ def test_gpu_kernels_equal_their_twins_bit_for_bit(xp_gpu, dtype):  # pragma: no
         assert all(_same(x, y) for x, y in zip(*results))
 
 
+# CuPy only (xp_gpu): the multi-tensor Adam kernel in the trainer; NumPy has no kernels.
 @pytest.mark.gpu
 @pytest.mark.needs_cuda
 def test_gpu_trainer_multi_tensor_adam_equals_plain(xp_gpu):  # pragma: no cover
