@@ -11,6 +11,7 @@ verdict asserted here is wrong by chance is below the file's family-wise
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -216,3 +217,46 @@ def test_correlation_table_is_holm_corrected_across_its_rows():
     for _, r in frame.iterrows():
         if r["p_value_spearman"] == r["p_value_spearman"] and r["p_value_spearman"] > 0.0125:
             assert "not significant after Holm" in r["verdict"]
+
+
+# --------------------------------------------------------------------------- committed cells
+
+COMMITTED = Path(__file__).resolve().parent.parent / "results" / "rewinding_claims" / "cells.csv"
+
+
+def _plant(cells, claim_id, how):
+    """A copy of the committed cells with an effect planted at the claim's ticket round."""
+    c = cells.copy()
+    (claim,) = [k for k in json.loads(c["claims"].iloc[0]) if k["id"] == claim_id]
+    at = c["prune_round"] == claim["ticket_round"]
+    rng = np.random.default_rng(7)
+    if how == "tau10_up":                         # one rewind point 10 points better
+        c.loc[at & (c["tau"] == 10), "test_accuracy"] += 0.10
+    elif how == "all_tau_down":                   # every rewind point 10 points worse
+        c.loc[at & (c["tau"] > 0), "test_accuracy"] -= 0.10
+    elif how in ("lambda_with", "lambda_against"):  # λ_max ranked with (or against) accuracy
+        sign = -1.0 if how == "lambda_with" else 1.0
+        c.loc[at, "lambda_max"] = 5.0 + sign * 100 * c.loc[at, "test_accuracy"]
+    elif how in ("dense_matches", "dense_above"):
+        c.loc[at, "lmc_barrier"] = 0.0            # every ticket stable
+        mean = c[at].groupby("seed")["test_accuracy"].transform("mean")
+        noise = rng.normal(0, 0.003, at.sum())
+        c.loc[at, "dense_test_accuracy"] = mean + noise + (0.10 if how == "dense_above" else 0)
+    return c
+
+
+@pytest.mark.parametrize("claim_id, how, verdict", [
+    ("i_rewind_beats_zero_04", "tau10_up", True),
+    ("i_rewind_beats_zero_04", "all_tau_down", False),
+    ("ii_lambda_max_rank_04", "lambda_with", True),
+    ("ii_lambda_max_rank_04", "lambda_against", False),
+    ("iii_stable_matches_dense_04", "dense_matches", True),
+    ("iii_stable_matches_dense_04", "dense_above", False),
+])
+def test_planted_effects_in_the_committed_cells_turn_each_claim(claim_id, how, verdict):
+    """On the committed run, each claim family turns ✓ and ✗ with an effect planted
+    through the cells' columns (the path a real effect takes); the claim's Holm family is
+    the file's six claims."""
+    cells = pd.read_csv(COMMITTED)
+    got = _verdicts(_plant(cells, claim_id, how))
+    assert got[claim_id] is verdict
