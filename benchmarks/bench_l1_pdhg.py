@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 
@@ -33,6 +31,8 @@ from sparsesim.sim.phase_transition.engine import SUCCESS_TOL, basis_pursuit, dr
     relative_error
 from sparsesim.sim.phase_transition.pdhg import basis_pursuit_pdhg
 
+from bench_phase_transition import _sync, _timed  # noqa: E402 - the timing loop of the batched-solver benchmarks
+
 try:
     from bench_phase_transition import cpu_model
 except ImportError:  # run from elsewhere
@@ -40,23 +40,6 @@ except ImportError:  # run from elsewhere
 
     def cpu_model() -> str:
         return platform.processor() or platform.machine() or "unknown"
-
-
-def _sync(xp) -> None:
-    if xp is not np:
-        xp.cuda.Device().synchronize()
-
-
-def _timed(xp, fn, repeats: int):
-    fn()
-    times, out = [], None
-    for _ in range(repeats):
-        _sync(xp)
-        t0 = time.perf_counter()
-        out = fn()
-        _sync(xp)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def main(argv: list[str] | None = None) -> None:
