@@ -260,3 +260,10 @@ def test_planted_effects_in_the_committed_cells_turn_each_claim(claim_id, how, v
     cells = pd.read_csv(COMMITTED)
     got = _verdicts(_plant(cells, claim_id, how))
     assert got[claim_id] is verdict
+
+
+def test_judge_claims_refuses_a_bad_alpha():
+    from sparsesim.sim.rewinding.claims import judge_claims
+
+    with pytest.raises(ValueError, match="alpha must be in"):
+        judge_claims(_cells(), 1.5)

@@ -278,6 +278,8 @@ def judge_claims(cells, alpha: float) -> list[dict]:
     ``alpha`` is the per-claim level used for the detectable effect (the
     file's family-wise α over its number of claims: Holm's first step).
     """
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
     claims, _why = declared_claims(cells)
     if not claims:
         return []
