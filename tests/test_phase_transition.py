@@ -5,6 +5,7 @@ it has one (the solver checks on well-posed problems are deterministic given
 the seed).
 """
 
+import importlib
 import itertools
 import math
 import types
@@ -440,11 +441,11 @@ def test_l1_rows_agree_on_matching_data_and_disagree_on_planted_error(monkeypatc
 # --------------------------------------------------------------------------- data-refined grid
 
 def _synthetic_sweep(centre, width, *, ds=(400,), deltas=(0.3, 0.5, 0.7), trials=20,
-                     refine_trials=200, passes=2, points=6, seed=0):
+                     refine_trials=200, passes=2, points=6, seed=0, prob=None):
     """A sweep of l1 cells on the TOML's absolute rho grid, refined by ``pt.refine`` from
     its own rows, with success counts drawn (fixed seed) from a logistic curve
-    ``expit(-(rho - centre(d, delta)) / width(d))``: the real refinement loop on data
-    whose transition is known."""
+    ``expit(-(rho - centre(d, delta)) / width(d))`` (or from ``prob(d, m, k)`` when
+    given): the real refinement loop on data whose transition is known."""
     grid = [round(0.05 * i, 2) for i in range(1, 20)]
     base = dict(pt.DEFAULTS, algorithms="l1", nonzeros="sign", trials=trials,
                 refine_passes=passes, refine_points=points, refine_trials=refine_trials)
@@ -453,7 +454,10 @@ def _synthetic_sweep(centre, width, *, ds=(400,), deltas=(0.3, 0.5, 0.7), trials
     def run(cell):
         m, k = pt.sizes(cell["d"], cell["delta"], cell["rho"])
         n = pt.cell_trials(cell)
-        p = special.expit(-(k / m - centre(cell["d"], cell["delta"])) / width(cell["d"]))
+        if prob is not None:
+            p = prob(cell["d"], m, k)
+        else:
+            p = special.expit(-(k / m - centre(cell["d"], cell["delta"])) / width(cell["d"]))
         s = int(rng.binomial(n, p))
         return dict(cell, algorithm="l1", m=m, k=k, n_trials=n, successes=s,
                     successes_linf=s, success_rate=s / n, success_stderr=0.0)
@@ -530,11 +534,29 @@ def test_planted_rho_w_error_on_the_refined_grid_is_rejected(monkeypatch, factor
     assert verdicts.count(False) >= least and "not testable" not in verdicts
 
 
+_LAW_MEMO = {}
+
+
+def _exact_law(d, m, k):
+    """The exact finite-d law: sampled (2000 draws per (d, m), a seed of its own) at every k
+    where the normal approximation is within 1e-4 of neither 0 nor 1, once per (d, m); 0 or
+    1 elsewhere."""
+    if (d, m) not in _LAW_MEMO:
+        ks = np.arange(1, m + 1)
+        approx = np.asarray(theory.l1_recovery_prob(d, m, ks))
+        near = (approx > 1e-4) & (approx < 1 - 1e-4)
+        p = np.round(approx)
+        p[near] = np.clip(theory.l1_kinematic_prob(d, m, ks[near], n_samples=2000,
+                                                   seed=[99, d, m])[0], 0.0, 1.0)
+        _LAW_MEMO[(d, m)] = p
+    return float(_LAW_MEMO[(d, m)][k - 1])
+
+
 def _finite_d_sweep(seed=0):
-    """Transitions at d = 100 ... 800 drifting like c/d onto rho_W, width ∝ d^-1/2."""
-    return _synthetic_sweep(lambda d, delta: _rho_w(delta) + 1.5 / d,
-                            lambda d: 0.03 * (d / 100) ** -0.5, ds=(100, 200, 400, 800),
-                            refine_trials=1000, seed=seed)
+    """Cells at d = 100 ... 800 drawn from the exact finite-d law of basis pursuit: their
+    50 % points drift onto rho_W as the law does, their width shrinks like d^-1/2."""
+    return _synthetic_sweep(None, None, ds=(100, 200, 400, 800), refine_trials=1000,
+                            seed=seed, prob=_exact_law)
 
 
 def _extrapolation_rows(cells):
@@ -547,6 +569,9 @@ def _extrapolation_rows(cells):
 
 @pytest.mark.parametrize("factor", [1.02, 0.98])
 def test_extrapolated_rows_see_a_2_percent_error_in_rho_w(monkeypatch, factor):
+    # the tables sample the law at these synthetic cells (nothing stored): fewer draws
+    monkeypatch.setattr(importlib.import_module("sparsesim.sim.phase_transition.tables"),
+                        "KIN_SAMPLES", 4000)
     cells = _finite_d_sweep()
     frame, verdicts = _extrapolation_rows(cells)
     is_rho = (frame.check == "ρ_∞ = ρ_W(δ)").to_numpy()

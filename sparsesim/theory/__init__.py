@@ -69,7 +69,7 @@ kernel), ``_binomial`` (binomial building blocks), ``_thresholding`` (support
 recovery by thresholding), ``_energy`` (energy kept, universal threshold, false
 alarms), ``_best_k`` (best k-term errors), ``_group`` (the chi-square group
 analogue), ``_planted`` (planted signal), ``_l1`` (the l1 phase transition),
-``_saddles`` (masks that avoid a saddle's negative curvature).  The public
+``_kinematic`` (the exact finite-d l1 law, sampled), ``_saddles`` (masks that avoid a saddle's negative curvature).  The public
 submodule :mod:`sparsesim.theory.laws` holds one law object per model (exact,
 group, planted) with the same hooks, built on these functions.
 """
@@ -80,8 +80,8 @@ import sys
 import types
 
 from .._deprecation import renamed_names
-from . import _best_k, _binomial, _common, _energy, _group, _l1, _planted, _saddles, \
-    _tails, _thresholding, laws
+from . import _best_k, _binomial, _common, _energy, _group, _kinematic, _l1, _planted, \
+    _saddles, _tails, _thresholding, laws
 from ._best_k import (best_k_relative_error_exact, compressible_best_k_bound,
                       gaussian_best_k_relative_error, group_best_q_relative_error,
                       power_law_best_k_error, power_law_best_k_rate)
@@ -90,6 +90,7 @@ from ._common import MAX_COUNT  # noqa: F401
 from ._energy import energy_kept, false_alarm_prob, universal_threshold
 from ._group import (group_optimal_threshold, group_support_recovery_prob, group_tail_prob,
                      group_topq_selection_prob)
+from ._kinematic import l1_face_dims, l1_kinematic_prob, l1_phase_transition_quadrature
 from ._l1 import (_j_over_phi, _tau_of_rho_d, l1_intrinsic_sd, l1_phase_transition,  # noqa: F401
                   l1_recovery_prob, l1_statistical_dimension, l1_transition_band)
 from ._planted import (planted_optimal_threshold, planted_recovery_prob, planted_tail_prob,
@@ -137,11 +138,14 @@ __all__ = [
     "l1_intrinsic_sd",
     "l1_recovery_prob",
     "l1_transition_band",
+    "l1_face_dims",
+    "l1_kinematic_prob",
+    "l1_phase_transition_quadrature",
 ]
 
 #: The submodules, each one section of the closed forms (lowest first).
 _PARTS = (_common, _tails, _binomial, _thresholding, _energy, _best_k, _group, _planted, _l1,
-          _saddles, laws)
+          _kinematic, _saddles, laws)
 
 # The public functions are documented, fuzzed and pickled as ``sparsesim.theory.<name>``,
 # their one public address (as NumPy's are); their code stays in the submodules.
