@@ -647,6 +647,12 @@ BAD_CALLS = [
     (T.prob_random_mask_avoids, (8, 9, 2), {}, ValueError, "n_neg"),
     (T.prob_magnitude_mask_avoids, (8, 2, 4, 0.0), {}, ValueError, "off_scale"),
     (T.prob_magnitude_mask_avoids, (8, 2, 9, 1.0), {}, ValueError, "m"),
+    (T.l1_face_dims, (np.zeros((2, 3)), 4), {}, ValueError, "k must be at most d"),
+    (T.l1_face_dims, (np.zeros(3), 1), {}, ValueError, "g must be a 2-d array"),
+    (T.l1_kinematic_prob, (10, 11, 2), {}, ValueError, "m must be at most d"),
+    (T.l1_kinematic_prob, (10, 5, 6), {}, ValueError, "k must be at most m"),
+    (T.l1_kinematic_prob, (10, 5, 2.0), {}, TypeError, "k must be an integer"),
+    (T.l1_phase_transition_quadrature, (0.001,), {}, ValueError, "delta must be in [0.01"),
 ]
 
 
