@@ -243,9 +243,9 @@ def l1_phase_transition_quadrature(delta: Any, *, signed: bool = True) -> Any:
     ``J2`` are adaptive quadratures (not the closed forms in the Mills ratio),
     ``delta(tau) = delta`` is solved by Brent's method in ``tau`` and
     ``rho_W = rho_d / delta``: the same definition as
-    :func:`l1_phase_transition`, none of its code.  Used as the limit of the exact finite-``d`` law
-    (:func:`l1_kinematic_prob`) where the two must not share a code path; a
-    few tens of milliseconds per element.
+    :func:`l1_phase_transition`, none of its code.  Used as the limit of the
+    exact finite-``d`` law (:func:`l1_kinematic_prob`) where the two must not
+    share a code path; a few tens of milliseconds per element.
 
     Parameters
     ----------
