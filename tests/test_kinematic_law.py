@@ -154,7 +154,7 @@ def test_law_drifts_onto_its_limit():
 # ---- the stored cache -------------------------------------------------------------------
 
 
-def test_stored_values_are_the_law_bit_for_bit():
+def test_stored_values_are_the_law():
     store = json.loads(kinematic.CACHE_PATH.read_text())["entries"]
     assert len(store) >= 300
     keys = sorted(store)
@@ -166,7 +166,11 @@ def test_stored_values_are_the_law_bit_for_bit():
     for d, m, k, n, g, key in picked.values():
         p, se, per = theory.l1_kinematic_prob(d, m, k, n_samples=n, seed=[d, m, kinematic.SEED_TAG],
                                               groups=g)
-        assert [float(p), float(se), [float(v) for v in per]] == store[key], key
+        # equal to the last bits a float reduction may differ in between CPUs (the face
+        # dimensions themselves are integers)
+        got = np.array([float(p), float(se), *[float(v) for v in per]])
+        want = np.array([store[key][0], store[key][1], *store[key][2]])
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=key)
 
 
 def test_a_patched_law_never_reads_the_store(monkeypatch):
