@@ -9,8 +9,9 @@ asked for), so the values the committed results use are stored in
 ``kinematic_cache.json`` beside this module and read back instead of being
 sampled again; anything not stored is sampled.  The store is a cache, not data:
 ``tests/test_kinematic_law.py`` samples stored entries again and requires them
-to the last bits a float reduction may change between CPUs, and a law other than :func:`sparsesim.theory.l1_kinematic_prob`
-(a planted error in a test) never reads it.  Refresh it after a sweep with::
+equal up to the last bits a float reduction may change between CPUs, and a law
+other than :func:`sparsesim.theory.l1_kinematic_prob` (a planted error in a
+test) never reads it.  Refresh it after a sweep with::
 
     python -m sparsesim.sim.phase_transition.kinematic_refresh results/phase_transition_l1
 
