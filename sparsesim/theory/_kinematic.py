@@ -86,6 +86,7 @@ def l1_face_dims(g: Any, k: Any, *, signed: bool = True) -> np.ndarray:
     A full support is a half-space: ``J`` is ``d - 1`` or ``d`` with
     probability 1/2 each.
 
+    >>> import numpy as np
     >>> g = np.random.default_rng(0).standard_normal((4000, 5))
     >>> J = l1_face_dims(g, 5)
     >>> sorted(set(J.tolist())), bool(abs((J == 5).mean() - 0.5) < 0.03)
