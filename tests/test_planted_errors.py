@@ -3,7 +3,8 @@
 Each test judges committed cells (``results/*/cells.csv``) or constructed
 ones twice: with the theory as it is, and with a planted error (the
 survival probability q × 1.03, the best k-term error × 1.02, the saddle
-probability × 1.05, the published lottery numbers + 8 points, reinitialised
+probability × 1.05, the published lottery numbers + 8 points, the published
+numbers ± 3 points under the reproduction's TOST rows, reinitialised
 tickets equal to the lottery tickets).  A verdict that cannot fail is a
 failing test.  The tests use fixed data (no random draws), so they are
 deterministic; the rows they judge carry the file's family-wise α = 0.01.
@@ -148,6 +149,23 @@ def lottery_published(cells, shift=0.0):
                 for sp, pub in sim.PUBLISHED_MNIST1D.items()})
         tabs = [t for t in sim.tables(cells) if t.kind == "interval"]
         return _count(tabs)
+
+
+def lottery_tost(cells, shift=0.0):
+    """Verdicts of the reproduction's TOST rows, claim id -> True / False / 'inconclusive',
+    with the published numbers (both conditions, every sparsity) moved by ``shift`` points
+    where every TOST row reads them (``published_reference``)."""
+    claims = importlib.import_module("sparsesim.sim.lottery.claims")
+    from sparsesim.sim import lottery as sim
+    with pytest.MonkeyPatch.context() as mp:
+        if shift:
+            mp.setattr(claims, "PUBLISHED_MNIST1D", {
+                sp: {cond: tuple(v + shift for v in vals) for cond, vals in pub.items()}
+                for sp, pub in sim.PUBLISHED_MNIST1D.items()})
+        tabs = [t for t in sim.tables(cells) if t.kind in ("claim", "test", "interval")]
+        j = judge(tabs)
+        i = next(n for n, t in enumerate(tabs) if "equivalence" in t.title)
+        return dict(zip(tabs[i].frame["claim id"], j.verdicts[i]))
 
 
 def _lottery_cells(reinit_equals_lottery: bool, n_seeds: int = 12) -> pd.DataFrame:
@@ -299,6 +317,25 @@ def test_published_lottery_plus_8_points_is_rejected():
     assert tested == 16 and rejected == 3 and rejected_p == 6
 
 
+def test_published_numbers_moved_3_points_turn_the_committed_tost_rows():
+    """The committed 98-round reproduction (16 seeds): as committed, random at 0.92 is
+    different (+3.25 points) and random at 0.95 equivalent (+0.03).  Published + 3 points
+    brings random at 0.92 within the margin (+0.25: ✗ -> ✓) and pushes random at 0.95 out of
+    it (-2.97: ✓ no more); published - 3 does the same to the lottery at 0.92 (-3.61 ->
+    -0.61: ✗ -> ✓) and random at 0.92 goes further from it (+6.25: stays ✗)."""
+    cells = _cells("lottery_mnist1d_repro")
+    base = lottery_tost(cells)
+    assert len(base) == 8
+    assert base["repro_random_92"] is False and base["repro_lottery_92"] is False
+    assert base["repro_random_95"] is True
+    up = lottery_tost(cells, shift=+3.0)
+    assert up["repro_random_92"] is True and up["repro_random_95"] is not True
+    assert up["repro_lottery_92"] is False
+    down = lottery_tost(cells, shift=-3.0)
+    assert down["repro_lottery_92"] is True and down["repro_random_92"] is False
+    assert down["repro_random_95"] is not True
+
+
 def test_lottery_claim_with_reinit_equal_to_lottery_is_not_a_pass():
     assert lottery_reinit_claims(equal=False) == [True, True]
     equal = lottery_reinit_claims(equal=True)
@@ -350,6 +387,15 @@ def planted_error_table() -> pd.DataFrame:
              _cells("lottery_mnist1d_linspace"), {"shift": 8.0}, {"shift": -8.0})):
         tested, base = fn(cells)
         add(label, tested, base, fn(cells, **up)[1], fn(cells, **down)[1])
+    repro = {s: lottery_tost(_cells("lottery_mnist1d_repro"), shift=s) for s in (0.0, 3.0, -3.0)}
+
+    def which(verdicts):
+        name = {k: k.replace("repro_", "").replace("_", " 0.") for k in verdicts}
+        return "; ".join(f"{w}: " + ", ".join(name[k] for k, v in verdicts.items() if v is b)
+                         for w, b in (("✗", False), ("✓", True))
+                         if any(v is b for v in verdicts.values()))
+    add("published lottery and random + 3 / − 3 points (`lottery_mnist1d_repro`, the 8 TOST "
+        "rows: which are ✗ and ✓)", len(repro[0.0]), *(which(repro[s]) for s in (0.0, 3.0, -3.0)))
     rows.append({"planted error (up / down)": "reinit = lottery exactly (claim (b), 12 seeds)",
                  "tested rows": 2, "rejected (as is)": 0,
                  "rejected (up)": f"✓ → {', '.join(map(str, lottery_reinit_claims(True)))}",
