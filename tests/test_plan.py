@@ -167,6 +167,19 @@ def test_tost_keeps_its_level_at_the_margin():
     assert equivalence_power(1.0, 1.0, 40, 0.05, true_diff=1.0 - 1e-9) <= 0.05 + 1e-6
 
 
+@pytest.mark.parametrize("sd, n, diff, m", [(4.7, 100, 1.0, 8), (2.61, 30, 0.5, 1)])
+def test_tost_power_is_quiet_where_quadpack_reports_roundoff(sd, n, diff, m):
+    """At these arguments QUADPACK reports roundoff with an error estimate of 1e-9: no
+    warning reaches the user and the value matches a simulation of the TOST (3 SE)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pw = equivalence_power(2.0, sd, n, 0.01, m, true_diff=diff)
+    rng = np.random.default_rng(5)
+    rate = _tost_rejections(rng.normal(diff, sd, (N_SIM, n)), 2.0, 0.01 / m).mean()
+    assert abs(rate - pw) <= 3 * _se(pw)
+
+
 def test_detectable_effects_invert_the_power_functions():
     for n in (5, 7, 8, 28):
         eff = _paired_detectable(2.3, n, 0.01, 0.8)

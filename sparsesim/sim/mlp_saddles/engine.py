@@ -44,7 +44,7 @@ def landscape(p: dict, sweep_seed: int, width: int | None = None) -> MLPLandscap
     if width is not None:
         hidden[0] = int(width)
     sizes = (40, *hidden, 10)
-    return MLPLandscape(sizes, ds.X_train[:n], ds.y_train[:n],
+    return MLPLandscape(sizes, ds.x_train[:n], ds.y_train[:n],
                         weight_decay=float(p["weight_decay"]), activation="tanh")
 
 
