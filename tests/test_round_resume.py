@@ -560,8 +560,10 @@ def _committed_lottery_journals(finished=True):
                   if (p.parent / "cells.csv").is_file() == finished)
 
 
-@pytest.mark.parametrize("journal", _committed_lottery_journals(finished=False),
-                         ids=lambda p: p.parent.relative_to(RESULTS).as_posix())
+@pytest.mark.parametrize("journal", _committed_lottery_journals(finished=False) or [
+    pytest.param(None, id="none", marks=pytest.mark.skip(
+        reason="no lottery run is committed part-way (every committed journal has its cells.csv)"))],
+    ids=lambda p: p.parent.relative_to(RESULTS).as_posix())
 def test_journals_of_runs_in_progress_hold_only_cells_of_their_config(journal):
     """A run committed part-way (it resumes across sessions): every journaled cell is a
     cell of its config, sims/cpu/<folder>.toml, with its key recomputed from its params."""
