@@ -62,6 +62,7 @@ from ._table import FAMILY_ALPHA
 from ._validation import check_bool, check_int, check_real
 from .stats import (
     EXACT_BELOW,
+    equivalence_min_margin,
     equivalence_power,
     paired_min_detectable,
     seeds_for_equivalence,
@@ -260,15 +261,7 @@ def _paired_detectable(sd: float, n: int, level: float, power: float) -> float:
 
 def _tost_detectable(sd: float, n: int, alpha: float, m: int, power: float) -> float:
     """Smallest margin TOST shows with ``power`` for ``n`` runs at a true difference of 0."""
-    from scipy.optimize import brentq  # noqa: PLC0415
-
-    def short(margin: float) -> float:
-        return equivalence_power(margin, sd, n, alpha, m) - power
-
-    hi = sd
-    while short(hi) < 0:
-        hi *= 2.0
-    return float(brentq(short, 1e-9 * sd, hi, xtol=1e-6 * sd))
+    return equivalence_min_margin(sd, n, alpha, m, power)
 
 
 def _needed(claim: dict, effect: float, sd: float, alpha: float, m: int, power: float) -> int:

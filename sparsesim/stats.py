@@ -966,7 +966,7 @@ def spearman(x: Any, y: Any) -> tuple[float, float, int]:
 from ._validation import check_int  # noqa: E402 - kept with the section that uses it
 
 __all__ += ["sign_flip_floor", "paired_claim_power", "seeds_for_paired_claim",
-            "equivalence_power", "seeds_for_equivalence"]
+            "equivalence_power", "seeds_for_equivalence", "equivalence_min_margin"]
 
 #: Largest number of seeds the planners search (beyond it a claim is not plannable).
 MAX_PLAN_SEEDS = 10_000_000
@@ -1273,6 +1273,52 @@ def _tost_power(margin_z: float, diff_z: float, n: int, level: float) -> float:
         warnings.warn(f"TOST power by quadrature: error estimate {err:.1e} "
                       f"({info[1].splitlines()[0]})", RuntimeWarning, stacklevel=3)
     return min(1.0, max(0.0, value))
+
+
+def equivalence_min_margin(sd: float, n: int, alpha: float, m: int = 1,
+                           power: float = 0.8) -> float:
+    """Smallest margin TOST shows with ``power`` for ``n`` runs whose mean equals the reference.
+
+    The inverse in ``margin`` of :func:`equivalence_power` at ``true_diff = 0``
+    (the power rises with the margin), by Brent's method.  An equivalence claim
+    declared with a margin at or below this value is decidable by the run; one
+    left undecided then lies near its margin.
+
+    Parameters
+    ----------
+    sd : float
+        Standard deviation of one run, ``> 0``.
+    n : int
+        Runs (seeds), ``>= 2``.
+    alpha, m
+        As in :func:`equivalence_power`.
+    power : float, optional
+        Target power in ``(0, 1)``.
+
+    Returns
+    -------
+    float
+        The margin, in ``sd``'s units.
+
+    Examples
+    --------
+    >>> m = equivalence_min_margin(1.0, 16, 0.05)
+    >>> round(m, 3), round(equivalence_power(m, 1.0, 16, 0.05), 6)
+    (0.767, 0.8)
+    """
+    sd = _positive("sd", sd)
+    n = check_int("n", n, low=2)
+    power = _unit_open("power", power)
+    _level(alpha, m)
+    from scipy.optimize import brentq  # noqa: PLC0415
+
+    def short(margin: float) -> float:
+        return equivalence_power(margin, sd, n, alpha, m) - power
+
+    hi = sd
+    while short(hi) < 0:
+        hi *= 2.0
+    return float(brentq(short, 1e-9 * sd, hi, xtol=1e-6 * sd))
 
 
 def seeds_for_equivalence(margin: float, sd: float, alpha: float, m: int = 1,

@@ -237,6 +237,21 @@ def test_planted_shift_of_the_published_numbers_turns_the_tost_rows(monkeypatch,
                                        "p_claim", "p_opposite"]].to_string()
 
 
+def test_tost_rows_print_the_margin_their_seeds_could_show():
+    """Each TOST row prints the smallest margin its seeds show at 80 % power (its own sd,
+    α / m over the file's 8 claims): at sd ≈ 0.3 points and 12 seeds, far below ±2."""
+    from sparsesim.stats import equivalence_min_margin
+    cells = _published_cells()
+    _, frame = _tost_verdicts(cells)
+    for _, row in frame.iterrows():
+        cond, dens = row["claim id"].split("_")[1], 1.0 - row["sparsity"]
+        at = cells[(cells.condition == cond) & np.isclose(cells.density, dens)]
+        sd = float((at.test_accuracy * 100).std(ddof=1))
+        want = equivalence_min_margin(sd, 12, 0.01, 8)
+        assert row["detectable at 80 % power"] == f"margin ±{want:.2f} points"
+        assert want < 2.0
+
+
 def test_tost_rows_need_two_seeds():
     v, frame = _tost_verdicts(_published_cells(n_seeds=1))
     assert all(str(x).startswith("not testable: 1 seed(s)") for x in v)

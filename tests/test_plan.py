@@ -187,6 +187,8 @@ def test_detectable_effects_invert_the_power_functions():
             assert paired_claim_power(eff, 2.3, n, 0.01) == pytest.approx(0.8, abs=1e-6)
     margin = _tost_detectable(2.3, 28, 0.01, 8, 0.8)
     assert equivalence_power(margin, 2.3, 28, 0.01, 8) == pytest.approx(0.8, abs=1e-5)
+    # a smaller margin loses power: the inverse sits where the power crosses 0.8
+    assert equivalence_power(0.98 * margin, 2.3, 28, 0.01, 8) < 0.8
 
 
 # --------------------------------------------------------------------------- bad input

@@ -414,6 +414,7 @@ BAD_CALLS += [
     (S.equivalence_power, (1.0, 1.0, 10, 0.05), {"true_diff": 2.0}, ValueError,
      "true_diff must lie inside the margin"),
     (S.seeds_for_equivalence, (1.0, 0.0, 0.05), {}, ValueError, "sd must be"),
+    (S.equivalence_min_margin, (1.0, 16, 0.05), {"power": 1.0}, ValueError, "power must be"),
     (S.equivalence_test, ([70.0, 71.0], 70.0, 0.0), {}, ValueError, "margin must be"),
 ]
 

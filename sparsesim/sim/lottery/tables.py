@@ -7,7 +7,13 @@ import math
 import numpy as np
 
 from ..._table import FAMILY_ALPHA, TheoryTable
-from ...stats import equivalence_test, paired_min_detectable, paired_test, prediction_interval
+from ...stats import (
+    equivalence_min_margin,
+    equivalence_test,
+    paired_min_detectable,
+    paired_test,
+    prediction_interval,
+)
 from .cells import REACH_FACTOR
 from .claims import METRICS, declared_claims, published_reference
 from .published import PUBLISHED_DENSE_RANGE, PUBLISHED_LEVEL, PUBLISHED_MNIST1D
@@ -253,7 +259,7 @@ def _tost_row(c, d):
                     f"±{d['margin']:g} points", "claim id": d["id"], "sparsity": round(sp, 6),
            "published (mean of 2 trials, %)": ref, "n_seeds": 0, "ours (%)": "—",
            "ours − published (points, 95 % CI)": "—", "test": "—", "p_claim": np.nan,
-           "p_opposite": np.nan, "reading": "—", "kind": "claim"}
+           "p_opposite": np.nan, "detectable at 80 % power": "—", "kind": "claim"}
     w = _where(c, d["density"])
     vals = _metric_values(c, d["x"], w[0], d["metric"], None) if not isinstance(w, str) else w
     if isinstance(vals, str):
@@ -272,7 +278,24 @@ def _tost_row(c, d):
         f"{mean - ref:+.2f} [{mean - ref - half:+.2f}, {mean - ref + half:+.2f}]")
     row["p_claim"], row["p_opposite"] = equivalence_test(v, ref, d["margin"])
     row["test"] = "TOST (two one-sided t-tests)"
+    row["_sd"] = sd
     return row
+
+
+def _fill_tost_detectable(frame, alpha, m):
+    """The smallest margin each TOST row's seeds would show at 80 % power, at α / m.
+
+    At the row's own sd and seeds, were our mean equal to the published value:
+    a margin at or below the declared one means the run was large enough to
+    decide; an undecided row with a small figure sits near its margin.
+    """
+    f = frame.copy()
+    for i in f.index:
+        sd = f.at[i, "_sd"] if "_sd" in f.columns else math.nan
+        if f.at[i, "kind"] == "claim" and sd == sd and sd > 0:
+            margin = equivalence_min_margin(float(sd), int(f.at[i, "n_seeds"]), alpha, max(m, 1))
+            f.at[i, "detectable at 80 % power"] = f"margin ±{margin:.2f} points"
+    return f.drop(columns=[k for k in ("_sd",) if k in f.columns])
 
 
 def _published(c):
@@ -361,6 +384,10 @@ def tables(cells) -> list:
     dataset = str(param_of(c, "dataset"))
     claims, pattern, equivalence = _claims(c)
     extra = 0 if equivalence is None else int((equivalence["kind"] == "claim").sum())
+    if equivalence is not None:
+        paired = [claims, pattern] if dataset == "mnist1d" else [claims]
+        m = extra + sum(int((f["kind"] == "claim").sum()) for f in paired)
+        equivalence = _fill_tost_detectable(equivalence, FAMILY_ALPHA, m)
     if dataset == "mnist1d":
         iv = _published(c)
         claims, pattern = _fill_detectable([claims, pattern], FAMILY_ALPHA, extra=extra)
@@ -442,7 +469,12 @@ def tables(cells) -> list:
                       "margin (both one-sided tests of the margin reject: `p_claim` = the "
                       "larger p), ✗ = different by more than the margin (`p_opposite` = "
                       "2 · the smaller one-sided p of lying beyond either edge), "
-                      "inconclusive = undecided. Holm with the file's other claims.")))
+                      "inconclusive = undecided. Holm with the file's other claims. "
+                      "`detectable at 80 % power` = the smallest margin these seeds would show "
+                      "equivalent with 80 % power were our mean equal to the published value "
+                      "(at the row's sd, α / m): at or below the declared margin the run was "
+                      "large enough to decide at a difference of 0, and an undecided row then "
+                      "sits near its margin; above it, the row's spread leaves it undecided.")))
     sup = _support_table(c)
     if sup is not None:
         out.append(TheoryTable.descriptive(
