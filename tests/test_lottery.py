@@ -708,6 +708,19 @@ def test_claims_not_testable_rows_say_why():
     assert v[0][2].startswith("not testable: no round within a factor 1.5 of density 0.036")
 
 
+def test_without_a_validation_split_no_early_stop_figure_and_the_table_says_why(tmp_path):
+    """n_validation = 0: no validation loss exists, so the early-stop figure is not drawn
+    and the early-stopping table says every run reads its last step; with a split both are
+    there."""
+    from sparsesim.sim import lottery as sim
+    for n_val, drawn in ((0, False), (500, True)):
+        cells = _synthetic_cells(0.70, 0.50, 0.71, n_seeds=3, n_validation=n_val)
+        names = [p.name for p in sim.figures(cells, tmp_path / str(n_val))]
+        assert ("early_stop_vs_density.png" in names) is drawn
+        es = next(t for t in sim.tables(cells) if t.title.startswith("Early-stopping"))
+        assert ("every run reads its last step" in es.note) is (not drawn)
+
+
 def test_claim_density_keys_are_checked_before_any_work():
     from sparsesim.sim import lottery as sim
     with pytest.raises(ValueError, match="claim_density must be a density in"):

@@ -44,7 +44,8 @@ def _band_plot(ax, summary, mean_col, sd_col, scale, published=None):
 
 
 def figures(cells, outdir: Path) -> list[Path]:
-    """Accuracy and early-stop iteration against density; support overlap (teacher)."""
+    """Accuracy and early-stop iteration against density (the latter only with a validation
+    split); support overlap (teacher)."""
     c = prep_cells(cells)
     summary = summarize(c)
     dataset = str(param_of(c, "dataset"))
@@ -56,12 +57,15 @@ def figures(cells, outdir: Path) -> list[Path]:
     ax.legend(fontsize=7, ncol=2)
     paths.append(save_figure(fig, outdir, "accuracy_vs_density.png", dpi=120))
 
-    fig, ax = new_figure(figsize=(7, 4.5))
-    _band_plot(ax, summary, "es_mean", "es_sd", 1)
-    ax.set_ylabel("early-stopping iteration")
-    ax.set_title(f"Lottery tickets ({dataset}): iteration of minimum validation loss")
-    ax.legend(fontsize=7, ncol=2)
-    paths.append(save_figure(fig, outdir, "early_stop_vs_density.png", dpi=120))
+    # without a validation split there is no validation loss: every run reads its last
+    # step, and a figure of that constant would be titled with a quantity never measured
+    if int(float(param_of(c, "n_validation") or 0)) > 0:
+        fig, ax = new_figure(figsize=(7, 4.5))
+        _band_plot(ax, summary, "es_mean", "es_sd", 1)
+        ax.set_ylabel("early-stopping iteration")
+        ax.set_title(f"Lottery tickets ({dataset}): iteration of minimum validation loss")
+        ax.legend(fontsize=7, ncol=2)
+        paths.append(save_figure(fig, outdir, "early_stop_vs_density.png", dpi=120))
 
     if "support_recall" in c.columns and not c["support_recall"].isna().all():
         import pandas as pd  # noqa: PLC0415

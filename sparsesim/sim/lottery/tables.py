@@ -415,9 +415,12 @@ def tables(cells) -> list:
         TheoryTable.descriptive(
             "Early-stopping iteration (minimum validation loss) per density",
             pivot_rounds(summary, rounds, "es_mean", "es_sd", 1, 0),
-            note="Iteration (optimizer step) of the evaluation point with the minimum "
-                 f"validation loss (evaluated every {v('eval_every')} steps); mean ± sd "
-                 "over seeds. Rewound tickets count from step 0 of the dense run."),
+            note=("No validation split (n_validation = 0): early stopping is off, so no "
+                  "validation loss was measured and every run reads its last step."
+                  if int(float(v("n_validation") or 0)) == 0 else
+                  "Iteration (optimizer step) of the evaluation point with the minimum "
+                  f"validation loss (evaluated every {v('eval_every')} steps); mean ± sd "
+                  "over seeds. Rewound tickets count from step 0 of the dense run.")),
         TheoryTable.claims(
             "The lottery-ticket claims, pre-registered and tested", claims,
             test="one-sided paired test over seeds (exact sign-flip test below 8 seeds, "
